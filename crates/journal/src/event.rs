@@ -1,0 +1,194 @@
+//! The one event type every sensor writes and every report reads.
+
+use serde::{Deserialize, Serialize};
+
+/// One line of the journal: the envelope (`v`, `seq`, `ts`, `prev`) around one [`Event`].
+/// The line's own `hash` is not a field here: the writer appends it and the reader checks it,
+/// because it covers the exact bytes of the line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub v: u32,
+    pub seq: u64,
+    /// RFC 3339 UTC with microseconds.
+    pub ts: String,
+    #[serde(flatten)]
+    pub event: Event,
+    /// SHA-256 (hex) of the previous line, or [`crate::GENESIS`] for the first.
+    pub prev: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Event {
+    #[serde(rename = "run.start")]
+    RunStart(RunStart),
+    #[serde(rename = "process.exec")]
+    ProcessExec(ProcessExec),
+    #[serde(rename = "process.fork")]
+    ProcessFork(ProcessFork),
+    #[serde(rename = "process.exit")]
+    ProcessExit(ProcessExit),
+    #[serde(rename = "policy.violation")]
+    PolicyViolation(PolicyViolation),
+    #[serde(rename = "sensor.lost")]
+    SensorLost(SensorLost),
+    #[serde(rename = "run.end")]
+    RunEnd(RunEnd),
+}
+
+impl Event {
+    /// The `kind` string as written in the journal.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::RunStart(_) => "run.start",
+            Event::ProcessExec(_) => "process.exec",
+            Event::ProcessFork(_) => "process.fork",
+            Event::ProcessExit(_) => "process.exit",
+            Event::PolicyViolation(_) => "policy.violation",
+            Event::SensorLost(_) => "sensor.lost",
+            Event::RunEnd(_) => "run.end",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Audit,
+    Block,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Audit => "audit",
+            Mode::Block => "block",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The kernel or the proxy refused it.
+    Blocked,
+    /// It went through; in audit mode a violation is recorded with this verdict.
+    Allowed,
+}
+
+/// One layer of the fence and whether it is in force for this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FenceLayer {
+    /// e.g. `cgroup`, `pid-namespace`, `seccomp`.
+    pub layer: String,
+    pub active: bool,
+    /// What exactly was applied, or why not.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStart {
+    pub run_id: String,
+    pub ringfence_version: String,
+    pub mode: Mode,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    /// Path of the policy file, when one was given.
+    pub policy: Option<String>,
+    /// SHA-256 of the policy file's bytes, so a report names exactly which policy decided.
+    pub policy_sha256: Option<String>,
+    pub uid: u32,
+    pub gid: u32,
+    /// Names (never values) of environment variables passed into the fence.
+    pub env_passed: Vec<String>,
+    /// Names (never values) of environment variables dropped at the fence.
+    pub env_dropped: Vec<String>,
+    pub fence: Vec<FenceLayer>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub pids: Option<u64>,
+    pub wall_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessExec {
+    /// Host pid (thread-group id); the key that joins every event to its process.
+    pub pid: u32,
+    /// The pid as the agent sees it inside the fence's PID namespace.
+    pub vpid: Option<u32>,
+    pub ppid: u32,
+    pub uid: u32,
+    /// The file that was executed, as passed to execve.
+    pub exe: String,
+    pub argv: Vec<String>,
+    /// True when argv was longer than the sensor copies; the tail is missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub argv_truncated: bool,
+    pub cwd: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessFork {
+    pub pid: u32,
+    pub ppid: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessExit {
+    pub pid: u32,
+    /// Exit status when the process exited normally.
+    pub code: Option<i32>,
+    /// Signal number when the process was killed by one.
+    pub signal: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyViolation {
+    pub pid: Option<u32>,
+    /// The rule that decided, e.g. `seccomp.ptrace` or `limits.wall`.
+    pub rule: String,
+    /// What was attempted, in words a reviewer understands.
+    pub what: String,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SensorLost {
+    pub sensor: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// CMD ran and exited (or was killed by a signal) on its own.
+    Completed,
+    /// The wall-clock limit ended the run.
+    WallLimit,
+    /// ringfence was told to stop (SIGTERM/SIGINT) and tore the fence down.
+    Interrupted,
+    /// ringfence itself failed after the run had started.
+    Failed,
+    /// CMD could not be started (not found, not executable).
+    NotStarted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEnd {
+    pub status: RunStatus,
+    /// CMD's exit status, when it exited.
+    pub cmd_code: Option<i32>,
+    /// The signal that killed CMD, when one did.
+    pub cmd_signal: Option<i32>,
+    /// The status `ringfence run` exits with.
+    pub exit_code: i32,
+    pub duration_ms: u64,
+    pub violations: u64,
+    /// Events the sensors could not deliver (ring-buffer overflow); zero in a healthy run.
+    pub lost_events: u64,
+    /// Why, in words, when status is not `completed`.
+    pub reason: Option<String>,
+}

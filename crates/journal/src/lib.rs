@@ -1,0 +1,32 @@
+//! The run journal: one versioned event schema and an append-only JSONL file in which every
+//! line carries the SHA-256 of the line before it.
+//!
+//! Why a hash chain: the journal is the evidence of what an agent did. A chain makes any edit,
+//! deletion or reordering of a line detectable by `ringfence verify` without a key, and a missing
+//! `run.end` shows a journal that was cut short.
+
+mod event;
+mod reader;
+mod writer;
+
+pub use event::*;
+pub use reader::{Verified, VerifyError, read, verify};
+pub use writer::JournalWriter;
+
+/// Version of the event schema written in every record's `v` field.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The `prev` value of the first record: 64 zeros.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot create the journal {path}: {source}; check that the --out directory is writable")]
+    Create { path: String, source: std::io::Error },
+    #[error("cannot write to the journal {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("cannot read the journal {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("cannot encode an event: {0}")]
+    Encode(#[from] serde_json::Error),
+}
