@@ -1,1 +1,71 @@
+//! The kernel fence around an agent's process tree.
+//!
+//! Layout, outermost first (DESIGN layers 1–2):
+//! - [`cgroup`]: a cgroup v2 leaf per run; its id filters the sensors, `cgroup.kill` ends it.
+//! - [`init`]: `ringfence __fence-init`, pid 1 of a new PID namespace with its own mount
+//!   namespace (fresh /proc, private /tmp); it forks the agent and reaps orphans, and its death
+//!   (it carries PDEATHSIG) takes every process of the namespace with it.
+//! - [`agent`]: the agent's own setup just before exec: credentials, capabilities,
+//!   no_new_privs, seccomp.
+//! - [`seccomp`]: the syscall deny-list; refusals reach the supervisor through seccomp
+//!   user notification, so each one is recorded with the pid that tried.
+//! - [`supervisor`]: the host side that ties these together.
+//!
+//! Policy is data: [`FenceSpec`] says what to build; nothing in here decides what is allowed.
 
+pub mod agent;
+pub mod cgroup;
+pub mod env;
+pub mod init;
+mod ipc;
+mod mounts;
+pub mod seccomp;
+pub mod supervisor;
+pub mod user;
+
+use std::path::PathBuf;
+
+pub use supervisor::{Denied, Outcome, Prepared, Running, Teardown};
+
+/// The argument that makes the ringfence binary run as the fence's init.
+pub const INIT_ARG: &str = "__fence-init";
+
+/// Everything the fence needs to start CMD; filled in by the CLI from the policy.
+#[derive(Debug, Clone)]
+pub struct FenceSpec {
+    pub run_id: String,
+    /// CMD and its arguments.
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    /// The complete environment CMD starts with (already filtered).
+    pub env: Vec<(String, String)>,
+    pub uid: u32,
+    pub gid: u32,
+    pub pids_max: Option<u64>,
+    /// The binary to run as the fence's init (the ringfence binary itself).
+    pub init_exe: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "no cgroup2 file system is mounted (looked in /proc/self/mountinfo); mount one, e.g. `mount -t cgroup2 none /sys/fs/cgroup`"
+    )]
+    NoCgroup2,
+    #[error(
+        "cannot {action} {path}: {source}; ringfence run needs root (or a delegated cgroup) to build the fence"
+    )]
+    Cgroup { action: &'static str, path: String, source: std::io::Error },
+    #[error(
+        "limits.pids is set but no pids controller is available (neither in cgroup v2 nor as a v1 hierarchy); remove limits.pids from the policy or enable the pids controller"
+    )]
+    NoPidsController,
+    #[error("cannot start the fence: {what}: {source}")]
+    Start { what: &'static str, source: std::io::Error },
+    #[error("the fence's init failed before CMD started: {0}")]
+    Init(String),
+}
+
+pub(crate) fn io_err(e: nix::errno::Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e as i32)
+}

@@ -1,0 +1,171 @@
+//! The syscall deny-list every agent process carries.
+//!
+//! Each refusal goes to the supervisor through seccomp user notification (not a silent EPERM),
+//! so the journal records which process tried what. The answer is always EPERM: the supervisor
+//! never lets a listed call through, so notification's time-of-check races do not apply, and if
+//! the supervisor is gone the kernel fails the call (ENOSYS) instead of running it.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use libseccomp::{
+    ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpNotifReq, ScmpNotifResp,
+    ScmpNotifRespFlags, ScmpSyscall,
+};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+/// One refused call, as the supervisor saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Denied {
+    /// Host pid of the calling thread's process.
+    pub pid: u32,
+    /// Syscall name, e.g. `ptrace`.
+    pub syscall: String,
+    /// What was attempted, in words.
+    pub what: String,
+}
+
+/// A denied call, optionally only when an argument matches.
+struct Rule {
+    syscall: &'static str,
+    arg: Option<(u32, u64, u64)>, // (index, mask, value): denied when args[index] & mask == value
+    what: &'static str,
+}
+
+const fn always(syscall: &'static str, what: &'static str) -> Rule {
+    Rule { syscall, arg: None, what }
+}
+
+const AF_PACKET: u64 = libc::AF_PACKET as u64;
+const SOCK_TYPE_MASK: u64 = 0xf;
+const SOCK_RAW: u64 = libc::SOCK_RAW as u64;
+const NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
+
+const RULES: &[Rule] = &[
+    always("ptrace", "trace or inspect another process"),
+    always("process_vm_readv", "read another process's memory"),
+    always("process_vm_writev", "write another process's memory"),
+    always("bpf", "load eBPF programs"),
+    always("perf_event_open", "open performance counters"),
+    always("io_uring_setup", "use io_uring (which bypasses syscall filters)"),
+    always("io_uring_enter", "use io_uring (which bypasses syscall filters)"),
+    always("io_uring_register", "use io_uring (which bypasses syscall filters)"),
+    always("mount", "mount a file system"),
+    always("umount2", "unmount a file system"),
+    always("fsopen", "mount a file system"),
+    always("fsmount", "mount a file system"),
+    always("fsconfig", "mount a file system"),
+    always("move_mount", "mount a file system"),
+    always("open_tree", "mount a file system"),
+    always("pivot_root", "change the root file system"),
+    always("kexec_load", "load a new kernel"),
+    always("kexec_file_load", "load a new kernel"),
+    always("init_module", "load a kernel module"),
+    always("finit_module", "load a kernel module"),
+    always("delete_module", "unload a kernel module"),
+    Rule { syscall: "unshare", arg: Some((0, NEWUSER, NEWUSER)), what: "create a user namespace" },
+    Rule { syscall: "clone", arg: Some((0, NEWUSER, NEWUSER)), what: "create a user namespace" },
+    Rule { syscall: "socket", arg: Some((0, u64::MAX, AF_PACKET)), what: "open a packet socket (AF_PACKET)" },
+    Rule {
+        syscall: "socket",
+        arg: Some((1, SOCK_TYPE_MASK, SOCK_RAW)),
+        what: "open a raw socket (SOCK_RAW)",
+    },
+];
+
+/// Names of the refused syscalls, for the report.
+pub fn denied_syscalls() -> Vec<&'static str> {
+    let mut names: Vec<_> = RULES.iter().map(|r| r.syscall).collect();
+    names.dedup();
+    names
+}
+
+/// Builds the filter; the caller loads it in the agent process just before exec.
+pub fn filter() -> Result<ScmpFilterContext, libseccomp::error::SeccompError> {
+    let mut ctx = ScmpFilterContext::new(ScmpAction::Allow)?;
+    // clone3 passes its flags in memory a filter cannot read, so it cannot be checked for
+    // CLONE_NEWUSER; ENOSYS makes libc fall back to clone(2), whose flags the rule above sees.
+    ctx.add_rule(ScmpAction::Errno(libc::ENOSYS), ScmpSyscall::from_name("clone3")?)?;
+    for rule in RULES {
+        // A name this architecture does not have (e.g. an old mount call) has nothing to deny.
+        let Ok(syscall) = ScmpSyscall::from_name(rule.syscall) else { continue };
+        match rule.arg {
+            None => ctx.add_rule(ScmpAction::Notify, syscall)?,
+            Some((index, mask, value)) => {
+                let op =
+                    if mask == u64::MAX { ScmpCompareOp::Equal } else { ScmpCompareOp::MaskedEqual(mask) };
+                ctx.add_rule_conditional(
+                    ScmpAction::Notify,
+                    syscall,
+                    &[ScmpArgCompare::new(index, op, value)],
+                )?
+            }
+        };
+    }
+    Ok(ctx)
+}
+
+/// What a refused call attempted, from its syscall number and arguments.
+fn describe(req: &ScmpNotifReq) -> Denied {
+    let syscall =
+        req.data.syscall.get_name().unwrap_or_else(|_| format!("syscall {}", i32::from(req.data.syscall)));
+    let args = req.data.args;
+    let what = RULES
+        .iter()
+        .find(|r| {
+            r.syscall == syscall && r.arg.is_none_or(|(i, mask, value)| args[i as usize] & mask == value)
+        })
+        .map(|r| r.what)
+        .unwrap_or("a refused system call");
+    Denied { pid: req.pid, what: format!("{syscall}: tried to {what}"), syscall }
+}
+
+/// Answers every notification on `listener` with EPERM and reports it, until no process uses
+/// the filter any more (POLLHUP) or `stop` is set.
+pub fn serve(listener: OwnedFd, stop: &AtomicBool, mut on_denied: impl FnMut(Denied)) {
+    let fd = listener.as_raw_fd();
+    while !stop.load(Ordering::Relaxed) {
+        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(_) => return,
+        }
+        let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+        if revents.contains(PollFlags::POLLIN) {
+            // ENOENT: the caller died between poll and receive; nothing to answer.
+            let Ok(req) = ScmpNotifReq::receive(fd) else { continue };
+            let denied = describe(&req);
+            let _ = ScmpNotifResp::new_error(req.id, -libc::EPERM, ScmpNotifRespFlags::empty()).respond(fd);
+            on_denied(denied);
+        } else if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filter_builds_and_names_what_it_denies() {
+        filter().unwrap();
+        let names = denied_syscalls();
+        for required in
+            ["ptrace", "process_vm_readv", "bpf", "io_uring_setup", "mount", "kexec_load", "socket"]
+        {
+            assert!(names.contains(&required), "{required}");
+        }
+    }
+
+    #[test]
+    fn argument_rules_describe_what_matched() {
+        let raw = RULES.iter().find(|r| r.what.contains("SOCK_RAW")).unwrap();
+        let (index, mask, value) = raw.arg.unwrap();
+        assert_eq!(index, 1);
+        let nonblocking_raw = libc::SOCK_RAW as u64 | libc::SOCK_NONBLOCK as u64;
+        assert_eq!(nonblocking_raw & mask, value, "flags OR'd into the type must not hide SOCK_RAW");
+        assert_ne!(libc::SOCK_STREAM as u64 & mask, value);
+    }
+}
