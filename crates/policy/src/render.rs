@@ -1,0 +1,186 @@
+//! Writing a policy back as `ringfence.yml` text, and proposing one from observed traffic.
+//!
+//! Every string is written double-quoted with JSON escaping (valid YAML), so nothing observed on
+//! the network — a hostile host name included — can change the document's structure.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use journal::Mode;
+
+use crate::cidr::Cidr;
+use crate::hosts::{HostPattern, normalize_name};
+use crate::schema::{Policy, Rule, Target, UserSpec};
+use crate::units::format_size;
+
+fn q(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn rule_yaml(rule: &Rule) -> String {
+    let target = match &rule.target {
+        Target::Host(h) => format!("host: {}", q(h.as_str())),
+        Target::Cidr(c) => format!("cidr: {}", q(&c.to_string())),
+    };
+    match &rule.ports {
+        Some(ports) => format!("{{ {target}, ports: {} }}", list(ports)),
+        None => format!("{{ {target} }}"),
+    }
+}
+
+impl Policy {
+    /// Renders the policy as `ringfence.yml` text that [`crate::parse`] reads back to an equal
+    /// policy. `allowed-endpoints` entries are written as ordinary `allow` rules.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::from("version: 1\n");
+        let mode = if self.mode == Mode::Audit { "audit" } else { "block" };
+        let _ = writeln!(out, "mode: {mode}");
+        if !self.presets.is_empty() {
+            let _ = writeln!(out, "presets: {}", list(self.presets.iter().map(|p| q(p.name))));
+        }
+        if !self.egress.allow.is_empty() || !self.egress.deny.is_empty() {
+            out.push_str("egress:\n");
+            for (key, rules) in [("allow", &self.egress.allow), ("deny", &self.egress.deny)] {
+                if !rules.is_empty() {
+                    let _ = writeln!(out, "  {key}:");
+                    for rule in rules {
+                        let _ = writeln!(out, "    - {}", rule_yaml(rule));
+                    }
+                }
+            }
+        }
+        if !self.dns.upstream.is_empty() {
+            let _ = writeln!(
+                out,
+                "dns:\n  upstream: {}",
+                list(self.dns.upstream.iter().map(|a| q(&a.to_string())))
+            );
+        }
+        if !self.inspect.is_empty() {
+            out.push_str("inspect:\n");
+            for (host, inspect) in &self.inspect {
+                let routes = inspect.routes.iter().map(|r| q(&format!("{} {}", r.method, r.path)));
+                let _ = writeln!(out, "  {}:\n    routes: {}", q(host), list(routes));
+            }
+        }
+        if !self.secrets.is_empty() {
+            out.push_str("secrets:\n");
+            for (name, secret) in &self.secrets {
+                let hosts = secret.hosts.iter().map(|h| q(h.as_str()));
+                let _ = writeln!(out, "  {}: {{ hosts: {} }}", q(name), list(hosts));
+            }
+        }
+        if !self.files.writable.is_empty() || !self.files.deny_read.is_empty() {
+            out.push_str("files:\n");
+            for (key, paths) in [("writable", &self.files.writable), ("deny_read", &self.files.deny_read)] {
+                if !paths.is_empty() {
+                    let _ = writeln!(out, "  {key}: {}", list(paths.iter().map(|p| q(p))));
+                }
+            }
+        }
+        if !self.env.pass.is_empty() {
+            let _ = writeln!(out, "env:\n  pass: {}", list(self.env.pass.iter().map(|p| q(p))));
+        }
+        match &self.user {
+            Some(UserSpec::Uid(uid)) => {
+                let _ = writeln!(out, "user: {uid}");
+            }
+            Some(UserSpec::Name(name)) => {
+                let _ = writeln!(out, "user: {}", q(name));
+            }
+            None => {}
+        }
+        self.render_limits(&mut out);
+        if !self.budget.is_empty() {
+            out.push_str("budget:\n");
+            for (provider, b) in &self.budget {
+                let mut caps = Vec::new();
+                if let Some(t) = b.max_tokens {
+                    caps.push(format!("max_tokens: {t}"));
+                }
+                if let Some(usd) = b.max_usd {
+                    caps.push(format!("max_usd: {usd:?}"));
+                }
+                let _ = writeln!(out, "  {provider}: {{ {} }}", caps.join(", "));
+            }
+        }
+        out
+    }
+
+    fn render_limits(&self, out: &mut String) {
+        let l = &self.limits;
+        let mut items = Vec::new();
+        if let Some(p) = l.pids {
+            items.push(format!("pids: {p}"));
+        }
+        if let Some(w) = l.wall {
+            items.push(format!("wall: {}", q(&humantime::format_duration(w).to_string())));
+        }
+        if let Some(m) = l.memory {
+            items.push(format!("memory: {}", q(&format_size(m))));
+        }
+        if let Some(b) = l.egress_bytes {
+            items.push(format!("egress_bytes: {}", q(&format_size(b))));
+        }
+        if !items.is_empty() {
+            let _ = writeln!(out, "limits: {{ {} }}", items.join(", "));
+        }
+    }
+
+    /// Proposes a block-mode policy that allows exactly the observed `(host, port)` pairs.
+    ///
+    /// Host names become `allow` rules, IP addresses `/32` or `/128` CIDR rules; names that are
+    /// not valid host names are left out (they could never be allowed). The text parses back with
+    /// [`crate::parse`].
+    pub fn suggest(hosts: &[(String, u16)]) -> String {
+        let mut by_target: BTreeMap<(bool, String), Vec<u16>> = BTreeMap::new();
+        for (host, port) in hosts {
+            if *port == 0 {
+                continue;
+            }
+            let key = if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+                let ip = match ip {
+                    IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+                    v4 => v4,
+                };
+                let Ok(cidr) = Cidr::parse(&ip.to_string()) else { continue };
+                (true, cidr.to_string())
+            } else {
+                let Ok(name) = normalize_name(host) else { continue };
+                // Names under which no rule may be written (a bare public suffix is fine as an
+                // exact name, so this only drops what the pattern parser itself refuses).
+                if HostPattern::parse(&name).is_err() {
+                    continue;
+                }
+                (false, name)
+            };
+            by_target.entry(key).or_default().push(*port);
+        }
+        let mut policy = Policy::default();
+        for ((is_cidr, target), mut ports) in by_target {
+            ports.sort_unstable();
+            ports.dedup();
+            let target = if is_cidr {
+                Cidr::parse(&target).map(Target::Cidr)
+            } else {
+                HostPattern::parse(&target).map(Target::Host)
+            };
+            let Ok(target) = target else { continue };
+            // `to_yaml` does not write rule texts; parsing the result computes them again.
+            let text = String::new();
+            policy.egress.allow.push(Rule { target, ports: Some(ports), text });
+        }
+        let mut out = String::from(
+            "# Proposed by ringfence from an audit run: allows exactly what the run used.\n\
+             # Review each entry; replace groups of hosts by a preset where one fits.\n",
+        );
+        out.push_str(&policy.to_yaml());
+        out
+    }
+}

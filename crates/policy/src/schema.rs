@@ -1,0 +1,162 @@
+//! The typed policy: what `ringfence.yml` means once it has been loaded and validated.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use journal::Mode;
+
+use crate::cidr::Cidr;
+use crate::hosts::HostPattern;
+use crate::presets::Preset;
+
+/// The only schema version this build understands.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// A loaded, valid policy. `Policy::default()` allows no egress and passes only the default
+/// environment allowlist, in block mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// `audit` records and allows; `block` enforces. Absent means `block`: a policy file that
+    /// forgets to say should not silently allow everything.
+    pub mode: Mode,
+    /// Curated host lists named in `presets:`, in file order.
+    pub presets: Vec<&'static Preset>,
+    pub egress: Egress,
+    pub dns: Dns,
+    /// Hosts whose HTTPS traffic is terminated and checked, by host pattern text.
+    pub inspect: BTreeMap<String, Inspect>,
+    /// Secrets by environment variable name; the agent only ever sees a sentinel.
+    pub secrets: BTreeMap<String, Secret>,
+    pub files: Files,
+    pub env: Env,
+    /// Who the agent runs as; `None` lets the runtime choose an unprivileged user.
+    pub user: Option<UserSpec>,
+    pub limits: Limits,
+    /// Spending caps by model provider (`anthropic`, `openai`, `google-gemini`).
+    pub budget: BTreeMap<String, Budget>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            mode: Mode::Block,
+            presets: Vec::new(),
+            egress: Egress::default(),
+            dns: Dns::default(),
+            inspect: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            files: Files::default(),
+            env: Env::default(),
+            user: None,
+            limits: Limits::default(),
+            budget: BTreeMap::new(),
+        }
+    }
+}
+
+/// `egress:` — where the agent may connect.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Egress {
+    /// `allow:` entries followed by the `allowed-endpoints:` entries, in file order.
+    pub allow: Vec<Rule>,
+    /// `deny:` entries; a deny match beats every allow.
+    pub deny: Vec<Rule>,
+}
+
+/// One allow or deny entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub target: Target,
+    /// `None` means every port (the default for `deny`); allow entries default to `[443]`.
+    pub ports: Option<Vec<u16>>,
+    /// How the rule is named in decisions and reports, e.g. `allow *.example.com:443`.
+    pub text: String,
+}
+
+impl Rule {
+    pub fn allows_port(&self, port: u16) -> bool {
+        self.ports.as_ref().is_none_or(|ports| ports.contains(&port))
+    }
+}
+
+/// What a rule is about: a host pattern, or a CIDR for direct-IP destinations.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Host(HostPattern),
+    Cidr(Cidr),
+}
+
+/// Ports a bare host in `allow:` gets: HTTPS only.
+pub const DEFAULT_ALLOW_PORTS: &[u16] = &[443];
+
+/// `dns:` — where ringfence resolves allowed names on the host side.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Dns {
+    /// Empty means the host's own resolver configuration.
+    pub upstream: Vec<SocketAddr>,
+}
+
+/// `inspect.<host>:` — route rules for a TLS-terminated host.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Inspect {
+    /// `METHOD /path` rules; empty means inspect and record without restricting routes.
+    pub routes: Vec<Route>,
+}
+
+/// `GET /repos/${repo}/**`: `*` is one path segment, `**` any number, `${repo}` the run's repository.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// Upper-case method, or `*` for any.
+    pub method: String,
+    pub path: String,
+}
+
+/// `secrets.<NAME>:` — which hosts the real value may be sent to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    pub hosts: Vec<HostPattern>,
+}
+
+/// `files:` — Landlock paths. `${workspace}`, `${tmp}`, `${home}` and a leading `~` are expanded
+/// by the runtime.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Files {
+    pub writable: Vec<String>,
+    pub deny_read: Vec<String>,
+}
+
+/// `env:` — variables passed into the fence besides the defaults.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Env {
+    /// Exact names, or prefixes written with a trailing `*` (`LC_*`).
+    pub pass: Vec<String>,
+}
+
+/// `user:` — a numeric uid or a user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserSpec {
+    Uid(u32),
+    Name(String),
+}
+
+/// `limits:` — resource caps for the whole run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Limits {
+    pub pids: Option<u64>,
+    pub wall: Option<Duration>,
+    /// Bytes.
+    pub memory: Option<u64>,
+    /// Bytes sent and received through the proxy.
+    pub egress_bytes: Option<u64>,
+}
+
+/// `budget.<provider>:` — model spending caps metered by the proxy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Budget {
+    pub max_tokens: Option<u64>,
+    pub max_usd: Option<f64>,
+}
+
+/// Providers whose usage the proxy can meter.
+pub const BUDGET_PROVIDERS: &[&str] = &["anthropic", "openai", "google-gemini"];
