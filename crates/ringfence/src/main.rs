@@ -2,11 +2,14 @@
 //! crate named for it; each verb has one file under `cmd/`.
 
 mod cmd;
+mod runner;
 
 use clap::{Parser, Subcommand};
 
 /// ringfence runs AI coding agents in CI inside a fence the kernel enforces, records what they do
 /// with the process that did it, and tells you plainly afterwards what happened.
+///
+/// Start with `sudo ringfence run --demo`, then `sudo ringfence run -- YOUR-AGENT ARGS…`.
 #[derive(Parser)]
 #[command(name = "ringfence", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
@@ -16,14 +19,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Run(cmd::run::RunArgs),
     /// Statically audit workflows and agent settings for agent-specific risks.
     Audit(cmd::audit::AuditArgs),
+    Verify(cmd::verify::VerifyArgs),
+    Report(cmd::report::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
+    // The fence's init is this same binary, started by the supervisor inside new namespaces.
+    if std::env::args_os().nth(1).is_some_and(|a| a == sandbox::INIT_ARG) {
+        sandbox::init::main();
+    }
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => cmd::run::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -33,7 +33,8 @@ fn run(mut control: UnixStream) -> i32 {
         // The supervisor is gone or sent garbage: there is nobody to run CMD for.
         _ => return SETUP_FAILED,
     };
-    if let Err(what) = crate::mounts::setup() {
+    let network = if cfg.isolate_network { crate::network::isolate() } else { Ok(()) };
+    if let Err(what) = network.and_then(|()| crate::mounts::setup()) {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
     }

@@ -19,6 +19,7 @@ pub mod env;
 pub mod init;
 mod ipc;
 mod mounts;
+mod network;
 pub mod seccomp;
 pub mod supervisor;
 pub mod user;
@@ -42,6 +43,8 @@ pub struct FenceSpec {
     pub uid: u32,
     pub gid: u32,
     pub pids_max: Option<u64>,
+    /// Give CMD a network namespace of its own with only loopback (no route out).
+    pub isolate_network: bool,
     /// The binary to run as the fence's init (the ringfence binary itself).
     pub init_exe: PathBuf,
 }

@@ -153,6 +153,7 @@ impl Prepared {
             env: self.spec.env,
             uid: self.spec.uid,
             gid: self.spec.gid,
+            isolate_network: self.spec.isolate_network,
         };
         let mut writer = control.try_clone().map_err(start("control socket"))?;
         send(&mut writer, &config).map_err(start("sending the config to init"))?;

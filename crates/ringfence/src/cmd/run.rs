@@ -1,0 +1,119 @@
+//! `ringfence run`: wiring only; the run itself is sequenced in `runner`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+use anyhow::Context;
+
+use crate::runner::{self, demo, exit, plan};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Allow everything that policy would refuse, record it, and propose a policy.
+    Audit,
+    /// Enforce the policy; any violation fails the run (status 122).
+    Block,
+}
+
+/// Run CMD fenced by the kernel and recorded, then report what it did.
+///
+/// CMD runs as an unprivileged user in its own cgroup and PID/mount namespaces, with
+/// no_new_privs, no capabilities, a seccomp deny-list and an environment allowlist. Every exec,
+/// fork and exit is journaled with the process that did it. The run directory gets
+/// events.jsonl (hash-chained), report.json, report.md and report.html; report.md is also
+/// appended to $GITHUB_STEP_SUMMARY when that is set.
+#[derive(clap::Args)]
+#[command(after_long_help = exit::HELP, after_help = "Run `ringfence run --help` for the exit statuses.")]
+pub struct RunArgs {
+    /// Policy file [default: ./ringfence.yml when it exists]
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// audit or block [default: the policy's mode; audit without a policy]
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
+    /// Where the journal and reports go [default: ./ringfence-runs/RUN-ID]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Run CMD as this uid or user name [default: the owner of the working directory, or nobody if that is root]
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+    /// Kill the run after this long, e.g. 30m [default: limits.wall]
+    #[arg(long, value_name = "DURATION")]
+    wall: Option<humantime::Duration>,
+    /// Most processes the run may have at once [default: limits.pids, else 4096]
+    #[arg(long, value_name = "N")]
+    pids: Option<u64>,
+    /// Also pass this environment variable into the fence (repeatable)
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pass_env: Vec<String>,
+    /// Run the built-in demo: a misbehaving "agent" whose every attack must fail
+    #[arg(long, conflicts_with = "cmd")]
+    demo: bool,
+    /// The command to fence, after `--`
+    #[arg(last = true, value_name = "CMD", required_unless_present = "demo")]
+    cmd: Vec<String>,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    if !nix::unistd::Uid::effective().is_root() {
+        anyhow::bail!(
+            "ringfence run needs root to build the fence (cgroups, namespaces, eBPF); run it with sudo"
+        );
+    }
+    let (argv, mode) = match args.demo {
+        true => (demo::argv(), Some(journal::Mode::Block)),
+        false => (args.cmd, args.mode.map(Into::into)),
+    };
+    let flags = plan::Flags {
+        policy: args.policy,
+        mode,
+        out: args.out,
+        user: args.user,
+        wall: args.wall.map(Into::into),
+        pids: args.pids,
+        pass_env: args.pass_env,
+    };
+    let plan = runner::Plan::new(flags, argv)?;
+    let out_dir = plan.out_dir.clone();
+    let (stop, stop_signal) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register_usize(signal, stop_signal.clone(), signal as usize)
+            .context("installing signal handlers")?;
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    let finished = runner::execute(plan, stop, stop_signal)?;
+    eprintln!(
+        "ringfence: {}; {} violation(s). Report: {}",
+        describe(&finished.outcome),
+        finished.violations,
+        out_dir.join("report.html").display()
+    );
+    if args.demo {
+        return Ok(demo::verdict(&finished));
+    }
+    Ok(u8::try_from(finished.exit_code).unwrap_or(exit::RINGFENCE_FAILED as u8))
+}
+
+fn describe(outcome: &sandbox::Outcome) -> String {
+    match outcome {
+        sandbox::Outcome::Exited { code: Some(code), .. } => format!("CMD exited with status {code}"),
+        sandbox::Outcome::Exited { signal, .. } => {
+            format!("CMD was killed by signal {}", signal.unwrap_or(0))
+        }
+        sandbox::Outcome::NotStarted { program, .. } => format!("CMD could not be started ({program})"),
+        sandbox::Outcome::SetupFailed(_) => "the fence could not be built (the error is above)".into(),
+        sandbox::Outcome::InitDied(what) => format!("the fence's init died: {what}"),
+        sandbox::Outcome::WallLimit => "the wall-clock limit ended the run".into(),
+        sandbox::Outcome::Interrupted => "ringfence was stopped; the fence was torn down".into(),
+    }
+}
+
+impl From<ModeArg> for journal::Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Audit => journal::Mode::Audit,
+            ModeArg::Block => journal::Mode::Block,
+        }
+    }
+}

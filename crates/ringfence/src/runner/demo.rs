@@ -1,0 +1,47 @@
+//! `ringfence run --demo`: a small misbehaving "agent" that tries what prompt-injected agents
+//! try. The demo passes when every attempt failed inside the fence and the fence recorded the
+//! ones the kernel refused; it doubles as a self-check that the fence works on this host.
+
+use super::Finished;
+
+const SCRIPT: &str = r#"
+failed=0
+check() { # $1 = what; rest = command that must FAIL inside the fence
+  what=$1; shift
+  if "$@" >/dev/null 2>&1; then echo "  [ESCAPED] $what"; failed=1; else echo "  [refused] $what"; fi
+}
+echo "ringfence demo: an agent that tries to escape"
+echo "  I am uid $(id -u); pid 1 here is: $(tr '\0' ' ' </proc/1/cmdline)"
+echo "  processes I can see: $(ls /proc | grep -c '^[0-9]')"
+check "read pid 1's environment (where runners keep secrets)" cat /proc/1/environ
+check "create a user namespace to regain root" unshare -Ur true
+check "become root with sudo" sudo -n true
+check "write outside the private /tmp as root" sh -c 'echo x > /etc/ringfence-demo'
+check "reach the network" sh -c 'getent hosts localhost.invalid'
+echo "  leaving a daemon behind (teardown must kill it)"
+setsid sh -c 'sleep 3600' >/dev/null 2>&1 &
+i=0; while [ $i -lt 20 ]; do /bin/true; i=$((i+1)); done
+echo "  ran 20 quick commands"
+exit $failed
+"#;
+
+pub fn argv() -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), SCRIPT.into(), "ringfence-demo".into()]
+}
+
+/// 0 when every attack failed and the fence recorded the refused ones; 1 otherwise.
+pub fn verdict(finished: &Finished) -> u8 {
+    let contained = matches!(finished.outcome, sandbox::Outcome::Exited { code: Some(0), .. });
+    if contained && finished.violations > 0 {
+        eprintln!(
+            "ringfence demo: every attack failed and {} refusal(s) were recorded: the fence works here.",
+            finished.violations
+        );
+        0
+    } else {
+        eprintln!(
+            "ringfence demo: FAILED: an attack succeeded or a refusal went unrecorded; see the report."
+        );
+        1
+    }
+}

@@ -1,0 +1,136 @@
+//! One fenced, recorded run: the order in which the fence, the sensors and the journal start and
+//! stop. Every mechanism lives in its own crate; this module only sequences them.
+
+pub mod demo;
+pub mod exit;
+mod outputs;
+pub mod plan;
+mod recorder;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use journal::{Event, PolicyViolation, RunEnd, RunStart, RunStatus, Verdict};
+use sandbox::{Outcome, Prepared};
+
+pub use plan::Plan;
+use recorder::Recorder;
+
+/// What a finished run tells its caller.
+pub struct Finished {
+    pub exit_code: i32,
+    pub outcome: Outcome,
+    pub violations: u64,
+}
+
+/// Runs the plan to the end; errors before the journal exists are returned, later ones are
+/// recorded in the journal's run.end and turned into [`exit::RINGFENCE_FAILED`].
+pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>) -> anyhow::Result<Finished> {
+    let journal_path = plan.out_dir.join("events.jsonl");
+    let recorder = Arc::new(Recorder::create(&journal_path)?);
+    let started = Instant::now();
+    let (outcome, failure) = match fence_and_run(&plan, &recorder, &stop) {
+        Ok(outcome) => (outcome, None),
+        Err(e) => (Outcome::SetupFailed(format!("{e:#}")), Some(e)),
+    };
+    let violations = recorder.violations();
+    let (status, mut exit_code) =
+        exit::decide(plan.mode, &outcome, violations, stop_signal.load(Ordering::Relaxed) as i32);
+    let (cmd_code, cmd_signal) = match &outcome {
+        Outcome::Exited { code, signal } => (*code, *signal),
+        _ => (None, None),
+    };
+    recorder.append(Event::RunEnd(RunEnd {
+        status,
+        cmd_code,
+        cmd_signal,
+        exit_code,
+        duration_ms: started.elapsed().as_millis() as u64,
+        violations,
+        lost_events: recorder.lost(),
+        reason: reason(&outcome, status),
+    }));
+    if let Err(e) = recorder.finish() {
+        eprintln!("ringfence: error: {e}");
+        exit_code = exit::RINGFENCE_FAILED;
+    }
+    outputs::write(&plan, &journal_path).context("writing the reports")?;
+    if let Some(e) = failure {
+        eprintln!("ringfence: error: {e:#}");
+    }
+    Ok(Finished { exit_code, outcome, violations })
+}
+
+fn reason(outcome: &Outcome, status: RunStatus) -> Option<String> {
+    match outcome {
+        Outcome::Exited { .. } => None,
+        Outcome::NotStarted { errno, program } => {
+            Some(format!("{program}: {}", nix::errno::Errno::from_raw(*errno).desc()))
+        }
+        Outcome::SetupFailed(what) => Some(what.clone()),
+        Outcome::InitDied(what) => Some(format!("the fence's init ended unexpectedly: {what}")),
+        Outcome::WallLimit => Some("the wall-clock limit was reached".into()),
+        Outcome::Interrupted => Some(format!("ringfence was stopped ({status:?}); the fence was torn down")),
+    }
+}
+
+/// Builds the fence, starts the sensor, runs CMD, and tears everything down again.
+fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> anyhow::Result<Outcome> {
+    let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
+    let sink = recorder.clone();
+    let sensor =
+        sensors::ExecSensor::start(prepared.cgroup().id(), Box::new(move |event| sink.append(event)))
+            .context("starting the exec sensor (eBPF)")?;
+    recorder.append(Event::RunStart(RunStart {
+        run_id: plan.run_id.clone(),
+        ringfence_version: env!("CARGO_PKG_VERSION").into(),
+        mode: plan.mode,
+        argv: plan.argv.clone(),
+        cwd: plan.cwd.display().to_string(),
+        policy: plan.policy_path.as_ref().map(|p| p.display().to_string()),
+        policy_sha256: plan.policy_sha256.clone(),
+        uid: plan.uid,
+        gid: plan.gid,
+        env_passed: plan.env.iter().map(|(k, _)| k.clone()).collect(),
+        env_dropped: plan.env_dropped.clone(),
+        fence: plan.layers(prepared.layers()),
+        limits: journal::Limits { pids: plan.pids, wall_secs: plan.wall.map(|w| w.as_secs()) },
+    }));
+    let denied = recorder.clone();
+    let launched = prepared.launch(Box::new(move |d| {
+        denied.append(Event::PolicyViolation(PolicyViolation {
+            pid: Some(d.pid),
+            rule: format!("seccomp.{}", d.syscall),
+            what: d.what,
+            verdict: Verdict::Blocked,
+        }))
+    }));
+    let mut running = match launched {
+        Ok(running) => running,
+        Err(e) => {
+            let _ = sensor.stop();
+            return Err(e).context("starting the fence");
+        }
+    };
+    let outcome = running.wait(plan.wall.map(|w| Instant::now() + w), stop);
+    if outcome == Outcome::WallLimit {
+        recorder.append(Event::PolicyViolation(PolicyViolation {
+            pid: None,
+            rule: "limits.wall".into(),
+            what: format!(
+                "ran longer than {}; every process was killed",
+                humantime::format_duration(plan.wall.unwrap_or_default())
+            ),
+            verdict: Verdict::Blocked,
+        }));
+    }
+    let torn_down = running.teardown();
+    // The sensor drains what the kernel already wrote (the exits of killed processes included)
+    // before run.end is written.
+    let stats = sensor.stop().context("stopping the exec sensor")?;
+    recorder.record_lost(stats.lost);
+    torn_down.context("tearing the fence down")?;
+    Ok(outcome)
+}

@@ -1,0 +1,33 @@
+//! The run's reports, rendered from its journal (never from in-memory state, so a report always
+//! says what the journal can prove).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, anyhow};
+
+use super::Plan;
+
+pub fn write(plan: &Plan, journal_path: &Path) -> anyhow::Result<()> {
+    let verified = journal::read(journal_path)?.map_err(|e| anyhow!("{}: {e}", journal_path.display()))?;
+    let report = report::RunReport::from_journal(&verified);
+    let out = |name: &str, text: String| {
+        let path = plan.out_dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    };
+    let markdown = report::render_markdown(&report);
+    out("report.json", report::render_json(&report))?;
+    out("report.md", markdown.clone())?;
+    out("report.html", report::render_html(&report))?;
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&summary)
+            .and_then(|mut f| f.write_all(markdown.as_bytes()))
+            .with_context(|| {
+                format!("appending the report to GITHUB_STEP_SUMMARY ({})", summary.to_string_lossy())
+            })?;
+    }
+    Ok(())
+}

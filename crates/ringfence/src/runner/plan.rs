@@ -1,0 +1,196 @@
+//! What a run will do, decided before anything starts: mode, user, environment, limits, output
+//! directory. Pure decisions from (policy, flags, host facts); no process is started here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use journal::{FenceLayer, Mode};
+use policy::{Policy, UserSpec};
+use sha2::{Digest, Sha256};
+
+/// Everything a run needs, resolved.
+pub struct Plan {
+    pub run_id: String,
+    pub mode: Mode,
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub policy_path: Option<PathBuf>,
+    pub policy_sha256: Option<String>,
+    pub uid: u32,
+    pub gid: u32,
+    pub env: Vec<(String, String)>,
+    pub env_dropped: Vec<String>,
+    pub wall: Option<Duration>,
+    pub pids: Option<u64>,
+    pub out_dir: PathBuf,
+}
+
+/// The flags of `ringfence run` that shape a plan.
+#[derive(Default)]
+pub struct Flags {
+    pub policy: Option<PathBuf>,
+    pub mode: Option<Mode>,
+    pub out: Option<PathBuf>,
+    pub user: Option<String>,
+    pub wall: Option<Duration>,
+    pub pids: Option<u64>,
+    pub pass_env: Vec<String>,
+}
+
+/// The policy file used when `--policy` is not given and the working directory has one.
+pub const DEFAULT_POLICY: &str = "ringfence.yml";
+
+/// pids.max when neither the policy nor a flag says: generous for builds, fatal to fork bombs.
+pub const DEFAULT_PIDS: u64 = 4096;
+
+impl Plan {
+    pub fn new(flags: Flags, argv: Vec<String>) -> anyhow::Result<Plan> {
+        let cwd = std::env::current_dir().context("reading the working directory")?;
+        let policy_path = flags.policy.clone().or_else(|| {
+            let default = cwd.join(DEFAULT_POLICY);
+            default.is_file().then_some(default)
+        });
+        let (policy, policy_sha256) = match &policy_path {
+            Some(path) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading the policy {}", path.display()))?;
+                (policy::load(path)?, Some(hex::encode(Sha256::digest(&bytes))))
+            }
+            None => (Policy::default(), None),
+        };
+        // Without a policy there is nothing to enforce yet: record everything and propose one.
+        let mode = flags.mode.unwrap_or(if policy_path.is_some() { policy.mode } else { Mode::Audit });
+        refuse_unenforceable(&policy, mode, policy_path.as_deref())?;
+        let uid = resolve_uid(flags.user.as_deref(), policy.user.as_ref(), &cwd)?;
+        let (gid, home) = sandbox::user::lookup(uid).unwrap_or((uid, PathBuf::from("/tmp")));
+        let vars = std::env::vars_os()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()));
+        let pass = |name: &str| policy.env_allowed(name) || flags.pass_env.iter().any(|p| p == name);
+        let (mut env, env_dropped) = sandbox::env::filter(vars, pass);
+        // The runner's HOME belongs to another user; give the agent one it owns or the private /tmp.
+        let home = if owned_by(&home, uid) { home } else { PathBuf::from("/tmp") };
+        sandbox::env::set(&mut env, "HOME", &home.display().to_string());
+        let run_id = new_run_id();
+        let out_dir = flags.out.unwrap_or_else(|| cwd.join("ringfence-runs").join(&run_id));
+        create_out_dir(&out_dir)?;
+        Ok(Plan {
+            run_id,
+            mode,
+            argv,
+            cwd,
+            policy_path,
+            policy_sha256,
+            uid,
+            gid,
+            env,
+            env_dropped,
+            wall: flags.wall.or(policy.limits.wall),
+            pids: Some(flags.pids.or(policy.limits.pids).unwrap_or(DEFAULT_PIDS)),
+            out_dir,
+        })
+    }
+
+    pub fn fence_spec(&self) -> sandbox::FenceSpec {
+        sandbox::FenceSpec {
+            run_id: self.run_id.clone(),
+            argv: self.argv.clone(),
+            cwd: self.cwd.clone(),
+            env: self.env.clone(),
+            uid: self.uid,
+            gid: self.gid,
+            pids_max: self.pids,
+            isolate_network: self.mode == Mode::Block,
+            init_exe: PathBuf::from("/proc/self/exe"),
+        }
+    }
+
+    /// The sandbox's layers plus the ones this plan adds.
+    pub fn layers(&self, mut layers: Vec<FenceLayer>) -> Vec<FenceLayer> {
+        layers.push(FenceLayer {
+            layer: "environment".into(),
+            active: true,
+            detail: format!(
+                "allowlist: {} passed, {} dropped (names listed, never values)",
+                self.env.len(),
+                self.env_dropped.len()
+            ),
+        });
+        layers.push(FenceLayer {
+            layer: "wall-clock".into(),
+            active: self.wall.is_some(),
+            detail: match self.wall {
+                Some(wall) => format!("killed after {}", humantime::format_duration(wall)),
+                None => "no limit (set limits.wall or --wall)".into(),
+            },
+        });
+        layers
+    }
+}
+
+/// Block mode must never quietly run with less than the policy asks for.
+fn refuse_unenforceable(policy: &Policy, mode: Mode, path: Option<&Path>) -> anyhow::Result<()> {
+    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "the policy".into());
+    if mode == Mode::Block && (!policy.egress.allow.is_empty() || !policy.presets.is_empty()) {
+        bail!(
+            "{file}: egress.allow / presets need the egress proxy, which this version of ringfence does not have yet; \
+             in block mode the agent gets no network at all. Remove egress.allow and presets, or run with --mode audit"
+        );
+    }
+    if mode == Mode::Block && !policy.secrets.is_empty() {
+        bail!(
+            "{file}: secrets: needs the credential proxy, which this version of ringfence does not have yet; \
+             remove the secrets section (the variables are then dropped from the agent's environment) or run with --mode audit"
+        );
+    }
+    Ok(())
+}
+
+fn resolve_uid(flag: Option<&str>, policy: Option<&UserSpec>, cwd: &Path) -> anyhow::Result<u32> {
+    let by_name = |name: &str| {
+        sandbox::user::uid_of(name).with_context(|| {
+            format!("user `{name}` does not exist on this host; give a uid or an existing user name")
+        })
+    };
+    match (flag, policy) {
+        (Some(flag), _) => match flag.parse::<u32>() {
+            Ok(uid) => Ok(uid),
+            Err(_) => by_name(flag),
+        },
+        (None, Some(UserSpec::Uid(uid))) => Ok(*uid),
+        (None, Some(UserSpec::Name(name))) => by_name(name),
+        (None, None) => {
+            sandbox::user::default_uid(cwd).with_context(|| format!("reading the owner of {}", cwd.display()))
+        }
+    }
+}
+
+fn owned_by(dir: &Path, uid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.uid() == uid)
+}
+
+/// Sortable and unique enough for one host: UTC time plus 32 random bits.
+fn new_run_id() -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let compact: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let mut random = [0u8; 4];
+    let _ =
+        std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut random));
+    format!("{compact}-{}", hex::encode(random))
+}
+
+/// The run directory belongs to root and is closed to others, so the agent cannot tamper with
+/// the journal while it runs.
+fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| {
+        format!("cannot create the output directory {}; choose a writable one with --out DIR", dir.display())
+    })?;
+    let probe = dir.join(".ringfence-write-test");
+    std::fs::write(&probe, b"").with_context(|| {
+        format!("the output directory {} is not writable; choose another with --out DIR", dir.display())
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! The fence's network namespace. Until the egress proxy is in place it holds only a loopback
+//! interface: nothing outside the fence is reachable, not even the host's own loopback services.
+
+use nix::sched::{CloneFlags, unshare};
+
+pub(crate) fn isolate() -> Result<(), String> {
+    unshare(CloneFlags::CLONE_NEWNET).map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
+    loopback_up().map_err(|e| format!("bringing up the fence's loopback interface: {e}"))
+}
+
+/// A new network namespace starts with `lo` down; local servers the agent starts need it.
+fn loopback_up() -> std::io::Result<()> {
+    // SAFETY: plain socket and ioctl calls on a zeroed ifreq naming "lo".
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        let mut result = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut ifr);
+        if result == 0 {
+            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            result = libc::ioctl(sock, libc::SIOCSIFFLAGS, &ifr);
+        }
+        let error = std::io::Error::last_os_error();
+        libc::close(sock);
+        if result == 0 { Ok(()) } else { Err(error) }
+    }
+}
