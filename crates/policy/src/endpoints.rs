@@ -26,8 +26,8 @@ pub(crate) fn parse_allowed_endpoints(text: &str) -> Result<Vec<Endpoint>, (Stri
 
 fn parse_entry(entry: &str) -> Result<Endpoint, HostError> {
     let (host, port) = match entry.rsplit_once(':') {
-        Some((host, port)) => (host, parse_port(port)?),
-        None => (entry, 443),
+        Some((host, port)) if !entry.contains('/') => (host, parse_port(port)?),
+        _ => (entry, 443),
     };
     let pattern = HostPattern::parse(host)?;
     Ok(Endpoint { pattern, port, text: entry.to_string() })

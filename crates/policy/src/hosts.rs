@@ -301,6 +301,9 @@ mod tests {
     fn public_suffix_error_explains() {
         let e = HostPattern::parse("*.github.io").unwrap_err();
         assert!(e.message.contains("public suffix `github.io`"), "{e}");
+        // GitHub registered githubusercontent.com as a public suffix: gist, raw and objects hosts
+        // are separate origins, so the wildcard would also admit gist.githubusercontent.com.
+        assert!(HostPattern::parse("*.githubusercontent.com").is_err());
     }
 
     #[test]

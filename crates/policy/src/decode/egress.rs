@@ -61,8 +61,9 @@ fn rule(node: &Node, path: &str, kind: Kind) -> R<Rule> {
 
 /// `api.example.com` or `api.example.com:8443`.
 fn string_rule(node: &Node, text: &str, path: &str) -> R<(Target, Option<Vec<u16>>)> {
+    // A URL is left whole so the host parser can say it is a URL, not that `//…` is a bad port.
     let (host, ports) = match text.rsplit_once(':') {
-        Some((host, p)) if !host.contains(':') => {
+        Some((host, p)) if !host.contains(':') && !text.contains('/') => {
             (host, Some(vec![parse_port(p).map_err(|e| host_error(node, path, e))?]))
         }
         _ => (text, None),

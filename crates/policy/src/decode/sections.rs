@@ -132,9 +132,17 @@ fn paths(node: &Node, path: &str) -> R<Vec<String>> {
     for (text, item) in strings(node, path)? {
         let absolute = text.starts_with('/') || text == "~" || text.starts_with("~/");
         let var = PATH_VARS.iter().find(|v| text.starts_with(**v));
-        let stray_var =
-            text.match_indices("${").any(|(i, _)| !PATH_VARS.iter().any(|v| text[i..].starts_with(v)));
-        if stray_var || !(absolute || var.is_some()) {
+        if let Some((i, _)) =
+            text.match_indices("${").find(|(i, _)| !PATH_VARS.iter().any(|v| text[*i..].starts_with(v)))
+        {
+            let unknown = text[i..].split_inclusive('}').next().unwrap_or(&text[i..]);
+            return Err(Located::new(
+                item.pos,
+                format!("`{path}`: `{unknown}` in `{text}` is not a known variable"),
+                format!("use one of {}", PATH_VARS.join(", ")),
+            ));
+        }
+        if !(absolute || var.is_some()) {
             return Err(Located::new(
                 item.pos,
                 format!("`{path}`: `{text}` is not an absolute path"),

@@ -1,0 +1,102 @@
+//! The full schema example loads into the expected typed policy and round-trips.
+
+use std::path::Path;
+use std::time::Duration;
+
+use policy::{Mode, Policy, Target, UserSpec};
+
+fn full() -> Policy {
+    policy::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/full.yml")).unwrap()
+}
+
+#[test]
+fn full_example_loads() {
+    let p = full();
+    assert_eq!(p.mode, Mode::Block);
+    assert_eq!(p.presets.iter().map(|p| p.name).collect::<Vec<_>>(), ["github", "anthropic", "npm"]);
+    assert_eq!(p.egress.allow.len(), 6 + 3);
+    assert!(matches!(p.egress.allow[3].target, Target::Cidr(_)));
+    assert_eq!(p.egress.allow[5].ports, Some(vec![8443]));
+    assert_eq!(p.egress.deny[0].ports, None);
+    assert_eq!(p.dns.upstream[0].to_string(), "1.1.1.1:53");
+    assert_eq!(p.inspect["api.github.com"].routes.len(), 2);
+    assert_eq!(p.secrets["GITHUB_TOKEN"].hosts.len(), 2);
+    assert_eq!(p.files.deny_read.len(), 3);
+    assert_eq!(p.user, Some(UserSpec::Uid(1001)));
+    assert_eq!(p.limits.wall, Some(Duration::from_secs(1800)));
+    assert_eq!(p.limits.pids, Some(1024));
+    assert_eq!(p.limits.egress_bytes, Some(200 << 20));
+    assert_eq!(p.budget["anthropic"].max_usd, Some(10.0));
+    assert!(p.env_allowed("MY_VAR") && p.env_allowed("LC_ALL"));
+    assert!(!p.env_allowed("GITHUB_TOKEN") && !p.env_allowed("ANTHROPIC_API_KEY"));
+}
+
+#[test]
+fn full_example_decisions() {
+    let p = full();
+    assert!(p.egress_decision("objects.githubusercontent.example", 443).allowed);
+    assert!(!p.egress_decision("gist.githubusercontent.example", 443).allowed);
+    assert!(!p.egress_decision("githubusercontent.example", 443).allowed, "apex not implied");
+    assert!(p.egress_decision("github.com", 22).allowed);
+    assert_eq!(p.egress_decision("codeload.github.com", 443).rule, "preset github@2026-11");
+    assert_eq!(p.egress_decision("a.pkg.example.org", 443).rule, "allowed-endpoints *.pkg.example.org:443");
+    assert!(p.cidr_decision("10.2.3.4".parse().unwrap(), 5432).allowed);
+}
+
+#[test]
+fn to_yaml_round_trips() {
+    let p = full();
+    let text = p.to_yaml();
+    let again = policy::parse(&text, "rendered.yml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(again.to_yaml(), text);
+    assert_eq!(again.presets, p.presets);
+    assert_eq!(again.secrets, p.secrets);
+    assert_eq!(again.limits, p.limits);
+    assert_eq!(again.budget, p.budget);
+    assert_eq!(
+        again.egress.allow.iter().map(|r| &r.target).collect::<Vec<_>>(),
+        p.egress.allow.iter().map(|r| &r.target).collect::<Vec<_>>()
+    );
+    for host in
+        ["api.github.com", "github.com", "x.githubusercontent.example", "gist.githubusercontent.example"]
+    {
+        for port in [22, 443, 8443] {
+            assert_eq!(
+                again.egress_decision(host, port).allowed,
+                p.egress_decision(host, port).allowed,
+                "{host}:{port}"
+            );
+        }
+    }
+}
+
+#[test]
+fn default_policy_is_safe_and_renders() {
+    let p = Policy::default();
+    assert_eq!(p.mode, Mode::Block);
+    assert!(!p.egress_decision("api.github.com", 443).allowed);
+    assert_eq!(policy::parse(&p.to_yaml(), "default.yml").unwrap(), p);
+    assert_eq!(policy::parse("version: 1\n", "min.yml").unwrap(), p);
+}
+
+#[test]
+fn suggest_proposes_exactly_what_was_seen() {
+    let seen = [
+        ("api.github.com".to_string(), 443),
+        ("API.GitHub.com.".to_string(), 443),
+        ("github.com".to_string(), 22),
+        ("github.com".to_string(), 443),
+        ("10.1.2.3".to_string(), 5432),
+        ("evil\n  - \"*\"".to_string(), 443),
+    ];
+    let text = Policy::suggest(&seen);
+    let p = policy::parse(&text, "suggested.yml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(p.mode, Mode::Block);
+    assert_eq!(p.egress.allow.len(), 3, "{text}");
+    assert!(p.egress_decision("api.github.com", 443).allowed);
+    assert!(p.egress_decision("github.com", 22).allowed);
+    assert!(!p.egress_decision("api.github.com", 22).allowed);
+    assert!(p.cidr_decision("10.1.2.3".parse().unwrap(), 5432).allowed);
+    assert!(!p.egress_decision("other.example", 443).allowed);
+    insta::assert_snapshot!(text);
+}
