@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The kernel types the exec sensor reads, and nothing else.
+ *
+ * Why a trimmed, hand-kept header instead of the full `bpftool btf dump` output: the full dump is
+ * ~130k lines, specific to one kernel build and one architecture, and churns on every kernel
+ * upgrade. Every struct below carries `preserve_access_index`, so clang records each field access
+ * as a CO-RE relocation and libbpf rewrites the offsets against the running kernel's BTF at load
+ * time. Only the names and types of the fields we touch have to match; layouts, padding and the
+ * architecture (x86_64, aarch64) do not. Field types must keep the kernel's size, because
+ * BPF_CORE_READ copies sizeof(field) bytes.
+ *
+ * To add a field: copy its declaration (name and type) from
+ * `bpftool btf dump file /sys/kernel/btf/vmlinux format c` into the struct here.
+ */
+#ifndef RINGFENCE_VMLINUX_H
+#define RINGFENCE_VMLINUX_H
+
+typedef unsigned char __u8;
+typedef signed char __s8;
+typedef unsigned short __u16;
+typedef short __s16;
+typedef unsigned int __u32;
+typedef int __s32;
+typedef unsigned long long __u64;
+typedef long long __s64;
+typedef __u32 __be32;
+typedef __u16 __be16;
+typedef __u32 __wsum;
+typedef __u8 u8;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef int pid_t;
+typedef _Bool bool;
+enum { false = 0, true = 1 };
+
+/* UAPI constants (stable ABI), needed by the map definitions. */
+enum bpf_map_type {
+	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_RINGBUF = 27,
+};
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct kernfs_node {
+	u64 id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+};
+
+struct qstr {
+	union {
+		struct {
+			u32 hash;
+			u32 len;
+		};
+		u64 hash_len;
+	};
+	const unsigned char *name;
+};
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+};
+
+struct vfsmount {
+	struct dentry *mnt_root;
+};
+
+/* fs/mount.h: not exported to modules, but present in BTF like every other kernel type. */
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+};
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+};
+
+struct fs_struct {
+	struct path root;
+	struct path pwd;
+};
+
+struct mm_struct {
+	unsigned long arg_start;
+	unsigned long arg_end;
+};
+
+struct upid {
+	int nr;
+	void *ns;
+};
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+};
+
+struct signal_struct {
+	atomic_t live;
+	int group_exit_code;
+	unsigned int flags;
+};
+
+struct linux_binprm {
+	const char *filename;
+};
+
+struct task_struct {
+	struct mm_struct *mm;
+	int exit_code;
+	pid_t pid;
+	pid_t tgid;
+	struct task_struct *real_parent;
+	struct task_struct *group_leader;
+	struct pid *thread_pid;
+	struct fs_struct *fs;
+	struct signal_struct *signal;
+	struct css_set *cgroups;
+};
+
+#pragma clang attribute pop
+
+#endif /* RINGFENCE_VMLINUX_H */
