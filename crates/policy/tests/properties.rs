@@ -89,3 +89,21 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Mutations of a complete, valid policy reach deep into every section's validation.
+    #[test]
+    fn parse_never_panics_on_mutated_policies(edits in prop::collection::vec((any::<prop::sample::Index>(), "\\PC{0,3}", 0usize..4), 1..6)) {
+        let mut text: Vec<char> = include_str!("fixtures/full.yml").chars().collect();
+        for (at, insert, delete) in edits {
+            let i = at.index(text.len() + 1);
+            let end = (i + delete).min(text.len());
+            text.splice(i..end, insert.chars());
+        }
+        let text: String = text.into_iter().collect();
+        if let Ok(p) = policy::parse(&text, "mutated.yml") {
+            // Whatever parses must render to text that parses again.
+            prop_assert!(policy::parse(&p.to_yaml(), "rendered.yml").is_ok());
+        }
+    }
+}
