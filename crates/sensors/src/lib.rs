@@ -1,7 +1,19 @@
 //! ringfence's kernel sensors: what the processes of a run did, observed from the kernel.
 //!
 //! The exec sensor ([`ExecSensor`]) reports every exec, fork and exit in the run's cgroup v2 as
-//! [`journal::Event`]s, from eBPF programs on the sched tracepoints.
+//! [`journal::Event`]s, from eBPF programs on the sched tracepoints (`src/bpf/exec.bpf.c`).
+//!
+//! What a caller can rely on:
+//! - Events arrive in kernel order (the order the programs reserved ring-buffer space), on the
+//!   sensor's own thread; for one process that is fork, exec(s), exit.
+//! - Only processes whose cgroup v2 id equals the one given are reported, not descendants.
+//!   A fork is reported when the child starts in the cgroup, even from a parent outside it
+//!   (`clone3(CLONE_INTO_CGROUP)`); a process moved in later shows up from its next exec.
+//! - Nothing is dropped silently: anything the kernel could not deliver is counted in
+//!   [`SensorStats::lost`].
+//! - Needs root (or CAP_BPF + CAP_PERFMON), kernel 5.17+ with BTF. RLIMIT_MEMLOCK needs no
+//!   care: kernels since 5.11 charge BPF memory to the cgroup, and libbpf raises the limit itself
+//!   on older ones. Each sensor holds a 32 MiB ring buffer and ~25 KiB of scratch per CPU.
 
 mod cgroup;
 mod error;

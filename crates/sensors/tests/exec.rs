@@ -4,6 +4,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ fn reports_all_2000_execs_of_a_tight_loop() {
     assert!(status.expect("sh runs").success());
     let events = recorded.events();
 
+    eprintln!("exec storm: {} events delivered, {} lost", stats.delivered, stats.lost);
     assert_eq!(stats.lost, 0, "lost events");
     assert_eq!(stats.delivered, events.len() as u64);
     let execs = execs(&events);
@@ -104,6 +106,16 @@ fn reports_exit_codes_signals_users_and_full_argv() {
     let long_args = vec!["abcd"; 3000];
     let long = run(cgroup.command("/bin/true", None).args(&long_args));
     let outside = run(Command::new("/bin/echo").arg("outside-the-fence"));
+    // The first child of a process that unshared its PID namespace is pid 1 in it.
+    let mut in_namespace = cgroup.command("/bin/sh", None);
+    // SAFETY: unshare is async-signal-safe and allocates nothing.
+    unsafe {
+        in_namespace.pre_exec(|| match libc::unshare(libc::CLONE_NEWPID) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        });
+    }
+    let namespaced_sh = run(in_namespace.args(["-c", "/bin/true; exit 0"]));
     let threaded = run(cgroup
         .command(std::env::current_exe().expect("test binary").to_str().expect("UTF-8 path"), None)
         .args(["--exact", "threaded_child", "--test-threads=1", "--nocapture"])
@@ -126,6 +138,10 @@ fn reports_exit_codes_signals_users_and_full_argv() {
     assert_eq!((echo.uid, echo.exe.as_str(), echo.cwd.as_str()), (65534, "/bin/echo", cwd.as_str()));
     assert_eq!(echo.ppid, std::process::id());
 
+    let init = execs.iter().find(|exec| exec.ppid == namespaced_sh).expect("exec in the PID namespace");
+    assert_eq!((init.exe.as_str(), init.vpid), ("/bin/true", Some(1)));
+    assert_ne!(init.pid, 1);
+
     let long = by_pid(long);
     assert!(long.argv_truncated);
     assert_eq!(long.argv[0], "/bin/true");
@@ -147,6 +163,33 @@ fn reports_exit_codes_signals_users_and_full_argv() {
     assert!(!execs.iter().any(|exec| exec.argv.iter().any(|arg| arg == "outside-the-fence")));
     // Threads are not processes: the threaded child forks none of its own.
     assert!(!events.iter().any(|event| matches!(event, Event::ProcessFork(fork) if fork.ppid == threaded)));
+}
+
+#[test]
+fn counts_what_a_full_ring_buffer_drops() {
+    const EXECS: usize = 5000;
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
+    // The sink stalls on its first event, so the kernel fills the ring buffer behind it.
+    let mut stalled = Some(blocked);
+    let sink = Box::new(move |_event| {
+        if let Some(blocked) = stalled.take() {
+            let _ = blocked.recv();
+        }
+    });
+    let Some((cgroup, sensor)) = support::watched_cgroup_with(sink) else { return };
+
+    // Exec records near the argv cap: EXECS of them are more than the 32 MiB ring holds.
+    let script = format!("i=0; while [ $i -lt {EXECS} ]; do /bin/true \"$1\"; i=$((i+1)); done");
+    let big = "x".repeat(8000);
+    let status = cgroup.command("/bin/sh", None).args(["-c", &script, "sh", &big]).status();
+    release.send(()).expect("sink waits");
+    let stats = sensor.stop().expect("sensor stops cleanly");
+    assert!(status.expect("sh runs").success());
+
+    eprintln!("full ring buffer: {} events delivered, {} lost", stats.delivered, stats.lost);
+    assert!(stats.lost > 0, "the ring buffer never filled; the test proves nothing");
+    // sh's exec and exit, and a fork, exec and exit per /bin/true: each delivered or counted.
+    assert_eq!(stats.delivered + stats.lost, 2 + 3 * EXECS as u64);
 }
 
 /// Not a test of its own: the process `reports_exit_codes_signals_users_and_full_argv` runs to

@@ -207,7 +207,7 @@ static __always_inline __u32 read_cwd(struct task_struct *task, struct scratch *
 	if (!walk.done)
 		*flags |= FLAG_CWD_TRUNCATED;
 	__u32 pos = walk.pos;
-	if (pos >= PATH_MAX || pos == 0) {
+	if (pos >= PATH_MAX) {
 		pos = PATH_MAX - 1;
 		s->cwd[pos & PATH_MASK] = '/';
 	}

@@ -92,8 +92,19 @@ impl Recorded {
     }
 }
 
-/// A cgroup and a sensor watching it, or `None` when the test must skip.
+/// A cgroup and a sensor recording what happens in it, or `None` when the test must skip.
 pub fn watched_cgroup() -> Option<(TestCgroup, ExecSensor, Recorded)> {
+    let recorded = Recorded::default();
+    let sink = {
+        let recorded = recorded.clone();
+        Box::new(move |event| recorded.0.lock().expect("sink never panics").push(event))
+    };
+    let (cgroup, sensor) = watched_cgroup_with(sink)?;
+    Some((cgroup, sensor, recorded))
+}
+
+/// A cgroup and a sensor delivering to `sink`, or `None` when the test must skip.
+pub fn watched_cgroup_with(sink: Box<dyn FnMut(Event) + Send>) -> Option<(TestCgroup, ExecSensor)> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return skip_or_fail("needs root to load BPF programs and create cgroups");
@@ -102,13 +113,8 @@ pub fn watched_cgroup() -> Option<(TestCgroup, ExecSensor, Recorded)> {
         Ok(cgroup) => cgroup,
         Err(err) => return skip_or_fail(format!("cannot create a cgroup v2 leaf: {err}")),
     };
-    let recorded = Recorded::default();
-    let sink = {
-        let recorded = recorded.clone();
-        Box::new(move |event| recorded.0.lock().expect("sink never panics").push(event))
-    };
     match ExecSensor::start(cgroup.id(), sink) {
-        Ok(sensor) => Some((cgroup, sensor, recorded)),
+        Ok(sensor) => Some((cgroup, sensor)),
         Err(err) => skip_or_fail(format!("BPF cannot load: {err}")),
     }
 }
