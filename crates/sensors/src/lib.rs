@@ -8,7 +8,7 @@
 //!   sensor's own thread; for one process that is fork, exec(s), exit.
 //! - Only processes whose cgroup v2 id equals the one given are reported, not descendants.
 //!   A fork is reported when the child starts in the cgroup, even from a parent outside it
-//!   (`clone3(CLONE_INTO_CGROUP)`); a process moved in later shows up from its next exec.
+//!   (`clone3(CLONE_INTO_CGROUP)`); a process moved in later shows up at its next exec or exit.
 //! - Nothing is dropped silently: anything the kernel could not deliver is counted in
 //!   [`SensorStats::lost`].
 //! - Needs root (or CAP_BPF + CAP_PERFMON), kernel 5.17+ with BTF. RLIMIT_MEMLOCK needs no
