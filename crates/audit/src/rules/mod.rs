@@ -1,0 +1,271 @@
+//! The rules. Each rule is one file: it declares its id, category and why-it-matters once
+//! (a [`RuleMeta`]) and implements [`Rule`], whose hooks go from the general (a workflow) to the
+//! specific (one agent). Adding a rule is one new file and one line in [`ALL`].
+
+mod agent_edits_controls;
+mod claude_settings_risk;
+mod mcp_unpinned_server;
+mod missing_permissions;
+mod no_egress_control;
+mod no_job_timeout;
+mod no_turn_limit;
+mod pat_agent_token;
+mod permission_bypass;
+mod policy_audit_mode;
+mod prompt_injection;
+mod secret_to_github_env;
+mod secrets_in_agent_env;
+mod secrets_in_job_env;
+mod secrets_inherit;
+mod tool_args;
+mod unpinned_agent;
+mod unscoped_shell_tool;
+mod untrusted_checkout;
+mod untrusted_trigger;
+mod write_check_disabled;
+mod write_permissions_untrusted;
+
+use crate::config::Config;
+use crate::finding::{Category, Confidence, Finding, Severity};
+use crate::source::{FileKind, SourceFile};
+use crate::workflow::gates::{Gate, gate_for};
+use crate::workflow::triggers::Reach;
+use crate::workflow::{Agent, Job, Launch, Step, Workflow};
+use crate::yaml::{Node, Span};
+
+/// What a rule is, declared once per rule file.
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub category: Category,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// Why it matters, shown under each finding in text output.
+    pub why: &'static str,
+}
+
+/// One rule. Every hook has a default that finds nothing; a rule implements the ones it needs.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn workflow(&self, _wf: &Workflow<'_>, _out: &mut Sink<'_>) {}
+    fn job(&self, _wf: &Workflow<'_>, _job: &Job<'_>, _out: &mut Sink<'_>) {}
+    fn agent(&self, _cx: &AgentCx<'_, '_>, _out: &mut Sink<'_>) {}
+    /// `.claude/settings.json` and `.claude/settings.local.json`.
+    fn claude_settings(&self, _file: &SourceFile, _out: &mut Sink<'_>) {}
+    /// `.mcp.json`.
+    fn mcp(&self, _file: &SourceFile, _out: &mut Sink<'_>) {}
+    /// `ringfence.yml`.
+    fn policy(&self, _file: &SourceFile, _out: &mut Sink<'_>) {}
+}
+
+/// Every rule, in the order they are documented.
+pub static ALL: &[&dyn Rule] = &[
+    &untrusted_trigger::UntrustedTrigger,
+    &write_check_disabled::WriteCheckDisabled,
+    &prompt_injection::PromptInjection,
+    &permission_bypass::PermissionBypass,
+    &unscoped_shell_tool::UnscopedShellTool,
+    &claude_settings_risk::ClaudeSettingsRisk,
+    &secrets_in_job_env::SecretsInJobEnv,
+    &secrets_in_agent_env::SecretsInAgentEnv,
+    &secrets_inherit::SecretsInherit,
+    &secret_to_github_env::SecretToGithubEnv,
+    &pat_agent_token::PatAgentToken,
+    &no_egress_control::NoEgressControl,
+    &policy_audit_mode::PolicyAuditMode,
+    &missing_permissions::MissingPermissions,
+    &write_permissions_untrusted::WritePermissionsUntrusted,
+    &unpinned_agent::UnpinnedAgent,
+    &untrusted_checkout::UntrustedCheckout,
+    &agent_edits_controls::AgentEditsControls,
+    &mcp_unpinned_server::McpUnpinnedServer,
+    &no_turn_limit::NoTurnLimit,
+    &no_job_timeout::NoJobTimeout,
+];
+
+pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
+    ALL.iter().copied().find(|r| r.meta().id == id)
+}
+
+/// Collects one rule's findings in one file.
+pub struct Sink<'f> {
+    file: &'f SourceFile,
+    meta: &'static RuleMeta,
+    findings: &'f mut Vec<Finding>,
+}
+
+impl Sink<'_> {
+    pub fn add(
+        &mut self,
+        span: Span,
+        severity: Severity,
+        confidence: Confidence,
+        message: String,
+        fix: &str,
+    ) {
+        self.findings.push(Finding {
+            rule: self.meta.id,
+            category: self.meta.category,
+            severity,
+            confidence,
+            file: self.file.path.clone(),
+            line: span.start.line,
+            column: span.start.col,
+            end_line: span.end.line,
+            end_column: span.end.col,
+            message,
+            fix: fix.to_string(),
+        });
+    }
+}
+
+/// Who can make an agent run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exposure {
+    /// Outside users, with secrets: these events, and the gates seen that do not keep them out.
+    Outside { events: Vec<String>, weak: Vec<String> },
+    /// Outside users could fire the event, but something keeps them out.
+    Gated(String),
+    /// Only maintainers (or outside users without any secrets).
+    Maintainers,
+}
+
+/// Everything a rule may want to know about one agent.
+pub struct AgentCx<'w, 'a> {
+    pub wf: &'w Workflow<'a>,
+    pub job: &'w Job<'a>,
+    pub agent: &'w Agent<'a>,
+    pub step: Option<&'w Step<'a>>,
+    pub gate: Gate,
+    pub exposure: Exposure,
+}
+
+impl AgentCx<'_, '_> {
+    pub fn file(&self) -> &SourceFile {
+        self.wf.file
+    }
+
+    pub fn outside(&self) -> bool {
+        matches!(self.exposure, Exposure::Outside { .. })
+    }
+
+    /// Outside users can fire the workflow's events, whether or not a gate holds.
+    pub fn outside_events(&self) -> bool {
+        self.wf.triggers.reach() == Reach::Outside
+    }
+
+    pub fn with(&self, key: &str) -> Option<&Node> {
+        self.step.and_then(|s| s.with(key))
+    }
+}
+
+/// The write-access check built into claude-code-action and codex-action, unless the
+/// workflow turned it off.
+pub fn write_check(cx_agent: &Agent<'_>, step: Option<&Step<'_>>) -> Option<&'static str> {
+    let Launch::Action { write_check: true, .. } = cx_agent.launch else { return None };
+    let opened = ["allowed_non_write_users", "allow-users", "allow_users"]
+        .iter()
+        .filter_map(|k| step.and_then(|s| s.with(k)))
+        .any(|n| n.as_str().is_some_and(|v| v.trim() == "*"));
+    if opened { None } else { Some("the action refuses actors without write access") }
+}
+
+fn exposure(wf: &Workflow<'_>, job: &Job<'_>, agent: &Agent<'_>, gate: &Gate) -> Exposure {
+    let events: Vec<String> = wf.triggers.outside().iter().map(|e| e.name.to_string()).collect();
+    if events.is_empty() {
+        return Exposure::Maintainers;
+    }
+    if gate.holds {
+        return Exposure::Gated(gate.strong.first().cloned().unwrap_or_default());
+    }
+    let step = agent.step.and_then(|i| job.steps.get(i));
+    if let Some(why) = write_check(agent, step) {
+        return Exposure::Gated(why.to_string());
+    }
+    Exposure::Outside { events, weak: gate.weak.clone() }
+}
+
+/// Run every enabled rule over one file.
+pub fn check(file: &SourceFile, config: &Config) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let rules: Vec<&dyn Rule> = ALL.iter().copied().filter(|r| config.rule_enabled(r.meta().id)).collect();
+    let sink = |rule: &dyn Rule, findings: &mut Vec<Finding>, f: &mut dyn FnMut(&mut Sink<'_>)| {
+        let mut sink = Sink { file, meta: rule.meta(), findings };
+        f(&mut sink);
+    };
+    match file.kind {
+        FileKind::Workflow | FileKind::CopilotSetup | FileKind::Action => {
+            let wf = Workflow::new(file);
+            for rule in &rules {
+                sink(*rule, &mut findings, &mut |s| rule.workflow(&wf, s));
+            }
+            for job in &wf.jobs {
+                for rule in &rules {
+                    sink(*rule, &mut findings, &mut |s| rule.job(&wf, job, s));
+                }
+                for agent in &job.agents {
+                    let gate = gate_for(job, &wf.jobs, agent.step);
+                    let exposure = exposure(&wf, job, agent, &gate);
+                    let step = agent.step.and_then(|i| job.steps.get(i));
+                    let cx = AgentCx { wf: &wf, job, agent, step, gate, exposure };
+                    for rule in &rules {
+                        sink(*rule, &mut findings, &mut |s| rule.agent(&cx, s));
+                    }
+                }
+            }
+        }
+        FileKind::ClaudeSettings => {
+            for rule in &rules {
+                sink(*rule, &mut findings, &mut |s| rule.claude_settings(file, s));
+            }
+        }
+        FileKind::Mcp => {
+            for rule in &rules {
+                sink(*rule, &mut findings, &mut |s| rule.mcp(file, s));
+            }
+        }
+        FileKind::Policy => {
+            for rule in &rules {
+                sink(*rule, &mut findings, &mut |s| rule.policy(file, s));
+            }
+        }
+    }
+    findings.retain(|f| !config.ignores_finding(f.rule, &f.file));
+    findings
+}
+
+/// Secrets referenced by a value: `secrets.NAME` names.
+pub fn secret_names(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in gha_expr::templates(text) {
+        if let Ok(expr) = gha_expr::parse(t.inner) {
+            for (ctx, _) in expr.contexts() {
+                if ctx.root.eq_ignore_ascii_case("secrets") {
+                    out.push(ctx.name_at(0).unwrap_or("*").to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Model-provider keys an agent needs for itself; other secrets near an agent are extra reach.
+pub fn is_model_key(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "ANTHROPIC",
+        "CLAUDE",
+        "OPENAI",
+        "GEMINI",
+        "GOOGLE_API",
+        "VERTEX",
+        "AZURE_OPENAI",
+        "OPENROUTER",
+        "BEDROCK",
+        "DEEPSEEK",
+        "MISTRAL",
+        "GROQ",
+        "XAI",
+    ]
+    .iter()
+    .any(|p| n.contains(p))
+}

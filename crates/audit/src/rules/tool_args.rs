@@ -1,0 +1,164 @@
+//! Reading an agent's tool permissions from its arguments and inputs (shared by the tools,
+//! budget and supply-chain rules).
+
+use super::AgentCx;
+use crate::workflow::agents::Arg;
+use crate::yaml::Node;
+
+/// The agent's command-line arguments (from `run:` or the action's args input).
+pub fn args(cx: &AgentCx<'_, '_>) -> Vec<Arg> {
+    cx.agent.args(cx.file(), cx.step)
+}
+
+/// The first argument equal to one of `flags` (or `--flag=value`), with its value if any.
+pub fn flag<'x>(args: &'x [Arg], flags: &[&str]) -> Option<(&'x Arg, Option<&'x Arg>)> {
+    args.iter().enumerate().find_map(|(i, a)| {
+        let name = a.text.split('=').next().unwrap_or(&a.text);
+        flags.contains(&name).then(|| (a, args.get(i + 1)))
+    })
+}
+
+/// The value of `--flag value` or `--flag=value`.
+pub fn flag_value(args: &[Arg], flags: &[&str]) -> Option<(String, Arg)> {
+    let (a, next) = flag(args, flags)?;
+    match a.text.split_once('=') {
+        Some((_, v)) => Some((v.to_string(), a.clone())),
+        None => next.map(|n| (n.text.clone(), n.clone())),
+    }
+}
+
+/// Split a tool list (`"Bash(git add:*),Edit Read"`) on commas and spaces outside parentheses.
+pub fn split_tools(list: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in list.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' | ' ' | '\n' if depth <= 0 => {
+                out.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&list[start..]);
+    out.into_iter().map(|s| s.trim().trim_matches('"')).filter(|s| !s.is_empty()).collect()
+}
+
+/// Tools the agent is allowed without asking: `--allowedTools`/`--allowed-tools` values and the
+/// legacy `allowed_tools` input, each with where it is written.
+pub fn allowed_tools(cx: &AgentCx<'_, '_>) -> Vec<(String, Arg)> {
+    let args = args(cx);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let name = args[i].text.split('=').next().unwrap_or("");
+        if matches!(name, "--allowedTools" | "--allowed-tools") {
+            if let Some((_, v)) = args[i].text.split_once('=') {
+                out.extend(split_tools(v).into_iter().map(|t| (t.to_string(), args[i].clone())));
+            }
+            i += 1;
+            while let Some(a) = args.get(i).filter(|a| !a.text.starts_with("--")) {
+                out.extend(split_tools(&a.text).into_iter().map(|t| (t.to_string(), a.clone())));
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if let Some(node) = cx.with("allowed_tools") {
+        out.extend(input_tools(cx, node));
+    }
+    out
+}
+
+fn input_tools(cx: &AgentCx<'_, '_>, node: &Node) -> Vec<(String, Arg)> {
+    let text = node.as_str().unwrap_or("");
+    split_tools(text)
+        .into_iter()
+        .map(|t| {
+            let off = t.as_ptr() as usize - text.as_ptr() as usize;
+            (t.to_string(), Arg { text: t.to_string(), span: cx.file().subspan(node, off..off + t.len()) })
+        })
+        .collect()
+}
+
+/// Programs that run arbitrary code whatever their arguments.
+const ANY_ARGS: &[&str] = &[
+    "npx", "bunx", "pnpx", "uvx", "node", "deno", "python", "python3", "perl", "ruby", "php", "sh", "bash",
+    "zsh", "eval", "exec", "env", "xargs", "sudo", "docker", "curl", "wget", "make", "cargo", "go", "pytest",
+    "source",
+];
+
+/// Programs whose unrestricted form (`git:*`) or these subcommands run arbitrary code.
+const SOME_ARGS: &[(&str, &[&str])] = &[
+    ("git", &[]),
+    ("gh", &["api", "workflow", "secret"]),
+    ("npm", &["run", "test", "exec", "x", "start", "install", "i", "ci"]),
+    ("pnpm", &["run", "test", "exec", "dlx", "start", "install", "i"]),
+    ("yarn", &["run", "test", "exec", "dlx", "start", "install"]),
+    ("bun", &["run", "test", "x", "install"]),
+    ("uv", &["run", "pip", "tool"]),
+    ("pip", &["install"]),
+    ("find", &[]),
+    ("sed", &[]),
+    ("awk", &[]),
+    ("tox", &[]),
+    ("mvn", &[]),
+    ("gradle", &[]),
+];
+
+/// Why a Claude Code permission rule amounts to running any command, if it does.
+pub fn risky_tool(tool: &str) -> Option<String> {
+    let (name, scope) = match tool.split_once('(') {
+        Some((n, rest)) => (n.trim(), Some(rest.trim_end_matches(')').trim())),
+        None => (tool.trim(), None),
+    };
+    if name != "Bash" {
+        return None;
+    }
+    let scope = match scope {
+        None | Some("*" | ":*" | "") => {
+            return Some("`Bash` without a scope allows any shell command".into());
+        }
+        Some(s) => s,
+    };
+    let command = scope.trim_end_matches('*').trim_end_matches(':').trim();
+    let mut words = command.split_whitespace();
+    let program = words.next().unwrap_or("");
+    let program = program.rsplit('/').next().unwrap_or(program);
+    let sub = words.next();
+    if ANY_ARGS.contains(&program) {
+        return Some(format!("`{tool}` runs arbitrary code: `{program}` can execute any program"));
+    }
+    if let Some((_, subs)) = SOME_ARGS.iter().find(|(p, _)| *p == program) {
+        let open = match sub {
+            None => true,
+            Some(s) => subs.contains(&s),
+        };
+        if open {
+            return Some(format!(
+                "`{tool}` equals arbitrary code: `{command}` can run repository scripts, hooks or any program"
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_and_classifies() {
+        assert_eq!(split_tools("Bash(git add:*),Edit Read"), ["Bash(git add:*)", "Edit", "Read"]);
+        assert!(risky_tool("Bash").is_some());
+        assert!(risky_tool("Bash(npx:*)").is_some());
+        assert!(risky_tool("Bash(npm run:*)").is_some());
+        assert!(risky_tool("Bash(git:*)").is_some());
+        assert!(risky_tool("Bash(git diff:*)").is_none());
+        assert!(risky_tool("Bash(gh pr view:*)").is_none());
+        assert!(risky_tool("Edit").is_none());
+    }
+}

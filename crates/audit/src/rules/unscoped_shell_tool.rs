@@ -1,0 +1,60 @@
+//! `unscoped-shell-tool`: the agent may run any shell command without asking.
+
+use super::tool_args::{allowed_tools, risky_tool};
+use super::{AgentCx, Rule, RuleMeta, Sink};
+use crate::finding::{Category, Confidence, Severity};
+use crate::source::SourceFile;
+
+pub struct UnscopedShellTool;
+
+static META: RuleMeta = RuleMeta {
+    id: "unscoped-shell-tool",
+    category: Category::Tools,
+    summary: "the agent is allowed `Bash` without a scope, or with a scope that runs any program",
+    why: "An allowed `Bash` (or `Bash(npx:*)`, `Bash(npm run:*)`, `Bash(git:*)`) lets injected instructions \
+          run arbitrary code: the scope looks narrow but the program behind it is not.",
+};
+
+const FIX: &str = "allow exact commands (`Bash(npm test)`, `Bash(git diff:*)`) and deny the rest; a command \
+                   policy is advice, so also run the agent under `ringfence run`";
+
+impl Rule for UnscopedShellTool {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn agent(&self, cx: &AgentCx<'_, '_>, out: &mut Sink<'_>) {
+        let severity = if cx.outside() {
+            Severity::Critical
+        } else if cx.outside_events() {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        for (tool, arg) in allowed_tools(cx) {
+            if let Some(why) = risky_tool(&tool) {
+                out.add(
+                    arg.span,
+                    severity,
+                    Confidence::High,
+                    format!("{} is allowed {why}", cx.agent.tool.name()),
+                    FIX,
+                );
+            }
+        }
+    }
+
+    fn claude_settings(&self, file: &SourceFile, out: &mut Sink<'_>) {
+        let Some(allow) = file.root.get("permissions").and_then(|p| p.get("allow")) else { return };
+        for rule in allow.items() {
+            let Some(why) = rule.as_str().and_then(risky_tool) else { continue };
+            out.add(
+                rule.span,
+                Severity::Medium,
+                Confidence::High,
+                format!("the allow list admits {why}"),
+                FIX,
+            );
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! `if:` conditions and earlier steps that decide who can start an agent, and whether they
+//! really keep outside users out.
+
+use gha_expr::{BinOp, Expr, ExprKind};
+
+use super::{Job, triggers};
+use crate::yaml::Node;
+
+/// What a set of conditions does to outside users.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Gate {
+    /// A condition outside users cannot satisfy.
+    pub holds: bool,
+    /// Conditions seen that anyone can satisfy, described for the finding's message.
+    pub weak: Vec<String>,
+    /// Conditions seen that do keep outside users out.
+    pub strong: Vec<String>,
+}
+
+impl Gate {
+    fn strong(why: &str) -> Self {
+        Self { holds: true, weak: Vec::new(), strong: vec![why.to_string()] }
+    }
+
+    fn weak(why: &str) -> Self {
+        Self { holds: false, weak: vec![why.to_string()], strong: Vec::new() }
+    }
+
+    fn and(mut self, other: Gate) -> Self {
+        self.holds |= other.holds;
+        self.weak.extend(other.weak);
+        self.strong.extend(other.strong);
+        self
+    }
+
+    fn or(mut self, other: Gate) -> Self {
+        self.holds &= other.holds;
+        self.weak.extend(other.weak);
+        self.strong.extend(other.strong);
+        self
+    }
+}
+
+/// The expression of an `if:` value: GitHub accepts it bare or wrapped in one `${{ }}`.
+pub fn condition_expr(node: &Node) -> Option<Expr> {
+    let text = node.as_str()?.trim();
+    let found = gha_expr::templates(text);
+    let inner = match found.as_slice() {
+        [] => text,
+        [t] if t.start == 0 && t.end == text.len() => t.inner,
+        // Text around a template makes a non-empty string: always true.
+        _ => return None,
+    };
+    gha_expr::parse(inner).ok()
+}
+
+/// The gate made by the job's `if:`, the agent step's `if:`, permission-check steps before the
+/// agent, and permission checks in jobs this one needs.
+pub fn gate_for(job: &Job<'_>, jobs: &[Job<'_>], agent_step: Option<usize>) -> Gate {
+    let mut gate = Gate::default();
+    let conditions = [job.condition(), agent_step.and_then(|i| job.steps.get(i)).and_then(|s| s.condition())];
+    for cond in conditions.into_iter().flatten() {
+        if let Some(expr) = condition_expr(cond) {
+            gate = gate.and(analyse(&expr));
+        }
+    }
+    let before = agent_step.unwrap_or(job.steps.len());
+    if job.steps[..before.min(job.steps.len())].iter().any(|s| checks_permission(s.node)) {
+        gate = gate.and(Gate::strong("a step checks the actor's repository permission first"));
+    }
+    for need in job.needs() {
+        if let Some(dep) = jobs.iter().find(|j| j.id == need) {
+            let dep_gate = gate_for(dep, &[], None);
+            if dep_gate.holds || dep.steps.iter().any(|s| checks_permission(s.node)) {
+                gate = gate.and(Gate::strong("a job this one needs checks the actor's permission"));
+            }
+        }
+    }
+    gate
+}
+
+/// Actions and API calls that look up the actor's permission on the repository.
+fn checks_permission(step: &Node) -> bool {
+    const ACTIONS: &[&str] = &[
+        "actions-cool/check-user-permission",
+        "prince-chrismc/check-actor-permissions-action",
+        "sushichop/action-repository-permission",
+        "lannonbr/repo-permission-check-action",
+        "tspascoal/get-user-teams-membership",
+        "skjnldsv/check-actor-permission",
+    ];
+    if let Some(uses) = step.get("uses").and_then(Node::as_str) {
+        let uses = uses.to_ascii_lowercase();
+        if ACTIONS.iter().any(|a| uses.starts_with(a)) {
+            return true;
+        }
+    }
+    let script =
+        step.get("run").or_else(|| step.get("with").and_then(|w| w.get("script"))).and_then(Node::as_str);
+    script.is_some_and(|s| {
+        s.contains("getCollaboratorPermissionLevel")
+            || s.contains("/permission")
+            || s.contains("checkMembershipForUser")
+            || s.contains("author_association")
+    })
+}
+
+const TRUSTED_ASSOCIATIONS: &[&str] = &["OWNER", "MEMBER", "COLLABORATOR"];
+const ACTOR_CONTEXTS: &[&str] = &[
+    "github.actor",
+    "github.triggering_actor",
+    "github.event.sender.login",
+    "github.event.comment.user.login",
+    "github.event.issue.user.login",
+    "github.event.pull_request.user.login",
+    "github.event.review.user.login",
+];
+
+/// What one condition does; `&&` keeps the strongest side, `||` the weakest.
+pub fn analyse(expr: &Expr) -> Gate {
+    match &expr.kind {
+        ExprKind::Binary { op: BinOp::And, lhs, rhs } => analyse(lhs).and(analyse(rhs)),
+        ExprKind::Binary { op: BinOp::Or, lhs, rhs } => analyse(lhs).or(analyse(rhs)),
+        ExprKind::Binary { op, lhs, rhs } if matches!(op, BinOp::Eq | BinOp::Ne) => comparison(*op, lhs, rhs),
+        ExprKind::Not(inner) => {
+            let path = inner.as_context().map(|c| c.pattern()).unwrap_or_default();
+            if path == "github.event.pull_request.head.repo.fork" {
+                Gate::strong("the pull request must come from this repository, not a fork")
+            } else {
+                Gate { holds: false, ..analyse(inner) }
+            }
+        }
+        ExprKind::Call { func, args } => call(&func.to_ascii_lowercase(), args),
+        _ => Gate::default(),
+    }
+}
+
+fn comparison(op: BinOp, lhs: &Expr, rhs: &Expr) -> Gate {
+    let (ctx, other) = match (lhs.as_context(), rhs.as_context()) {
+        (Some(c), _) if rhs.as_context().is_none() || is_repo(rhs) => (c.pattern(), rhs),
+        (_, Some(c)) => (c.pattern(), lhs),
+        _ => return Gate::default(),
+    };
+    let literal = other.as_string().unwrap_or("");
+    let eq = op == BinOp::Eq;
+    if ctx.ends_with(".author_association") {
+        return if eq && TRUSTED_ASSOCIATIONS.contains(&literal.to_ascii_uppercase().as_str()) {
+            Gate::strong("the author association must be owner, member or collaborator")
+        } else {
+            Gate::weak("an author-association check that contributors and first-timers pass")
+        };
+    }
+    if ACTOR_CONTEXTS.contains(&ctx.as_str()) {
+        return if eq && !literal.is_empty() {
+            Gate::strong("the actor must be a named account")
+        } else {
+            Gate::weak("an actor check that excludes some accounts but admits everyone else")
+        };
+    }
+    if ctx == "github.event.pull_request.head.repo.full_name" && is_repo(other) {
+        return if eq {
+            Gate::strong("the pull request must come from this repository")
+        } else {
+            Gate::default()
+        };
+    }
+    if ctx == "github.event.pull_request.head.repo.fork" {
+        return if (other.kind == ExprKind::Bool(false)) == eq {
+            Gate::strong("the pull request must come from this repository, not a fork")
+        } else {
+            Gate::default()
+        };
+    }
+    if ctx == "github.event_name" && eq && !literal.is_empty() {
+        return if triggers::event_is_outside(literal) {
+            Gate::default()
+        } else {
+            Gate::strong("the agent runs only for an event outside users cannot fire")
+        };
+    }
+    if ctx.contains(".label") || ctx.contains(".labels") {
+        return Gate::weak(
+            "a label check (labels can come from issue templates, and triagers add them on request)",
+        );
+    }
+    if ctx.ends_with(".body") || ctx.ends_with(".title") {
+        return Gate::weak("a check on text the author writes");
+    }
+    if ctx == "github.repository" || ctx == "github.repository_owner" {
+        return Gate::weak("a repository check, which stops forks running it but not outside users");
+    }
+    Gate::default()
+}
+
+fn is_repo(e: &Expr) -> bool {
+    e.as_context().is_some_and(|c| c.pattern() == "github.repository")
+}
+
+fn call(func: &str, args: &[Expr]) -> Gate {
+    let [haystack, needle] = args else { return Gate::default() };
+    let needle_ctx = needle.as_context().map(|c| c.pattern()).unwrap_or_default();
+    let hay_ctx = haystack.as_context().map(|c| c.pattern()).unwrap_or_default();
+    if func == "contains" && needle_ctx.ends_with(".author_association") {
+        let list = literal_text(haystack).to_ascii_uppercase();
+        let outsider = ["NONE", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN"];
+        return if !list.is_empty()
+            && !outsider.iter().any(|o| list.contains(&format!("\"{o}\"")) || list == *o)
+        {
+            Gate::strong("the author association must be in a trusted list")
+        } else {
+            Gate::weak("an author-association list that includes outside users")
+        };
+    }
+    if func == "contains"
+        && ACTOR_CONTEXTS.contains(&needle_ctx.as_str())
+        && !literal_text(haystack).is_empty()
+    {
+        return Gate::strong("the actor must be in an allowlist");
+    }
+    if hay_ctx.ends_with(".body") || hay_ctx.ends_with(".title") {
+        return Gate::weak("a trigger phrase in text the author writes (anyone can type it)");
+    }
+    if hay_ctx.contains("label") {
+        return Gate::weak(
+            "a label check (labels can come from issue templates, and triagers add them on request)",
+        );
+    }
+    Gate::default()
+}
+
+/// The literal text of `fromJSON('[…]')` or `'…'`, where allowlists are written.
+fn literal_text(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::String(s) => s.clone(),
+        ExprKind::Call { func, args } if func.eq_ignore_ascii_case("fromjson") => {
+            args.first().map(literal_text).unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(src: &str) -> Gate {
+        analyse(&gha_expr::parse(src).unwrap())
+    }
+
+    #[test]
+    fn holding_gates() {
+        assert!(gate("github.event.comment.author_association == 'OWNER'").holds);
+        assert!(
+            gate("contains(fromJSON('[\"OWNER\",\"MEMBER\"]'), github.event.comment.author_association)")
+                .holds
+        );
+        assert!(gate("github.actor == 'octocat'").holds);
+        assert!(gate("github.event.pull_request.head.repo.full_name == github.repository").holds);
+        assert!(gate("contains(github.event.comment.body, '@claude') && github.actor == 'me'").holds);
+        assert!(gate("github.event_name == 'workflow_dispatch'").holds);
+    }
+
+    #[test]
+    fn gates_that_do_not_hold() {
+        assert!(!gate("contains(github.event.comment.body, '@claude')").holds);
+        assert!(!gate("github.event.label.name == 'ai'").holds);
+        assert!(!gate("github.actor != 'dependabot[bot]'").holds);
+        assert!(!gate("github.event.comment.author_association != 'NONE'").holds);
+        assert!(!gate("github.actor == 'me' || contains(github.event.comment.body, '@claude')").holds);
+        assert!(!gate("github.event_name == 'issue_comment'").holds);
+        let g = gate("contains(github.event.comment.body, '@claude')");
+        assert_eq!(g.weak.len(), 1);
+    }
+}
