@@ -124,6 +124,11 @@ pub fn risky_tool(tool: &str) -> Option<String> {
         }
         Some(s) => s,
     };
+    // An exact command (`Bash(npm test)`) allows only itself; prefixes (`npm run:*`) allow any
+    // continuation, which is where arbitrary code gets in.
+    if !scope.ends_with('*') {
+        return None;
+    }
     let command = scope.trim_end_matches('*').trim_end_matches(':').trim();
     let mut words = command.split_whitespace();
     let program = words.next().unwrap_or("");
@@ -160,5 +165,6 @@ mod tests {
         assert!(risky_tool("Bash(git diff:*)").is_none());
         assert!(risky_tool("Bash(gh pr view:*)").is_none());
         assert!(risky_tool("Edit").is_none());
+        assert!(risky_tool("Bash(npm test)").is_none());
     }
 }
