@@ -66,7 +66,10 @@ impl Config {
                                     config.rule_ignore.insert(id.to_string(), globs(v, &fail)?);
                                 }
                                 _ => {
-                                    return Err(fail(k, "expected `disable` or `ignore` under a rule".into()));
+                                    return Err(fail(
+                                        k,
+                                        "expected `disable` or `ignore` under a rule".into(),
+                                    ));
                                 }
                             }
                         }

@@ -36,10 +36,9 @@ impl Command {
                 t if tee && !t.starts_with('-') => out.push(t),
                 t => {
                     // `>file` written without a space.
-                    if let Some(rest) = t.strip_prefix(">>").or_else(|| t.strip_prefix('>')) {
-                        if !rest.is_empty() && !rest.starts_with('&') {
-                            out.push(rest);
-                        }
+                    let target = t.strip_prefix(">>").or_else(|| t.strip_prefix('>'));
+                    if let Some(rest) = target.filter(|r| !r.is_empty() && !r.starts_with('&')) {
+                        out.push(rest);
                     }
                 }
             }

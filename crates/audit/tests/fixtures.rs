@@ -35,7 +35,14 @@ fn compact(report: &audit::Report) -> String {
         .map(|f| {
             format!(
                 "{}:{}-{}:{} {}/{} {} {}",
-                f.line, f.column, f.end_line, f.end_column, f.severity.as_str(), f.confidence.as_str(), f.rule, f.message
+                f.line,
+                f.column,
+                f.end_line,
+                f.end_column,
+                f.severity.as_str(),
+                f.confidence.as_str(),
+                f.rule,
+                f.message
             )
         })
         .collect::<Vec<_>>()
@@ -73,8 +80,10 @@ fn every_fixture_behaves() {
 #[test]
 fn every_rule_has_positive_and_negative_fixtures() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let names: Vec<String> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_str().unwrap().to_string()).collect();
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_str().unwrap().to_string())
+        .collect();
     for rule in audit::rules::ALL {
         let id = rule.meta().id;
         for polarity in ["pos", "neg"] {

@@ -23,7 +23,19 @@ fn json() {
     let value: serde_json::Value = serde_json::from_str(&out).unwrap();
     let first = &value["findings"][0];
     let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
-    let mut want = ["rule", "category", "severity", "confidence", "file", "line", "column", "end_line", "end_column", "message", "fix"];
+    let mut want = [
+        "rule",
+        "category",
+        "severity",
+        "confidence",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "message",
+        "fix",
+    ];
     want.sort();
     let mut got = keys.clone();
     got.sort();
@@ -34,7 +46,10 @@ fn json() {
 #[test]
 fn github() {
     let out = audit::render::github(&report());
-    assert!(out.lines().all(|l| l.starts_with("::error ") || l.starts_with("::warning ") || l.starts_with("::notice ")));
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("::error ") || l.starts_with("::warning ") || l.starts_with("::notice "))
+    );
     insta::assert_snapshot!(out);
 }
 
@@ -43,9 +58,11 @@ fn sarif_matches_the_schema() {
     let out = audit::render::sarif(&report());
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif-schema-2.1.0.json");
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
     insta::assert_snapshot!(out);
 }

@@ -86,11 +86,21 @@ pub enum ExprKind {
     Number(f64),
     String(String),
     Context(ContextPath),
-    Call { func: String, args: Vec<Expr> },
+    Call {
+        func: String,
+        args: Vec<Expr>,
+    },
     /// Member or index access on something that is not a plain context (e.g. a call result).
-    Access { base: Box<Expr>, part: Part },
+    Access {
+        base: Box<Expr>,
+        part: Part,
+    },
     Not(Box<Expr>),
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -116,10 +126,8 @@ impl Expr {
             ExprKind::Context(_) => out.push(self),
             ExprKind::Access { base, .. } => base.collect_value_sources(out),
             ExprKind::Call { func, args } => {
-                let passes = matches!(
-                    func.to_ascii_lowercase().as_str(),
-                    "format" | "join" | "tojson" | "fromjson"
-                );
+                let passes =
+                    matches!(func.to_ascii_lowercase().as_str(), "format" | "join" | "tojson" | "fromjson");
                 if passes {
                     args.iter().for_each(|a| a.collect_value_sources(out));
                 }

@@ -166,7 +166,9 @@ impl Parser {
                     match self.next()? {
                         (Tok::Ident(name), _) => Part::Name(name),
                         (Tok::Star, _) => Part::Star,
-                        (_, s) => return Err(ParseError::new(s.start, "expected a name or `*` after `.`".into())),
+                        (_, s) => {
+                            return Err(ParseError::new(s.start, "expected a name or `*` after `.`".into()));
+                        }
                     }
                 }
                 Some(Tok::LBracket) => {
@@ -207,7 +209,13 @@ mod tests {
     use super::*;
 
     fn pattern(src: &str) -> Vec<String> {
-        parse(src).unwrap().value_sources().iter().filter_map(|e| e.as_context()).map(|c| c.pattern()).collect()
+        parse(src)
+            .unwrap()
+            .value_sources()
+            .iter()
+            .filter_map(|e| e.as_context())
+            .map(|c| c.pattern())
+            .collect()
     }
 
     #[test]

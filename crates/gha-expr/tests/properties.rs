@@ -32,9 +32,8 @@ fn expr() -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(5, 48, 4, move |inner| {
         prop_oneof![
             inner.clone().prop_map(|e| node(ExprKind::Not(Box::new(e)))),
-            (prop::sample::select(ops.to_vec()), inner.clone(), inner.clone()).prop_map(|(op, l, r)| node(
-                ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }
-            )),
+            (prop::sample::select(ops.to_vec()), inner.clone(), inner.clone())
+                .prop_map(|(op, l, r)| node(ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) })),
             (ident(), prop::collection::vec(inner, 0..3))
                 .prop_map(|(func, args)| node(ExprKind::Call { func, args })),
         ]

@@ -54,11 +54,9 @@ impl Rule for PermissionBypass {
             (&["--approval-mode"][..], "yolo"),
         ];
         for (flags, bad) in modes {
-            if let Some((value, arg)) = flag_value(&args, flags) {
-                if value == bad {
-                    let message = format!("{} runs with `{} {value}`", cx.agent.tool.name(), flags[0]);
-                    out.add(arg.span, severity, Confidence::High, message, FIX);
-                }
+            if let Some((value, arg)) = flag_value(&args, flags).filter(|(v, _)| v == bad) {
+                let message = format!("{} runs with `{} {value}`", cx.agent.tool.name(), flags[0]);
+                out.add(arg.span, severity, Confidence::High, message, FIX);
             }
         }
         // codex-action inputs.
@@ -74,11 +72,11 @@ impl Rule for PermissionBypass {
             }
         }
         // A `settings` input carries the same JSON as .claude/settings.json.
-        if let Some(node) = cx.with("settings") {
-            if node.as_str().is_some_and(|s| s.contains("\"bypassPermissions\"")) {
-                let message = "the `settings` input sets `defaultMode` to `bypassPermissions`".to_string();
-                out.add(node.span, severity, Confidence::Medium, message, FIX);
-            }
+        let settings =
+            cx.with("settings").filter(|n| n.as_str().is_some_and(|s| s.contains("\"bypassPermissions\"")));
+        if let Some(node) = settings {
+            let message = "the `settings` input sets `defaultMode` to `bypassPermissions`".to_string();
+            out.add(node.span, severity, Confidence::Medium, message, FIX);
         }
     }
 

@@ -43,7 +43,7 @@ impl Rule for UntrustedCheckout {
         }
         let end = cx.agent.step.unwrap_or(cx.job.steps.len());
         for step in cx.job.steps.iter().take(end) {
-            if !step.action().is_some_and(|a| a == "actions/checkout") {
+            if step.action().is_none_or(|a| a != "actions/checkout") {
                 continue;
             }
             let Some(r) = step.with("ref").or_else(|| step.with("repository")) else { continue };

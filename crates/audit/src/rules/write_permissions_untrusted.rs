@@ -44,6 +44,10 @@ impl Rule for WritePermissionsUntrusted {
                     if level.as_str() != Some("write") {
                         continue;
                     }
+                    // claude-code-action exchanges an OIDC token for its GitHub App token.
+                    if name == "id-token" && only_claude_action(job) {
+                        continue;
+                    }
                     let heavy = HEAVY.contains(&name);
                     out.add(
                         wf.file.join(scope.span, level.span),
@@ -57,4 +61,12 @@ impl Rule for WritePermissionsUntrusted {
             }
         }
     }
+}
+
+fn only_claude_action(job: &Job<'_>) -> bool {
+    job.agents.iter().all(|a| {
+        a.action_ref()
+            .and_then(|u| u.as_str())
+            .is_some_and(|u| u.starts_with("anthropics/claude-code-action"))
+    })
 }

@@ -206,7 +206,7 @@ impl<'w, 'a> Scope<'w, 'a> {
                     continue;
                 }
                 let mut range = cmd.raw.clone();
-                if let Some(body) = cmd.words.iter().filter_map(|w| w.heredoc.clone()).last() {
+                if let Some(body) = cmd.words.iter().rev().find_map(|w| w.heredoc.clone()) {
                     range.end = range.end.max(body.end);
                 }
                 let flows = self.at(Some(step.index)).script(script, range, 1);
@@ -227,9 +227,9 @@ fn assignment_before(script: &str, offset: usize, var: &str) -> Option<Range<usi
     shell::commands(script.get(..offset)?)
         .into_iter()
         .flat_map(|c| c.words)
-        .filter(|w| w.text.starts_with(&prefix))
+        .rev()
+        .find(|w| w.text.starts_with(&prefix))
         .map(|w| w.raw)
-        .last()
 }
 
 /// Does a github-script body read issue, PR, comment or review text from the event payload?
