@@ -39,7 +39,9 @@ impl Cgroup {
         let parent = mount.join("ringfence");
         mkdir(&parent)?;
         remove_stale_leaves(&parent);
-        let path = parent.join(run_id);
+        // The supervisor's pid in the name tells a later run whether this leaf is still in use.
+        let leaf = format!("{run_id}-p{}", std::process::id());
+        let path = parent.join(&leaf);
         mkdir(&path)?;
         let id = fs::metadata(&path).map_err(|e| err("stat", &path, e))?.ino();
         let mut cgroup = Cgroup { path, id, pids: PidsLimit::None };
@@ -51,7 +53,10 @@ impl Cgroup {
                 }
                 false => {
                     let v1 = pids_v1_mount(&mountinfo).ok_or(SandboxError::NoPidsController)?;
-                    let dir = v1.join(format!("ringfence-{run_id}"));
+                    let v1_parent = v1.join("ringfence");
+                    mkdir(&v1_parent)?;
+                    remove_stale_leaves(&v1_parent);
+                    let dir = v1_parent.join(&leaf);
                     mkdir(&dir)?;
                     write(&dir.join("pids.max"), &max.to_string())?;
                     PidsLimit::V1 { max, dir }
@@ -178,11 +183,17 @@ fn enable_v2_pids(mount: &Path, parent: &Path) -> bool {
     enable(mount) && enable(parent)
 }
 
-/// Empty leaves left by a supervisor that was SIGKILLed; populated ones are skipped by rmdir.
+/// Removes leaves whose supervisor is gone (it was SIGKILLed before it could clean up).
+/// A live run's leaf is empty until its init moves in, so only the owner's death says "stale";
+/// rmdir itself refuses a leaf that still has processes.
 fn remove_stale_leaves(parent: &Path) {
-    if let Ok(entries) = fs::read_dir(parent) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let owner =
+            name.to_str().and_then(|n| n.rsplit_once("-p")).and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if let Some(pid) = owner {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
                 let _ = fs::remove_dir(entry.path());
             }
         }

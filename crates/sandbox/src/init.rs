@@ -34,7 +34,7 @@ fn run(mut control: UnixStream) -> i32 {
         _ => return SETUP_FAILED,
     };
     let network = if cfg.isolate_network { crate::network::isolate() } else { Ok(()) };
-    if let Err(what) = network.and_then(|()| crate::mounts::setup()) {
+    if let Err(what) = network.and_then(|()| crate::mounts::setup(std::path::Path::new(&cfg.cwd))) {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
     }

@@ -3,31 +3,50 @@
 //! and private tmpfs scratch space (nothing the agent leaves in /tmp reaches the host or the next
 //! step, and nothing the host left there is visible).
 
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
 /// Private scratch directories, each a fresh tmpfs.
 pub(crate) const PRIVATE_TMP: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
 
-pub(crate) fn setup() -> Result<(), String> {
+/// Builds the mount namespace; `cwd` stays visible even when it lives under a private tmp dir.
+pub(crate) fn setup(cwd: &Path) -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
     // Without this, the mounts below would propagate back to the host on shared-mount systems.
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .map_err(|e| format!("making / private: {e}"))?;
+    // Held open across the tmpfs mounts, so the working directory can be bound back in.
+    let workspace: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(cwd)
+        .map_err(|e| format!("opening the working directory {}: {e}", cwd.display()))?
+        .into();
     let hardened = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     mount(Some("proc"), "/proc", Some("proc"), hardened, None::<&str>)
         .map_err(|e| format!("mounting a fresh /proc: {e}"))?;
     for dir in PRIVATE_TMP {
-        if std::path::Path::new(dir).is_dir() {
-            mount(
-                Some("tmpfs"),
-                dir,
-                Some("tmpfs"),
-                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-                Some("mode=1777"),
-            )
+        if !Path::new(dir).is_dir() {
+            continue;
+        }
+        mount(Some("tmpfs"), dir, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777"))
             .map_err(|e| format!("mounting a private tmpfs on {dir}: {e}"))?;
+        if cwd.starts_with(dir) {
+            bind_back(&workspace, cwd)?;
         }
     }
     Ok(())
+}
+
+/// Re-exposes the working directory at its own path inside a fresh tmpfs.
+fn bind_back(workspace: &OwnedFd, cwd: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(cwd)
+        .map_err(|e| format!("recreating {} in the private tmp: {e}", cwd.display()))?;
+    let source = format!("/proc/self/fd/{}", workspace.as_raw_fd());
+    mount(Some(source.as_str()), cwd, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .map_err(|e| format!("binding the working directory {} into the private tmp: {e}", cwd.display()))
 }

@@ -180,7 +180,7 @@ fn spawn_init(
         }
         let (c, n) = (control.as_raw_fd(), notify.as_raw_fd());
         let mut cmd = Command::new(&exe);
-        cmd.arg(INIT_ARG).env_clear();
+        cmd.arg0("ringfence").arg(INIT_ARG).env_clear();
         // SAFETY: only async-signal-safe calls (prctl, fcntl, dup2) between fork and exec.
         unsafe {
             cmd.pre_exec(move || {

@@ -102,7 +102,7 @@ fn describe(outcome: &sandbox::Outcome) -> String {
             format!("CMD was killed by signal {}", signal.unwrap_or(0))
         }
         sandbox::Outcome::NotStarted { program, .. } => format!("CMD could not be started ({program})"),
-        sandbox::Outcome::SetupFailed(_) => "the fence could not be built (the error is above)".into(),
+        sandbox::Outcome::SetupFailed(what) => format!("the fence could not be built: {what}"),
         sandbox::Outcome::InitDied(what) => format!("the fence's init died: {what}"),
         sandbox::Outcome::WallLimit => "the wall-clock limit ended the run".into(),
         sandbox::Outcome::Interrupted => "ringfence was stopped; the fence was torn down".into(),

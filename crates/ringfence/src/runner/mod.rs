@@ -31,10 +31,8 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
     let journal_path = plan.out_dir.join("events.jsonl");
     let recorder = Arc::new(Recorder::create(&journal_path)?);
     let started = Instant::now();
-    let (outcome, failure) = match fence_and_run(&plan, &recorder, &stop) {
-        Ok(outcome) => (outcome, None),
-        Err(e) => (Outcome::SetupFailed(format!("{e:#}")), Some(e)),
-    };
+    let outcome =
+        fence_and_run(&plan, &recorder, &stop).unwrap_or_else(|e| Outcome::SetupFailed(format!("{e:#}")));
     let violations = recorder.violations();
     let (status, mut exit_code) =
         exit::decide(plan.mode, &outcome, violations, stop_signal.load(Ordering::Relaxed) as i32);
@@ -57,9 +55,6 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
         exit_code = exit::RINGFENCE_FAILED;
     }
     outputs::write(&plan, &journal_path).context("writing the reports")?;
-    if let Some(e) = failure {
-        eprintln!("ringfence: error: {e:#}");
-    }
     Ok(Finished { exit_code, outcome, violations })
 }
 
