@@ -28,6 +28,10 @@ pub enum Event {
     ProcessFork(ProcessFork),
     #[serde(rename = "process.exit")]
     ProcessExit(ProcessExit),
+    #[serde(rename = "dns.query")]
+    DnsQuery(DnsQuery),
+    #[serde(rename = "net.connect")]
+    NetConnect(NetConnect),
     #[serde(rename = "policy.violation")]
     PolicyViolation(PolicyViolation),
     #[serde(rename = "sensor.lost")]
@@ -44,9 +48,24 @@ impl Event {
             Event::ProcessExec(_) => "process.exec",
             Event::ProcessFork(_) => "process.fork",
             Event::ProcessExit(_) => "process.exit",
+            Event::DnsQuery(_) => "dns.query",
+            Event::NetConnect(_) => "net.connect",
             Event::PolicyViolation(_) => "policy.violation",
             Event::SensorLost(_) => "sensor.lost",
             Event::RunEnd(_) => "run.end",
+        }
+    }
+}
+
+impl Event {
+    /// True when the policy refused this (block mode) or would have (audit mode): what makes a
+    /// block-mode run fail and what a report lists first.
+    pub fn is_violation(&self) -> bool {
+        match self {
+            Event::PolicyViolation(_) => true,
+            Event::DnsQuery(q) => q.violation,
+            Event::NetConnect(c) => c.violation,
+            _ => false,
         }
     }
 }
@@ -191,4 +210,53 @@ pub struct RunEnd {
     pub lost_events: u64,
     /// Why, in words, when status is not `completed`.
     pub reason: Option<String>,
+}
+
+/// One DNS question the agent asked ringfence's resolver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsQuery {
+    /// Host pid of the asking process, when attribution found it.
+    pub pid: Option<u32>,
+    /// The queried name, lower-case, without the trailing dot.
+    pub name: String,
+    /// Record type: `A`, `AAAA`, `TXT`, …
+    pub qtype: String,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    pub verdict: Verdict,
+    /// The rule that decided (e.g. `allow api.github.com:443`, `default-deny`).
+    pub rule: String,
+    /// True when the policy refuses the name (blocked in block mode, flagged in audit mode).
+    pub violation: bool,
+    /// What the agent was told: synthetic addresses, upstream answers (audit), `NXDOMAIN`, `REFUSED`.
+    pub answer: Vec<String>,
+    /// Signs of DNS tunnelling in this query (long or high-entropy labels, odd types…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suspicious: Vec<String>,
+}
+
+/// One connection the agent opened (or tried to), written when it ends or is refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetConnect {
+    pub pid: Option<u32>,
+    /// `tcp`, `udp`, …
+    pub protocol: String,
+    /// The host name the connection was for, known from the synthetic address it resolved to.
+    pub host: Option<String>,
+    /// TLS SNI or HTTP Host the client sent, when one was seen.
+    pub sni: Option<String>,
+    /// The address and port the agent connected to.
+    pub ip: String,
+    pub port: u16,
+    /// The real upstream address ringfence connected to, when it did.
+    pub upstream: Option<String>,
+    pub verdict: Verdict,
+    pub rule: String,
+    /// True when the policy refuses this connection (blocked in block mode, flagged in audit).
+    pub violation: bool,
+    /// Why it was refused or flagged, in words.
+    pub reason: Option<String>,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub duration_ms: u64,
 }

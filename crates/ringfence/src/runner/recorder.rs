@@ -28,7 +28,7 @@ impl Recorder {
     }
 
     pub fn append(&self, event: Event) {
-        if matches!(event, Event::PolicyViolation(_)) {
+        if event.is_violation() {
             self.violations.fetch_add(1, Ordering::Relaxed);
         }
         let result = match self.writer.lock() {
