@@ -33,8 +33,7 @@ fn run(mut control: UnixStream) -> i32 {
         // The supervisor is gone or sent garbage: there is nobody to run CMD for.
         _ => return SETUP_FAILED,
     };
-    let network = if cfg.isolate_network { crate::network::isolate() } else { Ok(()) };
-    if let Err(what) = network.and_then(|()| crate::mounts::setup(std::path::Path::new(&cfg.cwd))) {
+    if let Err(what) = crate::mounts::setup(std::path::Path::new(&cfg.cwd)) {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
     }

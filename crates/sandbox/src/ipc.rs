@@ -22,7 +22,6 @@ pub(crate) struct InitConfig {
     pub env: Vec<(String, String)>,
     pub uid: u32,
     pub gid: u32,
-    pub isolate_network: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ pub mod env;
 pub mod init;
 mod ipc;
 mod mounts;
-mod network;
+pub mod network;
 pub mod seccomp;
 pub mod supervisor;
 pub mod user;
@@ -65,6 +65,8 @@ pub enum SandboxError {
     NoPidsController,
     #[error("cannot start the fence: {what}: {source}")]
     Start { what: &'static str, source: std::io::Error },
+    #[error("cannot create the fence's network namespace: {0}")]
+    Network(String),
     #[error("the fence's init failed before CMD started: {0}")]
     Init(String),
 }

@@ -1,11 +1,24 @@
-//! The fence's network namespace. Until the egress proxy is in place it holds only a loopback
-//! interface: nothing outside the fence is reachable, not even the host's own loopback services.
+//! The fence's network namespace: created by the supervisor before CMD starts, with only a
+//! loopback interface, so nothing outside the fence is reachable (not even the host's own
+//! loopback services). The egress fence then places its resolver and proxy sockets inside it.
+
+use std::os::fd::OwnedFd;
 
 use nix::sched::{CloneFlags, unshare};
 
-pub(crate) fn isolate() -> Result<(), String> {
-    unshare(CloneFlags::CLONE_NEWNET).map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
-    loopback_up().map_err(|e| format!("bringing up the fence's loopback interface: {e}"))
+/// Creates a network namespace with loopback up and returns a handle to it; the namespace lives
+/// as long as the handle (or a process in it) does.
+pub fn create() -> Result<OwnedFd, String> {
+    // unshare moves only the calling thread, so a short-lived thread does it and hands back the fd.
+    std::thread::spawn(|| -> Result<OwnedFd, String> {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
+        loopback_up().map_err(|e| format!("bringing up the fence's loopback interface: {e}"))?;
+        let ns = std::fs::File::open("/proc/thread-self/ns/net")
+            .map_err(|e| format!("opening the new network namespace: {e}"))?;
+        Ok(ns.into())
+    })
+    .join()
+    .map_err(|_| "the network namespace thread panicked".to_string())?
 }
 
 /// A new network namespace starts with `lo` down; local servers the agent starts need it.

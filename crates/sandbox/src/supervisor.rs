@@ -2,7 +2,7 @@
 //! config, serves seccomp refusals, waits for CMD, and tears everything down.
 
 use std::io::BufReader;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -53,6 +53,7 @@ pub struct Teardown {
 pub struct Prepared {
     spec: FenceSpec,
     cgroup: Cgroup,
+    netns: Option<OwnedFd>,
 }
 
 enum Message {
@@ -73,7 +74,22 @@ impl Prepared {
     /// Creates the run's cgroup; nothing runs yet, so the sensors can attach to its id first.
     pub fn new(spec: FenceSpec) -> Result<Prepared, SandboxError> {
         let cgroup = Cgroup::create(&spec.run_id, spec.pids_max)?;
-        Ok(Prepared { spec, cgroup })
+        let netns = match spec.isolate_network {
+            true => match crate::network::create() {
+                Ok(ns) => Some(ns),
+                Err(e) => {
+                    let _ = cgroup.remove();
+                    return Err(SandboxError::Network(e));
+                }
+            },
+            false => None,
+        };
+        Ok(Prepared { spec, cgroup, netns })
+    }
+
+    /// The fence's own network namespace, when it has one; the egress fence sets up inside it.
+    pub fn netns(&self) -> Option<BorrowedFd<'_>> {
+        self.netns.as_ref().map(|fd| fd.as_fd())
     }
 
     pub fn cgroup(&self) -> &Cgroup {
@@ -125,8 +141,14 @@ impl Prepared {
                 .map_err(|e| start("notify socket")(io_err(e)))?;
         let (tx, messages) = channel();
         let (pid_tx, pid_rx) = channel();
-        let spawner =
-            spawn_init(self.spec.init_exe.clone(), control_child.into(), notify_child, pid_tx, tx.clone());
+        let spawner = spawn_init(
+            self.spec.init_exe.clone(),
+            self.netns,
+            control_child.into(),
+            notify_child,
+            pid_tx,
+            tx.clone(),
+        );
         let init_pid = match pid_rx.recv() {
             Ok(Ok(pid)) => pid,
             Ok(Err(e)) => return Err(SandboxError::Start { what: "the fence's init", source: e }),
@@ -153,7 +175,6 @@ impl Prepared {
             env: self.spec.env,
             uid: self.spec.uid,
             gid: self.spec.gid,
-            isolate_network: self.spec.isolate_network,
         };
         let mut writer = control.try_clone().map_err(start("control socket"))?;
         send(&mut writer, &config).map_err(start("sending the config to init"))?;
@@ -166,6 +187,7 @@ impl Prepared {
 
 fn spawn_init(
     exe: std::path::PathBuf,
+    netns: Option<OwnedFd>,
     control: OwnedFd,
     notify: OwnedFd,
     pid_tx: Sender<std::io::Result<u32>>,
@@ -177,6 +199,13 @@ fn spawn_init(
         if let Err(e) = unshare(CloneFlags::CLONE_NEWPID) {
             let _ = pid_tx.send(Err(io_err(e)));
             return;
+        }
+        // init (and so CMD) is born in the fence's network namespace.
+        if let Some(ns) = &netns {
+            if let Err(e) = nix::sched::setns(ns, CloneFlags::CLONE_NEWNET) {
+                let _ = pid_tx.send(Err(io_err(e)));
+                return;
+            }
         }
         let (c, n) = (control.as_raw_fd(), notify.as_raw_fd());
         let mut cmd = Command::new(&exe);
