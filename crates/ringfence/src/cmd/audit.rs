@@ -113,3 +113,15 @@ pub fn run(args: AuditArgs) -> anyhow::Result<u8> {
         None => 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_rise_with_severity_and_avoid_reserved_codes() {
+        let codes: Vec<u8> = Severity::ALL.iter().map(|s| exit_code(*s)).collect();
+        assert_eq!(codes, [11, 12, 13, 14]);
+        assert!(codes.iter().all(|c| ![0, 1, 2, 125].contains(c)));
+    }
+}
