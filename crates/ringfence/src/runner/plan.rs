@@ -63,6 +63,9 @@ impl Plan {
         let mode = flags.mode.unwrap_or(if policy_path.is_some() { policy.mode } else { Mode::Audit });
         refuse_unenforceable(&policy, mode, policy_path.as_deref())?;
         let uid = resolve_uid(flags.user.as_deref(), policy.user.as_ref(), &cwd)?;
+        if uid == 0 {
+            bail!("the agent must not run as root (uid 0): choose another user with --user or `user:` in the policy");
+        }
         let (gid, home) = sandbox::user::lookup(uid).unwrap_or((uid, PathBuf::from("/tmp")));
         let vars = std::env::vars_os()
             .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()));
