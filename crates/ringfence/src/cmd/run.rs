@@ -61,9 +61,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             "ringfence run needs root to build the fence (cgroups, namespaces, eBPF); run it with sudo"
         );
     }
-    let (argv, mode) = match args.demo {
-        true => (demo::argv(), Some(journal::Mode::Block)),
-        false => (args.cmd, args.mode.map(Into::into)),
+    // Held open for the whole run, so the demo's connection attempt meets a live service.
+    let demo_service =
+        if args.demo { Some(demo::host_service().context("opening the demo's host service")?) } else { None };
+    let (argv, mode) = match &demo_service {
+        Some(service) => (demo::argv(service.local_addr()?.port()), Some(journal::Mode::Block)),
+        None => (args.cmd, args.mode.map(Into::into)),
     };
     let flags = plan::Flags {
         policy: args.policy,

@@ -17,7 +17,7 @@ check "read pid 1's environment (where runners keep secrets)" cat /proc/1/enviro
 check "create a user namespace to regain root" unshare -Ur true
 check "become root with sudo" sudo -n true
 check "write outside the private /tmp as root" sh -c 'echo x > /etc/ringfence-demo'
-check "reach the network" sh -c 'getent hosts localhost.invalid'
+check "reach a service on the host's loopback (port $1)" timeout 3 bash -c "echo > /dev/tcp/127.0.0.1/$1"
 echo "  leaving a daemon behind (teardown must kill it)"
 setsid sh -c 'sleep 3600' >/dev/null 2>&1 &
 i=0; while [ $i -lt 20 ]; do /bin/true; i=$((i+1)); done
@@ -25,8 +25,15 @@ echo "  ran 20 quick commands"
 exit $failed
 "#;
 
-pub fn argv() -> Vec<String> {
-    vec!["/bin/sh".into(), "-c".into(), SCRIPT.into(), "ringfence-demo".into()]
+/// The demo's command line; `host_port` is a listener ringfence opened on the host's loopback
+/// for the demo to try to reach.
+pub fn argv(host_port: u16) -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), SCRIPT.into(), "ringfence-demo".into(), host_port.to_string()]
+}
+
+/// A listener on the host's loopback that the fenced demo must not be able to reach.
+pub fn host_service() -> std::io::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind("127.0.0.1:0")
 }
 
 /// 0 when every attack failed and the fence recorded the refused ones; 1 otherwise.

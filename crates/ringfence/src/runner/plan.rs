@@ -64,7 +64,9 @@ impl Plan {
         refuse_unenforceable(&policy, mode, policy_path.as_deref())?;
         let uid = resolve_uid(flags.user.as_deref(), policy.user.as_ref(), &cwd)?;
         if uid == 0 {
-            bail!("the agent must not run as root (uid 0): choose another user with --user or `user:` in the policy");
+            bail!(
+                "the agent must not run as root (uid 0): choose another user with --user or `user:` in the policy"
+            );
         }
         let (gid, home) = sandbox::user::lookup(uid).unwrap_or((uid, PathBuf::from("/tmp")));
         let vars = std::env::vars_os()
