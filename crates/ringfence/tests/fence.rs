@@ -95,6 +95,10 @@ print("ptrace", r, ctypes.get_errno())
 params = ctypes.create_string_buffer(120)
 r = libc.syscall(425, 4, params)
 print("io_uring_setup", r, ctypes.get_errno())
+r = libc.socket(17, 3, 0)
+print("packet_socket", r, ctypes.get_errno())
+r = libc.socket(2, 3 | 0o4000, 1)
+print("raw_socket", r, ctypes.get_errno())
 "#;
 
 #[test]
@@ -111,6 +115,9 @@ fn ptrace_and_io_uring_fail_with_eperm_and_are_attributed() {
         .into_iter()
         .find(|e| e.argv.first().is_some_and(|a| a == "python3"))
         .expect("python's exec");
+    assert!(out.contains("packet_socket -1 1") && out.contains("raw_socket -1 1"), "{out}");
+    let sockets = r.violations().into_iter().filter(|v| v.rule == "seccomp.socket").count();
+    assert_eq!(sockets, 2, "AF_PACKET and SOCK_RAW (with SOCK_NONBLOCK or'd in) are both recorded");
     for rule in ["seccomp.ptrace", "seccomp.io_uring_setup"] {
         let v =
             r.violations().into_iter().find(|v| v.rule == rule).unwrap_or_else(|| panic!("{rule} recorded"));

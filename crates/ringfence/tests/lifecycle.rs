@@ -127,3 +127,58 @@ fn verify_detects_an_edited_and_a_truncated_journal() {
     std::fs::write(&journal, lines[..lines.len() - 1].join("\n")).unwrap();
     assert_eq!(verify(&r.out_dir), Some(3), "a removed last line is detected");
 }
+
+#[test]
+fn sigkill_of_the_supervisor_takes_the_agent_with_it() {
+    if !privileged("sigkill_of_the_supervisor_takes_the_agent_with_it") {
+        return;
+    }
+    let dir = support::scratch();
+    let mut child = Command::new(binary())
+        .current_dir(dir.path())
+        .args(["run", "--out", "o", "--", "/bin/sh", "-c", "setsid sleep 3601 & sleep 3601"])
+        .spawn()
+        .unwrap();
+    let journal = dir.path().join("o/events.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(&journal).unwrap_or_default().matches("\"sleep\",\"3601\"").count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the agent never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pids: Vec<u32> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<journal::Record>(l).ok())
+        .filter_map(|r| if let journal::Event::ProcessExec(e) = r.event { Some(e.pid) } else { None })
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let alive: Vec<u32> = pids
+            .iter()
+            .copied()
+            .filter(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.contains("3601")))
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "agent processes {alive:?} outlived a SIGKILLed supervisor");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // What the journal holds up to the kill still verifies; it is marked incomplete, not corrupt.
+    let verified = journal::read(&journal).unwrap().unwrap();
+    assert!(!verified.complete);
+}
+
+#[test]
+fn the_pids_limit_stops_a_fork_bomb() {
+    if !privileged("the_pids_limit_stops_a_fork_bomb") {
+        return;
+    }
+    let script = "n=0; for i in $(seq 60); do sleep 2 & n=$((n+1)); done 2>/dev/null; wait; echo done";
+    let (_dir, r) = run(&["--pids", "20"], &["/bin/sh", "-c", script]);
+    let sleeps = r.execs().iter().filter(|e| e.exe.ends_with("sleep")).count();
+    assert!(sleeps < 20, "at most 20 processes at once, saw {sleeps} sleeps");
+    assert_eq!(r.run_start().limits.pids, Some(20));
+}
