@@ -192,10 +192,10 @@ fn remove_stale_leaves(parent: &Path) {
         let name = entry.file_name();
         let owner =
             name.to_str().and_then(|n| n.rsplit_once("-p")).and_then(|(_, pid)| pid.parse::<u32>().ok());
-        if let Some(pid) = owner {
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = fs::remove_dir(entry.path());
-            }
+        if let Some(pid) = owner
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_dir(entry.path());
         }
     }
 }

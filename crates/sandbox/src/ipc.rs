@@ -66,11 +66,11 @@ pub(crate) fn receive_fd(socket: BorrowedFd<'_>) -> nix::Result<Option<OwnedFd>>
     let mut space = nix::cmsg_space!([RawFd; 1]);
     let msg = recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
     for cmsg in msg.cmsgs()? {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-            if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel just installed this fd in our table for us alone.
-                return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
-            }
+        if let ControlMessageOwned::ScmRights(fds) = cmsg
+            && let Some(&fd) = fds.first()
+        {
+            // SAFETY: the kernel just installed this fd in our table for us alone.
+            return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
         }
     }
     Ok(None)

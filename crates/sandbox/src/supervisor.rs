@@ -201,11 +201,11 @@ fn spawn_init(
             return;
         }
         // init (and so CMD) is born in the fence's network namespace.
-        if let Some(ns) = &netns {
-            if let Err(e) = nix::sched::setns(ns, CloneFlags::CLONE_NEWNET) {
-                let _ = pid_tx.send(Err(io_err(e)));
-                return;
-            }
+        if let Some(ns) = &netns
+            && let Err(e) = nix::sched::setns(ns, CloneFlags::CLONE_NEWNET)
+        {
+            let _ = pid_tx.send(Err(io_err(e)));
+            return;
         }
         let (c, n) = (control.as_raw_fd(), notify.as_raw_fd());
         let mut cmd = Command::new(&exe);
