@@ -32,6 +32,12 @@ pub enum Event {
     DnsQuery(DnsQuery),
     #[serde(rename = "net.connect")]
     NetConnect(NetConnect),
+    #[serde(rename = "file.write")]
+    FileWrite(FileWrite),
+    #[serde(rename = "file.read_sensitive")]
+    FileReadSensitive(FileReadSensitive),
+    #[serde(rename = "file.denied")]
+    FileDenied(FileDenied),
     #[serde(rename = "policy.violation")]
     PolicyViolation(PolicyViolation),
     #[serde(rename = "sensor.lost")]
@@ -50,6 +56,9 @@ impl Event {
             Event::ProcessExit(_) => "process.exit",
             Event::DnsQuery(_) => "dns.query",
             Event::NetConnect(_) => "net.connect",
+            Event::FileWrite(_) => "file.write",
+            Event::FileReadSensitive(_) => "file.read_sensitive",
+            Event::FileDenied(_) => "file.denied",
             Event::PolicyViolation(_) => "policy.violation",
             Event::SensorLost(_) => "sensor.lost",
             Event::RunEnd(_) => "run.end",
@@ -65,6 +74,8 @@ impl Event {
             Event::PolicyViolation(_) => true,
             Event::DnsQuery(q) => q.violation,
             Event::NetConnect(c) => c.violation,
+            Event::FileWrite(w) => w.violation,
+            Event::FileReadSensitive(_) | Event::FileDenied(_) => true,
             _ => false,
         }
     }
@@ -259,4 +270,52 @@ pub struct NetConnect {
     pub bytes_up: u64,
     pub bytes_down: u64,
     pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileOp {
+    Create,
+    Modify,
+    Delete,
+    Rename,
+}
+
+/// A change to a file under the watched tree (the workspace), with the process that made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileWrite {
+    pub pid: Option<u32>,
+    pub op: FileOp,
+    /// Absolute path as seen from the host.
+    pub path: String,
+    /// The new path, for a rename.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// True when the path is protected by policy (e.g. `.github/workflows/`) and the change was
+    /// allowed only because the run is in audit mode.
+    pub violation: bool,
+    /// The protection that applies, when `violation` is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+/// An open of a credential path (`files.deny_read`) that went through (audit mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileReadSensitive {
+    pub pid: Option<u32>,
+    pub path: String,
+    pub rule: String,
+}
+
+/// A file operation the fence refused (block mode), seen as the error the kernel returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileDenied {
+    pub pid: Option<u32>,
+    /// `open-read`, `open-write`, `unlink`, `rename`, `link`, `mkdir`, …
+    pub op: String,
+    pub path: String,
+    /// `EACCES`, `EPERM`, `EROFS`.
+    pub errno: String,
+    /// The protection that applies, when ringfence can name it.
+    pub rule: Option<String>,
 }
