@@ -2,6 +2,7 @@
 //! environment.
 
 use super::{AgentCx, Exposure, Rule, RuleMeta, Sink};
+use crate::FileKind;
 use crate::finding::{Category, Confidence, Severity};
 use crate::workflow::Launch;
 use crate::workflow::dataflow::{Flow, Scope};
@@ -66,6 +67,11 @@ impl Rule for PromptInjection {
                 hits.push((cx.agent.span(cx.file()), format!("the file `{path}`"), flow));
             }
         }
+        // Values only maintainers write (`workflow_dispatch` inputs and the like) are theirs to
+        // put in a prompt; in a reusable workflow or a composite action the caller decides, and
+        // may pass event text.
+        let reusable = cx.wf.triggers.has("workflow_call") || cx.file().kind == FileKind::Action;
+        hits.retain(|(_, _, flow)| flow.taint != Taint::Privileged || reusable);
         for (span, target, flow) in dedup(hits) {
             let (severity, confidence) = rate(cx, &flow);
             let message = format!("{} reaches {} of {}", flow.describe(), target, cx.agent.tool.name());
@@ -80,9 +86,9 @@ fn dedup(mut hits: Vec<(Span, String, Flow)>) -> Vec<(Span, String, Flow)> {
     hits
 }
 
-/// Outside users who can start the agent with their own text: high. The text still reaches a
-/// gated agent when a maintainer runs it on an outsider's issue: medium. Text only maintainers
-/// write: low.
+/// Outside users who can start the agent with their own text: critical. The text still reaches
+/// a gated agent when a maintainer runs it on an outsider's issue: high; only maintainers can
+/// fire the event: medium. Inputs of a reusable workflow, which its caller fills: low.
 fn rate(cx: &AgentCx<'_, '_>, flow: &Flow) -> (Severity, Confidence) {
     let confidence = if flow.via.iter().any(|v| v.starts_with("file ") || v.starts_with("steps.")) {
         Confidence::Medium
