@@ -158,12 +158,17 @@ fn sigkill_of_the_supervisor_takes_the_agent_with_it() {
         let alive: Vec<u32> = pids
             .iter()
             .copied()
-            .filter(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.contains("3601")))
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.contains("3601"))
+            })
             .collect();
         if alive.is_empty() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "agent processes {alive:?} outlived a SIGKILLed supervisor");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "agent processes {alive:?} outlived a SIGKILLed supervisor"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // What the journal holds up to the kill still verifies; it is marked incomplete, not corrupt.

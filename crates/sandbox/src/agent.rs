@@ -36,6 +36,13 @@ pub(crate) fn exec(cfg: &InitConfig, notify_socket: BorrowedFd<'_>) -> Failure {
             nix::sys::signal::signal(nix::sys::signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl)
                 .map(|_| ())
         })?;
+        // Opened while still root, so every writable tree can be named whatever its permissions.
+        let landlock = cfg
+            .files
+            .as_ref()
+            .map(|f| crate::landlock::prepare(&f.writable))
+            .transpose()
+            .map_err(Failure::Setup)?;
         step("dropping the capability bounding set", drop_bounding_set())?;
         step("setgroups", setgroups(&[Gid::from_raw(cfg.gid)]))?;
         let (gid, uid) = (Gid::from_raw(cfg.gid), Uid::from_raw(cfg.uid));
@@ -57,6 +64,9 @@ pub(crate) fn exec(cfg: &InitConfig, notify_socket: BorrowedFd<'_>) -> Failure {
             &format!("entering the working directory {} as uid {}", cfg.cwd, cfg.uid),
             nix::unistd::chdir(cfg.cwd.as_str()),
         )?;
+        if let Some(ruleset) = landlock {
+            crate::landlock::restrict(ruleset).map_err(Failure::Setup)?;
+        }
         let program = resolve(&cfg.argv[0], &cfg.env)?;
         let argv = cstrings(cfg.argv.iter().map(String::as_str))?;
         let envp = cstrings(

@@ -22,6 +22,7 @@ pub(crate) struct InitConfig {
     pub env: Vec<(String, String)>,
     pub uid: u32,
     pub gid: u32,
+    pub files: Option<crate::FileFence>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

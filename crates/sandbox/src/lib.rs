@@ -18,6 +18,7 @@ pub mod cgroup;
 pub mod env;
 pub mod init;
 mod ipc;
+pub mod landlock;
 mod mounts;
 pub mod network;
 pub mod seccomp;
@@ -45,8 +46,21 @@ pub struct FenceSpec {
     pub pids_max: Option<u64>,
     /// Give CMD a network namespace of its own with only loopback (no route out).
     pub isolate_network: bool,
+    /// File confinement (block mode); `None` leaves the file system as the uid allows.
+    pub files: Option<FileFence>,
     /// The binary to run as the fence's init (the ringfence binary itself).
     pub init_exe: PathBuf,
+}
+
+/// What the kernel enforces on the file system (DESIGN layer 3).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct FileFence {
+    /// Trees the agent may write (Landlock); the private tmp dirs are always added.
+    pub writable: Vec<PathBuf>,
+    /// Paths made read-only even inside writable trees (read-only bind mounts).
+    pub read_only: Vec<PathBuf>,
+    /// Paths hidden from the agent (credential material): an empty, unreadable mount over each.
+    pub masked: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +79,10 @@ pub enum SandboxError {
     NoPidsController,
     #[error("cannot start the fence: {what}: {source}")]
     Start { what: &'static str, source: std::io::Error },
+    #[error(
+        "block mode confines writes with Landlock, and this kernel has none (ABI 0); run with --mode audit, or on a kernel with Landlock enabled (lsm=…,landlock)"
+    )]
+    NoLandlock,
     #[error("cannot create the fence's network namespace: {0}")]
     Network(String),
     #[error("the fence's init failed before CMD started: {0}")]

@@ -14,7 +14,7 @@ use nix::sched::{CloneFlags, unshare};
 pub(crate) const PRIVATE_TMP: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
 
 /// Builds the mount namespace; `cwd` stays visible even when it lives under a private tmp dir.
-pub(crate) fn setup(cwd: &Path) -> Result<(), String> {
+pub(crate) fn setup(cwd: &Path, files: Option<&crate::FileFence>) -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
     // Without this, the mounts below would propagate back to the host on shared-mount systems.
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
@@ -39,7 +39,39 @@ pub(crate) fn setup(cwd: &Path) -> Result<(), String> {
             bind_back(&workspace, cwd)?;
         }
     }
+    if let Some(files) = files {
+        for path in files.read_only.iter().filter(|p| p.exists()) {
+            read_only(path)?;
+        }
+        for path in files.masked.iter().filter(|p| p.exists()) {
+            mask(path)?;
+        }
+    }
     Ok(())
+}
+
+/// Makes `path` read-only in this namespace: writes fail with EROFS, and the path cannot be
+/// renamed or unlinked away (it is a mount point now).
+fn read_only(path: &Path) -> Result<(), String> {
+    let fail = |e| format!("making {} read-only: {e}", path.display());
+    mount(Some(path), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).map_err(fail)?;
+    let flags =
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount(None::<&str>, path, None::<&str>, flags, None::<&str>).map_err(fail)
+}
+
+/// Hides `path`: a directory becomes an empty, read-only tmpfs nobody may enter; a file becomes
+/// an unopenable device node. Symlinks, hard links made inside the fence and /proc/self/root
+/// all resolve through the mount, so they reach the mask too.
+fn mask(path: &Path) -> Result<(), String> {
+    let fail = |e| format!("masking {}: {e}", path.display());
+    let hidden = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if path.is_dir() {
+        return mount(Some("tmpfs"), path, Some("tmpfs"), hidden, Some("size=0,mode=000")).map_err(fail);
+    }
+    mount(Some("/dev/null"), path, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(fail)?;
+    mount(None::<&str>, path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | hidden, None::<&str>)
+        .map_err(fail)
 }
 
 /// Re-exposes the working directory at its own path inside a fresh tmpfs.

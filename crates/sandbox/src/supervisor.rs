@@ -73,6 +73,9 @@ pub struct Running {
 impl Prepared {
     /// Creates the run's cgroup; nothing runs yet, so the sensors can attach to its id first.
     pub fn new(spec: FenceSpec) -> Result<Prepared, SandboxError> {
+        if spec.files.is_some() && crate::landlock::kernel_abi() < 1 {
+            return Err(SandboxError::NoLandlock);
+        }
         let cgroup = Cgroup::create(&spec.run_id, spec.pids_max)?;
         let netns = match spec.isolate_network {
             true => match crate::network::create() {
@@ -124,11 +127,48 @@ impl Prepared {
             layer("user", format!("uid {} gid {}, no supplementary groups", self.spec.uid, self.spec.gid)),
             layer("capabilities", "all dropped, bounding set emptied".into()),
             layer("no-new-privs", "set: sudo and setuid binaries cannot raise privileges".into()),
+            FenceLayer {
+                layer: "network".into(),
+                active: self.spec.isolate_network,
+                detail: if self.spec.isolate_network {
+                    "own network namespace with loopback only: nothing outside the fence is reachable".into()
+                } else {
+                    "audit mode: shares the host's network; connections are not yet recorded".into()
+                },
+            },
+            self.files_layer(),
             layer(
                 "seccomp",
                 format!("refused and recorded: {}", crate::seccomp::denied_syscalls().join(", ")),
             ),
         ]
+    }
+
+    fn files_layer(&self) -> FenceLayer {
+        let Some(files) = &self.spec.files else {
+            return FenceLayer {
+                layer: "files".into(),
+                active: false,
+                detail: "audit mode: writes go where the uid may write; protected and credential paths are not enforced".into(),
+            };
+        };
+        let writable: Vec<String> = files
+            .writable
+            .iter()
+            .map(|p| p.display().to_string())
+            .chain(crate::mounts::PRIVATE_TMP.iter().map(|s| s.to_string()))
+            .collect();
+        FenceLayer {
+            layer: "files".into(),
+            active: true,
+            detail: format!(
+                "Landlock ABI {}: writes only beneath {}; {} protected path(s) read-only; {} credential path(s) masked",
+                crate::landlock::kernel_abi(),
+                writable.join(", "),
+                files.read_only.iter().filter(|p| p.exists()).count(),
+                files.masked.iter().filter(|p| p.exists()).count(),
+            ),
+        }
     }
 
     /// Starts init in new PID and mount namespaces inside the cgroup, and CMD under it.
@@ -175,6 +215,7 @@ impl Prepared {
             env: self.spec.env,
             uid: self.spec.uid,
             gid: self.spec.gid,
+            files: self.spec.files,
         };
         let mut writer = control.try_clone().map_err(start("control socket"))?;
         send(&mut writer, &config).map_err(start("sending the config to init"))?;

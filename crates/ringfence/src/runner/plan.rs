@@ -24,6 +24,9 @@ pub struct Plan {
     pub wall: Option<Duration>,
     pub pids: Option<u64>,
     pub out_dir: PathBuf,
+    /// The run's places, for expanding file rules and naming them on file events.
+    pub run_paths: policy::RunPaths,
+    pub policy: Policy,
 }
 
 /// The flags of `ringfence run` that shape a plan.
@@ -76,6 +79,7 @@ impl Plan {
         // The runner's HOME belongs to another user; give the agent one it owns or the private /tmp.
         let home = if owned_by(&home, uid) { home } else { PathBuf::from("/tmp") };
         sandbox::env::set(&mut env, "HOME", &home.display().to_string());
+        let run_paths = run_paths(&cwd, &home);
         let run_id = new_run_id();
         let out_dir = flags.out.unwrap_or_else(|| cwd.join("ringfence-runs").join(&run_id));
         create_out_dir(&out_dir)?;
@@ -93,6 +97,8 @@ impl Plan {
             wall: flags.wall.or(policy.limits.wall),
             pids: Some(flags.pids.or(policy.limits.pids).unwrap_or(DEFAULT_PIDS)),
             out_dir,
+            run_paths,
+            policy,
         })
     }
 
@@ -106,7 +112,18 @@ impl Plan {
             gid: self.gid,
             pids_max: self.pids,
             isolate_network: self.mode == Mode::Block,
+            files: (self.mode == Mode::Block).then(|| self.file_fence()),
             init_exe: PathBuf::from("/proc/self/exe"),
+        }
+    }
+
+    /// Block mode's file confinement, from the policy's file rules.
+    pub fn file_fence(&self) -> sandbox::FileFence {
+        let paths = |rules: Vec<policy::FileRule>| rules.into_iter().map(|r| r.path).collect();
+        sandbox::FileFence {
+            writable: self.policy.writable_paths(&self.run_paths),
+            read_only: paths(self.policy.protected_paths(&self.run_paths)),
+            masked: paths(self.policy.deny_read_paths(&self.run_paths)),
         }
     }
 
@@ -167,6 +184,23 @@ fn resolve_uid(flag: Option<&str>, policy: Option<&UserSpec>, cwd: &Path) -> any
         (None, None) => {
             sandbox::user::default_uid(cwd).with_context(|| format!("reading the owner of {}", cwd.display()))
         }
+    }
+}
+
+/// The homes `~` stands for: the agent's, the invoking user's, and the sudo caller's, because a
+/// credential in any of them is one the agent must not read.
+fn run_paths(cwd: &Path, agent_home: &Path) -> policy::RunPaths {
+    let mut homes = vec![agent_home.to_path_buf()];
+    homes.extend(std::env::var_os("HOME").map(PathBuf::from));
+    let sudo_home =
+        std::env::var("SUDO_UID").ok().and_then(|u| u.parse().ok()).and_then(sandbox::user::lookup);
+    homes.extend(sudo_home.map(|(_, home)| home));
+    homes.sort();
+    homes.dedup();
+    policy::RunPaths {
+        workspace: cwd.to_path_buf(),
+        homes,
+        runner_temp: std::env::var_os("RUNNER_TEMP").map(PathBuf::from),
     }
 }
 

@@ -1,0 +1,154 @@
+//! Files: writes confined to the workspace (Landlock), protected paths read-only even inside it,
+//! credential paths masked. Block mode refuses; audit mode lets the same attempts through.
+
+mod support;
+
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::privileged;
+
+const AGENT: u32 = 65534;
+
+struct Setup {
+    _root: tempfile::TempDir,
+    workspace: PathBuf,
+    home: PathBuf,
+    outside: PathBuf,
+}
+
+/// A workspace owned by the agent's uid (so only the fence, not permissions, stands in the way),
+/// a home with world-readable planted credentials, and a world-writable directory outside both.
+fn setup() -> Setup {
+    let root = support::scratch();
+    let workspace = root.path().join("ws");
+    let home = root.path().join("home");
+    let outside = root.path().join("outside");
+    for dir in [".git/hooks", ".github/workflows", "src"] {
+        std::fs::create_dir_all(workspace.join(dir)).unwrap();
+    }
+    std::fs::write(workspace.join(".github/workflows/ci.yml"), "on: push\n").unwrap();
+    for (file, text) in
+        [(".ssh/id_rsa", "PRIVATE KEY"), (".aws/credentials", "aws_secret"), (".bashrc", "# rc\n")]
+    {
+        std::fs::create_dir_all(home.join(file).parent().unwrap()).unwrap();
+        std::fs::write(home.join(file), text).unwrap();
+    }
+    std::fs::create_dir_all(&outside).unwrap();
+    for entry in walk(&workspace).into_iter().chain(walk(&home)).chain([outside.clone()]) {
+        chown(&entry, Some(AGENT), Some(AGENT)).unwrap();
+        let mode = if entry.is_dir() { 0o777 } else { 0o666 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    Setup { _root: root, workspace, home, outside }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.path().is_dir() { out.extend(walk(&entry.path())) } else { out.push(entry.path()) }
+    }
+    out
+}
+
+/// Each line is `NAME ok` when the attempt succeeded, `NAME refused` when it failed.
+fn attempts(s: &Setup) -> String {
+    let (home, outside) = (s.home.display(), s.outside.display());
+    format!(
+        r#"t() {{ name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name ok"; else echo "$name refused"; fi; }}
+t read-key cat {home}/.ssh/id_rsa
+t read-aws cat {home}/.aws/credentials
+ln -s {home}/.ssh/id_rsa /tmp/link 2>/dev/null; t read-via-symlink cat /tmp/link
+t hard-link ln {home}/.ssh/id_rsa /tmp/hard
+t rename-key mv {home}/.ssh/id_rsa {home}/stolen
+t read-via-proc-root cat /proc/self/root{home}/.ssh/id_rsa
+t write-hook sh -c 'echo evil > .git/hooks/pre-commit'
+t write-workflow sh -c 'echo evil > .github/workflows/x.yml'
+t edit-workflow sh -c 'echo evil >> .github/workflows/ci.yml'
+t remove-workflows rm -rf .github/workflows
+t write-bashrc sh -c 'echo evil >> {home}/.bashrc'
+t write-outside sh -c 'echo x > {outside}/dropped'
+t write-source sh -c 'echo "fn main() {{}}" > src/main.rs'
+t write-tmp sh -c 'echo x > /tmp/scratch'
+"#
+    )
+}
+
+fn run(s: &Setup, mode: &str) -> (String, support::Run) {
+    let out_dir = s.workspace.parent().unwrap().join(format!("out-{mode}"));
+    let output = Command::new(support::binary())
+        .current_dir(&s.workspace)
+        .env("HOME", &s.home)
+        .args(["run", "--mode", mode, "--out"])
+        .arg(&out_dir)
+        .args(["--", "/bin/sh", "-c", &attempts(s)])
+        .output()
+        .unwrap();
+    let records = journal::read(&out_dir.join("events.jsonl")).unwrap().unwrap().records;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    (text.clone(), support::Run { output, out_dir, records })
+}
+
+fn outcome<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines().find_map(|l| l.strip_prefix(name).map(str::trim)).unwrap_or("missing")
+}
+
+#[test]
+fn block_mode_confines_writes_and_hides_credentials() {
+    if !privileged("block_mode_confines_writes_and_hides_credentials") {
+        return;
+    }
+    let s = setup();
+    let (text, r) = run(&s, "block");
+    assert_eq!(r.run_start().uid, AGENT, "{}", r.stderr());
+    for refused in [
+        "read-key",
+        "read-aws",
+        "read-via-symlink",
+        "hard-link",
+        "rename-key",
+        "read-via-proc-root",
+        "write-hook",
+        "write-workflow",
+        "edit-workflow",
+        "remove-workflows",
+        "write-bashrc",
+        "write-outside",
+    ] {
+        assert_eq!(
+            outcome(&text, refused),
+            "refused",
+            "{refused} must be refused in block mode:\n{text}\n{}",
+            r.stderr()
+        );
+    }
+    for allowed in ["write-source", "write-tmp"] {
+        assert_eq!(outcome(&text, allowed), "ok", "{allowed} must work in block mode:\n{text}");
+    }
+    assert_eq!(std::fs::read_to_string(s.home.join(".ssh/id_rsa")).unwrap(), "PRIVATE KEY");
+    assert!(!s.workspace.join(".git/hooks/pre-commit").exists());
+    assert!(!s.outside.join("dropped").exists());
+    assert!(s.workspace.join("src/main.rs").exists(), "the allowed edit reached the real workspace");
+    let files = r.run_start().fence.iter().find(|l| l.layer == "files").expect("files layer");
+    assert!(files.active && files.detail.contains("Landlock ABI"), "{files:?}");
+}
+
+#[test]
+fn audit_mode_lets_the_same_attempts_through() {
+    if !privileged("audit_mode_lets_the_same_attempts_through") {
+        return;
+    }
+    let s = setup();
+    let (text, r) = run(&s, "audit");
+    for allowed in
+        ["read-key", "read-via-symlink", "write-hook", "write-workflow", "write-outside", "write-source"]
+    {
+        assert_eq!(
+            outcome(&text, allowed),
+            "ok",
+            "{allowed} goes through in audit mode:\n{text}\n{}",
+            r.stderr()
+        );
+    }
+}
