@@ -38,6 +38,10 @@ const ACTIONS: &[(&str, AgentTool, bool)] = &[
     ("anthropics/claude-code-action", AgentTool::Claude, true),
     ("anthropics/claude-code-base-action", AgentTool::Claude, false),
     ("openai/codex-action", AgentTool::Codex, true),
+    // The action codex-action grew out of; its verify step checks the sender's write access.
+    ("openai/codex/.github/actions/codex", AgentTool::Codex, true),
+    ("sst/opencode/github", AgentTool::OpenCode, false),
+    ("anomalyco/opencode/github", AgentTool::OpenCode, false),
     ("google-github-actions/run-gemini-cli", AgentTool::Gemini, false),
     ("google-gemini/gemini-cli-action", AgentTool::Gemini, false),
     ("actions/ai-inference", AgentTool::AiInference, false),
