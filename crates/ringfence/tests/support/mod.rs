@@ -24,10 +24,15 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_ringfence")
 }
 
-/// A scratch directory the agent's unprivileged uid can enter.
+/// A scratch directory the agent's unprivileged uid can enter: under the build's tmp dir when
+/// every ancestor is searchable by others, else under /var/tmp (a clone under /root is not).
 pub fn scratch() -> tempfile::TempDir {
-    let dir =
-        tempfile::Builder::new().prefix("ringfence-test-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let searchable =
+        target_tmp.ancestors().all(|a| std::fs::metadata(a).is_ok_and(|m| m.mode() & 0o001 != 0));
+    let base = if searchable { target_tmp } else { Path::new("/var/tmp") };
+    let dir = tempfile::Builder::new().prefix("ringfence-test-").tempdir_in(base).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
