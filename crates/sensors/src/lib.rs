@@ -18,7 +18,10 @@
 mod cgroup;
 mod error;
 mod exec;
+mod files;
+mod progs;
 
 pub use cgroup::{cgroup_id, cgroup2_mount};
 pub use error::SensorError;
 pub use exec::{ExecSensor, SensorStats};
+pub use files::{FileSensor, FileWatch};

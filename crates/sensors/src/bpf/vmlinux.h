@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The kernel types the exec sensor reads, and nothing else.
+ * The kernel types the sensors read (exec.bpf.c, files.bpf.c), and nothing else.
  *
  * Why a trimmed, hand-kept header instead of the full `bpftool btf dump` output: the full dump is
  * ~130k lines, specific to one kernel build and one architecture, and churns on every kernel
@@ -15,6 +15,9 @@
  */
 #ifndef RINGFENCE_VMLINUX_H
 #define RINGFENCE_VMLINUX_H
+/* What a bpftool-generated vmlinux.h defines; bpf_tracing.h then names registers as the kernel
+ * does (di, not the UAPI rdi). */
+#define __VMLINUX_H__
 
 typedef unsigned char __u8;
 typedef signed char __s8;
@@ -37,7 +40,12 @@ enum { false = 0, true = 1 };
 /* UAPI constants (stable ABI), needed by the map definitions. */
 enum bpf_map_type {
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
+};
+
+enum {
+	BPF_ANY = 0,
 };
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
@@ -90,6 +98,35 @@ struct path {
 	struct dentry *dentry;
 };
 
+struct file {
+	struct path f_path;
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
+/* The registers a syscall was entered with, as the syscall wrappers (__x64_sys_*, __arm64_sys_*)
+ * receive them; bpf_tracing.h's PT_REGS_PARM*_CORE_SYSCALL read the argument registers. */
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+	unsigned long r10;
+	unsigned long r8;
+	unsigned long dx;
+	unsigned long si;
+	unsigned long di;
+};
+#elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs {
+	__u64 regs[31];
+};
+#endif
+
 struct fs_struct {
 	struct path root;
 	struct path pwd;
@@ -129,6 +166,7 @@ struct task_struct {
 	struct task_struct *group_leader;
 	struct pid *thread_pid;
 	struct fs_struct *fs;
+	struct files_struct *files;
 	struct signal_struct *signal;
 	struct css_set *cgroups;
 };

@@ -5,10 +5,10 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd};
 
 use libbpf_rs::OpenObject;
-use libbpf_rs::libbpf_sys;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 
 use crate::SensorError;
+use crate::progs::recursion_misses;
 
 #[allow(clippy::all, clippy::pedantic, dead_code, unsafe_op_in_unsafe_fn, missing_docs)]
 mod skel {
@@ -45,17 +45,6 @@ pub fn lost(skel: &ExecSkel<'_>) -> u64 {
     full + skipped
 }
 
-/// The kernel's count of runs of this program it skipped to avoid recursion (0 where the kernel
-/// does not report it).
-fn recursion_misses(prog_fd: i32) -> u64 {
-    let mut info = libbpf_sys::bpf_prog_info::default();
-    let mut len = u32::try_from(size_of::<libbpf_sys::bpf_prog_info>()).unwrap_or(u32::MAX);
-    // SAFETY: `info` is a valid, writable bpf_prog_info of `len` bytes; the kernel writes at most
-    // that many and the pointer fields are zero, so it follows no pointer.
-    let rc = unsafe { libbpf_sys::bpf_prog_get_info_by_fd(prog_fd, &mut info, &mut len) };
-    if rc == 0 { info.recursion_misses } else { 0 }
-}
-
 fn refused(stage: &'static str) -> impl FnOnce(libbpf_rs::Error) -> SensorError {
-    move |source| SensorError::Bpf { stage, source }
+    move |source| SensorError::Bpf { sensor: "exec", stage, source }
 }

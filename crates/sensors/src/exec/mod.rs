@@ -109,9 +109,9 @@ fn run(
     let mut builder = RingBufferBuilder::new();
     builder
         .add(&skel.maps.events, |record| delivery.deliver(record))
-        .map_err(|source| SensorError::Bpf { stage: "opening the ring buffer", source })?;
+        .map_err(|source| SensorError::Bpf { sensor: "exec", stage: "opening the ring buffer", source })?;
     let ring =
-        builder.build().map_err(|source| SensorError::Bpf { stage: "opening the ring buffer", source })?;
+        builder.build().map_err(|source| SensorError::Bpf { sensor: "exec", stage: "opening the ring buffer", source })?;
     // start() is waiting on the other end for as long as this thread lives.
     let _ = attached.send(());
 
@@ -185,7 +185,7 @@ impl Delivery {
     }
 }
 
-fn panic_message(panic: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     let text = panic
         .downcast_ref::<&str>()
         .copied()

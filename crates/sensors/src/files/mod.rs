@@ -1,0 +1,297 @@
+//! The file sensor: what the run's processes changed in the workspace, which sensitive files
+//! they opened, and which file operations the kernel refused them — each with the pid that did it.
+//!
+//! Three mechanisms, one thread:
+//! - fanotify ([`fanotify`], [`changes`]): a filesystem mark on the workspace's filesystem reports
+//!   create, modify, rename and delete with directory handles and names; inode marks on the
+//!   sensitive paths report opens. fanotify gives only a pid, and the writer may be gone by the
+//!   time the event is read, so:
+//! - eBPF ([`bpf`]): a set of the run's pids kept by programs on fork and cgroup attach (exited
+//!   processes stay in it), which every fanotify event is checked against; and fexit programs on
+//!   the file syscalls that record each refusal (EACCES, EPERM, EROFS) in the run's cgroup
+//!   ([`denied`]), which is how block mode's refusals are recorded with their process.
+
+mod bpf;
+mod changes;
+mod denied;
+mod fanotify;
+mod handles;
+mod paths;
+mod sensitive;
+
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use journal::Event;
+use libbpf_rs::RingBufferBuilder;
+
+use crate::exec::panic_message;
+use crate::{SensorError, SensorStats};
+use changes::{Lookup, Tracker};
+use fanotify::Group;
+use handles::{Handles, Resolved};
+
+/// How long the thread waits for events before it checks whether to stop; bounds how long
+/// [`FileSensor::stop`] takes.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// One read of the fanotify queue; events are at most a few hundred bytes.
+const READ_BUF: usize = 64 * 1024;
+
+/// What the file sensor watches.
+#[derive(Debug, Clone)]
+pub struct FileWatch {
+    /// Tree whose changes are recorded (the workspace); only events under it are reported.
+    pub tree: PathBuf,
+    /// Existing files or directories whose opens are reported as `FileReadSensitive` (audit
+    /// mode). Directories are watched with everything below them at start (up to 4096
+    /// directories each); paths that do not exist are skipped.
+    pub sensitive: Vec<PathBuf>,
+    /// cgroup v2 id of the run: only processes in it are reported.
+    pub cgroup_id: u64,
+}
+
+type Sink = Box<dyn FnMut(Event) + Send>;
+
+/// Reports file changes under a tree, opens of sensitive paths and refused file operations of
+/// one cgroup's processes to a sink, from a thread of its own, until stopped.
+pub struct FileSensor {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<SensorStats, SensorError>>>,
+}
+
+impl FileSensor {
+    /// Starts watching; returns only when armed (errors say what to do), so every change after
+    /// this call is seen.
+    pub fn start(watch: FileWatch, sink: Sink) -> Result<FileSensor, SensorError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (armed_tx, armed_rx) = mpsc::sync_channel(1);
+        let thread = thread::Builder::new()
+            .name("file-sensor".into())
+            .spawn({
+                let stop = Arc::clone(&stop);
+                move || run(watch, sink, &stop, armed_tx)
+            })
+            .map_err(SensorError::Thread)?;
+        match armed_rx.recv() {
+            Ok(()) => Ok(FileSensor { stop, thread: Some(thread) }),
+            Err(mpsc::RecvError) => Err(match thread.join() {
+                Ok(Err(err)) => err,
+                Ok(Ok(_)) => SensorError::ThreadDied(" before arming".into()),
+                Err(panic) => SensorError::ThreadDied(panic_message(&*panic)),
+            }),
+        }
+    }
+
+    /// Stops after draining what was already queued; returns delivered and lost counts (lost:
+    /// fanotify queue overflows — each counts one, though it may have dropped many events —,
+    /// ring-buffer drops, and the run's events whose directory was deleted before its name
+    /// could be learned).
+    pub fn stop(mut self) -> Result<SensorStats, SensorError> {
+        self.stop.store(true, Ordering::Release);
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(panic)) => Err(SensorError::ThreadDied(panic_message(&*panic))),
+            None => Err(SensorError::ThreadDied(" (already stopped)".into())),
+        }
+    }
+}
+
+impl Drop for FileSensor {
+    /// A sensor dropped without [`FileSensor::stop`] still detaches and closes its group.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            // Nobody is left to hear the result.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The workspace's changes: a filesystem mark, since only filesystem (and inode) marks report
+/// directory-entry events; events outside the tree are dropped in user space.
+const TREE_EVENTS: u64 = libc::FAN_CREATE
+    | libc::FAN_DELETE
+    | libc::FAN_RENAME
+    | libc::FAN_MODIFY
+    | libc::FAN_CLOSE_WRITE
+    | libc::FAN_ONDIR;
+
+fn run(watch: FileWatch, sink: Sink, stop: &AtomicBool, armed: mpsc::SyncSender<()>) -> Result<SensorStats, SensorError> {
+    let tree = watch.tree.canonicalize().map_err(|err| SensorError::Watch {
+        path: watch.tree.clone(),
+        reason: format!("{err}; create the workspace before starting the sensor"),
+    })?;
+    if !tree.is_dir() {
+        return Err(SensorError::Watch { path: tree, reason: "it is not a directory; give the workspace's root".into() });
+    }
+    let mut object = MaybeUninit::uninit();
+    let skel = bpf::load(watch.cgroup_id, &mut object)?;
+
+    let fanotify_failed = |stage, path: &PathBuf| {
+        let path = path.clone();
+        move |source| SensorError::Fanotify { stage, path, source }
+    };
+    let group = Group::new().map_err(fanotify_failed("creating a group for", &tree))?;
+    let mut handles = Handles::default();
+    handles.add_filesystem(&tree).map_err(fanotify_failed("opening the filesystem of", &tree))?;
+    group
+        .mark(libc::FAN_MARK_FILESYSTEM, TREE_EVENTS, &tree)
+        .map_err(fanotify_failed("marking the filesystem of", &tree))?;
+    let rules = sensitive::mark(&group, &mut handles, &watch.sensitive)?;
+    let mut tracker = Tracker::new(tree.to_string_lossy().into_owned(), rules);
+
+    let outbox = Rc::new(RefCell::new(Outbox::new(sink)));
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&skel.maps.denied, {
+            let outbox = Rc::clone(&outbox);
+            move |record| outbox.borrow_mut().deliver_record(record)
+        })
+        .map_err(|source| SensorError::Bpf { sensor: "file", stage: "opening the ring buffer", source })?;
+    let ring = builder
+        .build()
+        .map_err(|source| SensorError::Bpf { sensor: "file", stage: "opening the ring buffer", source })?;
+    // start() is waiting on the other end for as long as this thread lives.
+    let _ = armed.send(());
+
+    let mut lookup = Live { handles, skel: &skel, last: None };
+    let mut buf = vec![0u8; READ_BUF];
+    let mut fds = [
+        libc::pollfd { fd: group.raw_fd(), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: ring.epoll_fd(), events: libc::POLLIN, revents: 0 },
+    ];
+    loop {
+        let stopping = stop.load(Ordering::Acquire);
+        // SAFETY: `fds` is a valid array of two pollfds.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, POLL_INTERVAL.as_millis() as i32) };
+        // Each pass empties both queues; after a stop request one more pass takes what was
+        // queued before it.
+        drain_fanotify(&group, &mut buf, &mut tracker, &mut lookup, &outbox)?;
+        let rc = ring.consume_raw();
+        if rc < 0 && rc != SINK_PANICKED && rc != -libc::EINTR {
+            return Err(SensorError::RingBuffer(libbpf_rs::Error::from_raw_os_error(-rc)));
+        }
+        if stopping || outbox.borrow().sink_panic.is_some() {
+            break;
+        }
+    }
+    drop(ring);
+    let mut outbox = outbox.borrow_mut();
+    if let Some(panic) = outbox.sink_panic.take() {
+        return Err(SensorError::ThreadDied(format!(" in the event sink{panic}")));
+    }
+    let lost = tracker.overflows + tracker.unresolved() + bpf::lost(&skel) + outbox.undecodable;
+    Ok(SensorStats { delivered: outbox.delivered, lost })
+}
+
+fn drain_fanotify(
+    group: &Group,
+    buf: &mut [u8],
+    tracker: &mut Tracker,
+    lookup: &mut Live<'_, '_>,
+    outbox: &RefCell<Outbox>,
+) -> Result<(), SensorError> {
+    let mut events = Vec::new();
+    loop {
+        let n = group.read(buf).map_err(SensorError::FanotifyRead)?;
+        if n == 0 {
+            return Ok(());
+        }
+        // A pid's membership holds for one read: the events were all queued before it.
+        lookup.last = None;
+        for raw in fanotify::decode(&buf[..n]) {
+            match raw {
+                Ok(raw) => tracker.process(raw, lookup, &mut events),
+                Err(_) => outbox.borrow_mut().undecodable += 1,
+            }
+        }
+        let mut outbox = outbox.borrow_mut();
+        for event in events.drain(..) {
+            if outbox.deliver(event) == SINK_PANICKED {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The system as the tracker sees it: handles resolved for real, pids checked in the BPF set.
+struct Live<'skel, 'obj> {
+    handles: Handles,
+    skel: &'skel bpf::FilesSkel<'obj>,
+    /// The last pid looked up and its answer: consecutive events mostly come from one process.
+    last: Option<(u32, bool)>,
+}
+
+impl Lookup for Live<'_, '_> {
+    fn resolve(&mut self, fid: &fanotify::Fid) -> Resolved {
+        self.handles.resolve(fid)
+    }
+    fn remember(&mut self, fid: fanotify::Fid, path: String) {
+        self.handles.remember(fid, path);
+    }
+    fn forget_all(&mut self) {
+        self.handles.forget_all();
+    }
+    fn is_member(&mut self, pid: u32) -> bool {
+        if let Some((last, member)) = self.last
+            && last == pid
+        {
+            return member;
+        }
+        let member = bpf::is_member(self.skel, pid);
+        self.last = Some((pid, member));
+        member
+    }
+}
+
+/// What the ring-buffer callback returns when the sink panicked: stops the consume.
+const SINK_PANICKED: i32 = -libc::ECANCELED;
+
+/// Hands events to the sink, counting, and keeps a panic in the sink from unwinding into C.
+struct Outbox {
+    sink: Sink,
+    delivered: u64,
+    undecodable: u64,
+    sink_panic: Option<String>,
+}
+
+impl Outbox {
+    fn new(sink: Sink) -> Outbox {
+        Outbox { sink, delivered: 0, undecodable: 0, sink_panic: None }
+    }
+
+    fn deliver_record(&mut self, record: &[u8]) -> i32 {
+        match denied::decode(record) {
+            Ok(event) => self.deliver(event),
+            Err(_) => {
+                self.undecodable += 1;
+                0
+            }
+        }
+    }
+
+    fn deliver(&mut self, event: Event) -> i32 {
+        if self.sink_panic.is_some() {
+            return SINK_PANICKED;
+        }
+        let sink = &mut self.sink;
+        match panic::catch_unwind(AssertUnwindSafe(|| sink(event))) {
+            Ok(()) => {
+                self.delivered += 1;
+                0
+            }
+            Err(panic) => {
+                self.sink_panic = Some(panic_message(&*panic));
+                SINK_PANICKED
+            }
+        }
+    }
+}
