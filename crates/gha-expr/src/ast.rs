@@ -121,6 +121,43 @@ impl Expr {
         out
     }
 
+    /// [`Expr::value_sources`], each with the member names read from it after `fromJSON`:
+    /// `fromJSON(steps.a.outputs.meta).head.sha` yields `steps.a.outputs.meta` with
+    /// `["head", "sha"]`. Any other access (an index, `.*`, a member of `format(…)`) or none
+    /// gives an empty list, meaning the whole value.
+    pub fn value_sources_with_fields(&self) -> Vec<(&Expr, Vec<String>)> {
+        let mut out = Vec::new();
+        self.collect_with_fields(Vec::new(), &mut out);
+        out
+    }
+
+    fn collect_with_fields<'a>(&'a self, fields: Vec<String>, out: &mut Vec<(&'a Expr, Vec<String>)>) {
+        match &self.kind {
+            ExprKind::Context(_) => out.push((self, fields)),
+            ExprKind::Access { base, part } => {
+                let inner = match part {
+                    Part::Name(name) => std::iter::once(name.to_ascii_lowercase()).chain(fields).collect(),
+                    Part::Star | Part::Index(_) => Vec::new(),
+                };
+                base.collect_with_fields(inner, out)
+            }
+            ExprKind::Call { func, args } => {
+                let func = func.to_ascii_lowercase();
+                if func == "fromjson" {
+                    args.iter().for_each(|a| a.collect_with_fields(fields.clone(), out));
+                } else if matches!(func.as_str(), "format" | "join" | "tojson") {
+                    args.iter().for_each(|a| a.collect_with_fields(Vec::new(), out));
+                }
+            }
+            ExprKind::Binary { op: BinOp::Or, lhs, rhs } => {
+                lhs.collect_with_fields(fields.clone(), out);
+                rhs.collect_with_fields(fields, out);
+            }
+            ExprKind::Binary { op: BinOp::And, rhs, .. } => rhs.collect_with_fields(fields, out),
+            _ => {}
+        }
+    }
+
     fn collect_value_sources<'a>(&'a self, out: &mut Vec<&'a Expr>) {
         match &self.kind {
             ExprKind::Context(_) => out.push(self),

@@ -241,6 +241,37 @@ mod tests {
         assert_eq!(pattern("toJSON(github.event)"), ["github.event"]);
     }
 
+    fn with_fields(src: &str) -> Vec<(String, Vec<String>)> {
+        parse(src)
+            .unwrap()
+            .value_sources_with_fields()
+            .into_iter()
+            .filter_map(|(e, f)| Some((e.as_context()?.pattern(), f)))
+            .collect()
+    }
+
+    #[test]
+    fn json_fields_read_from_sources() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            with_fields("fromJSON(steps.m.outputs.meta).head.SHA"),
+            [("steps.m.outputs.meta".to_string(), s(&["head", "sha"]))]
+        );
+        assert_eq!(
+            with_fields("fromJSON(steps.m.outputs.meta)['title'] || github.head_ref"),
+            [("steps.m.outputs.meta".to_string(), s(&["title"])), ("github.head_ref".to_string(), s(&[]))]
+        );
+        assert_eq!(
+            with_fields("fromJSON(steps.m.outputs.meta)[0].x"),
+            [("steps.m.outputs.meta".to_string(), s(&[]))]
+        );
+        assert_eq!(
+            with_fields("format('{0}', steps.m.outputs.meta).x"),
+            [("steps.m.outputs.meta".to_string(), s(&[]))]
+        );
+        assert_eq!(with_fields("github.event.issue.body"), [("github.event.issue.body".to_string(), s(&[]))]);
+    }
+
     #[test]
     fn precedence() {
         let e = parse("a || b && c == d").unwrap();

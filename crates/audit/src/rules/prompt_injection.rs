@@ -70,6 +70,15 @@ impl Rule for PromptInjection {
         // Values only maintainers write (`workflow_dispatch` inputs and the like) are theirs to
         // put in a prompt; in a reusable workflow or a composite action the caller decides, and
         // may pass event text.
+        // A pull request that must come from a branch of this repository was written, title,
+        // body and branch name, by someone with write access.
+        if cx.gate.same_repo {
+            for (_, _, flow) in &mut hits {
+                if is_pull_request_text(&flow.source) {
+                    flow.taint = Taint::Privileged;
+                }
+            }
+        }
         let reusable = cx.wf.triggers.has("workflow_call") || cx.file().kind == FileKind::Action;
         hits.retain(|(_, _, flow)| flow.taint != Taint::Privileged || reusable);
         for (span, target, flow) in dedup(hits) {
@@ -78,6 +87,11 @@ impl Rule for PromptInjection {
             out.add(span, severity, confidence, message, FIX);
         }
     }
+}
+
+/// The pull request's own text (not comments or reviews on it).
+fn is_pull_request_text(source: &str) -> bool {
+    source == "github.head_ref" || source.starts_with("github.event.pull_request.")
 }
 
 fn dedup(mut hits: Vec<(Span, String, Flow)>) -> Vec<(Span, String, Flow)> {

@@ -68,9 +68,9 @@ impl<'w, 'a> Scope<'w, 'a> {
         let mut out = Vec::new();
         for t in gha_expr::templates(text) {
             let Ok(expr) = gha_expr::parse(t.inner) else { continue };
-            for source in expr.value_sources() {
+            for (source, fields) in expr.value_sources_with_fields() {
                 if let Some(ctx) = source.as_context() {
-                    for flow in self.context(&ctx.pattern(), depth) {
+                    for flow in self.context_fields(&ctx.pattern(), &fields, depth) {
                         out.push((t.start..t.end, flow));
                     }
                 }
@@ -81,6 +81,11 @@ impl<'w, 'a> Scope<'w, 'a> {
 
     /// Flows into a context reference such as `env.X` or `steps.a.outputs.b`.
     pub fn context(self, path: &str, depth: usize) -> Vec<Flow> {
+        self.context_fields(path, &[], depth)
+    }
+
+    /// [`Scope::context`] for the members `fields` read from the value after `fromJSON`.
+    fn context_fields(self, path: &str, fields: &[String], depth: usize) -> Vec<Flow> {
         if depth > MAX_DEPTH {
             return Vec::new();
         }
@@ -90,7 +95,8 @@ impl<'w, 'a> Scope<'w, 'a> {
         let parts: Vec<&str> = path.split('.').collect();
         match parts.as_slice() {
             ["env", name] => self.env(name, depth + 1),
-            ["steps", id, "outputs", ..] => self.step_output(id, depth + 1),
+            ["steps", id, "outputs", name] => self.step_output(id, Some(name), fields, depth + 1),
+            ["steps", id, "outputs", ..] => self.step_output(id, None, &[], depth + 1),
             ["needs", job, "outputs", name] => self.job_output(job, name, depth + 1),
             _ => Vec::new(),
         }
@@ -128,15 +134,22 @@ impl<'w, 'a> Scope<'w, 'a> {
         out.into_iter().map(|f| f.through("$GITHUB_ENV".to_string())).collect()
     }
 
-    fn step_output(self, id: &str, depth: usize) -> Vec<Flow> {
+    fn step_output(self, id: &str, name: Option<&str>, fields: &[String], depth: usize) -> Vec<Flow> {
         let Some(step) = self.earlier_steps().iter().find(|s| s.id() == Some(id)) else { return Vec::new() };
         let scope = self.at(Some(step.index));
         if let Some(script) = step.run().and_then(Node::as_str) {
             if !script.contains("GITHUB_OUTPUT") {
                 return Vec::new();
             }
-            // What reaches $GITHUB_OUTPUT is usually built over several commands; any tainted
-            // source in the script is taken to reach the output.
+            if !fields.is_empty() && json_field_is_plain(script, fields) {
+                return Vec::new();
+            }
+            // Where every write to $GITHUB_OUTPUT names its output and uses only variables whose
+            // origin is visible, follow the commands that write this output; otherwise any
+            // tainted source in the script is taken to reach it.
+            if let Some(ranges) = name.and_then(|n| scope.output_writes(script, n)) {
+                return ranges.into_iter().flat_map(|r| scope.script(script, r, depth)).collect();
+            }
             return scope.script(script, 0..script.len(), depth);
         }
         let mut out = Vec::new();
@@ -154,6 +167,94 @@ impl<'w, 'a> Scope<'w, 'a> {
             out.extend(scope.templates_at(value.as_str().unwrap_or(""), depth).into_iter().map(|(_, f)| f));
         }
         out
+    }
+
+    /// The byte ranges of the commands in `script` that write output `name` to $GITHUB_OUTPUT
+    /// (`name=…`, or `name<<EOF` through the delimiter), or `None` when that cannot be told: an
+    /// output written through a group (`{ …; } >> "$GITHUB_OUTPUT"`), a loop, a computed name,
+    /// a variable whose value is not visible, or no visible write of `name` at all.
+    fn output_writes(self, script: &str, name: &str) -> Option<Vec<Range<usize>>> {
+        let mut ranges = Vec::new();
+        let mut open: Option<(String, bool)> = None; // (delimiter, is this output)
+        for cmd in shell::commands(script) {
+            let writes = cmd.written_files().iter().any(|f| f.contains("GITHUB_OUTPUT"));
+            if let Some((delim, ours)) = open.clone() {
+                if ours {
+                    ranges.push(cmd.raw.clone());
+                }
+                if cmd.words.iter().any(|w| w.text.trim() == delim) {
+                    open = None;
+                }
+                continue;
+            }
+            if !writes {
+                continue;
+            }
+            // `then echo …` on one line: the keyword is not the program.
+            let skip =
+                cmd.words.iter().take_while(|w| matches!(w.text.as_str(), "then" | "else" | "do")).count();
+            let first = cmd.words.get(skip).map(|w| w.text.as_str()).unwrap_or("");
+            if !matches!(first, "echo" | "printf") {
+                return None;
+            }
+            let (out, delim) = assigned_output(&cmd.words[skip..], first)?;
+            let ours = out == name;
+            if ours {
+                ranges.push(cmd.raw.clone());
+            }
+            if let Some(delim) = delim {
+                open = Some((delim, ours));
+            }
+        }
+        if ranges.is_empty() {
+            return None;
+        }
+        // An output that names a file the script writes (`prompt-file=$prompt_file`) carries
+        // whatever went into the file.
+        let written: Vec<String> = shell::commands(script)
+            .iter()
+            .flat_map(|c| c.written_files().into_iter().map(str::to_string).collect::<Vec<_>>())
+            .filter(|f| !f.contains("GITHUB_") && !f.starts_with("/dev/"))
+            .collect();
+        for range in &ranges {
+            let text = script.get(range.clone()).unwrap_or("");
+            let vars = shell::variables(text);
+            let names_file = written.iter().any(|f| {
+                text.contains(f.as_str())
+                    || shell::variables(f)
+                        .first()
+                        .is_some_and(|v| f.trim_matches(['{', '}', '$']) == *v && vars.contains(v))
+            });
+            if names_file {
+                return None;
+            }
+            for var in shell::variables(text) {
+                if assignment_before(script, range.start, var).is_none() && !self.env_known(var) {
+                    return None;
+                }
+            }
+        }
+        Some(ranges)
+    }
+
+    /// Is `name` declared in an `env:` the current step sees, set through $GITHUB_ENV by an
+    /// earlier step, or one of the runner's own variables?
+    fn env_known(self, name: &str) -> bool {
+        const RUNNER: &[&str] = &["HOME", "PATH", "PWD", "CI", "RANDOM", "USER", "SHELL", "TMPDIR"];
+        if RUNNER.contains(&name) || name.starts_with("GITHUB_") || name.starts_with("RUNNER_") {
+            return true;
+        }
+        let step_env = self.step.and_then(|i| self.job.steps.get(i)).and_then(|s| s.env());
+        let declared = [step_env, self.job.env(), self.wf.env()]
+            .into_iter()
+            .flatten()
+            .any(|env| env.entries().any(|(k, _)| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name))));
+        declared
+            || self
+                .earlier_steps()
+                .iter()
+                .filter_map(|s| s.run().and_then(Node::as_str))
+                .any(|script| script.contains("GITHUB_ENV") && script.contains(&format!("{name}=")))
     }
 
     fn job_output(self, job: &str, name: &str, depth: usize) -> Vec<Flow> {
@@ -219,6 +320,73 @@ impl<'w, 'a> Scope<'w, 'a> {
         }
         out
     }
+}
+
+/// The output an `echo`/`printf` command writes and, for `name<<DELIM`, the delimiter.
+fn assigned_output(words: &[shell::Word], program: &str) -> Option<(String, Option<String>)> {
+    // printf's first argument is the format (`'name=%s\n'`); echo's first non-option word.
+    let word =
+        words[1..].iter().map(|w| w.text.as_str()).find(|w| program == "printf" || !w.starts_with('-'))?;
+    let ident_end =
+        word.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(word.len());
+    let (ident, rest) = word.split_at(ident_end);
+    if ident.is_empty() {
+        return None;
+    }
+    if rest.starts_with('=') {
+        return Some((ident.to_string(), None));
+    }
+    let delim = rest.strip_prefix("<<")?;
+    let delim = delim.trim_matches(|c: char| c == '\'' || c == '"' || c.is_whitespace());
+    let delim = delim.split(|c: char| c.is_whitespace() || c == '\\').next().unwrap_or("");
+    if delim.is_empty() || delim.contains('$') {
+        return None;
+    }
+    Some((ident.to_string(), Some(delim.to_string())))
+}
+
+/// `fromJSON(steps.x.outputs.y).FIELD…` where the script builds the JSON with a jq object whose
+/// `FIELD` is taken from a path of the issue or PR object that carries no author text
+/// (`head_sha: .head.sha`), or, with no such object in sight, a field that is a number or a
+/// commit SHA by name.
+fn json_field_is_plain(script: &str, fields: &[String]) -> bool {
+    use super::taint::context_taint;
+    let Some(first) = fields.first() else { return false };
+    let plain_path = |path: &str| {
+        ["github.event.pull_request", "github.event.issue"]
+            .iter()
+            .all(|root| context_taint(&format!("{root}{path}")).is_none())
+    };
+    if let Some(path) = jq_projection(script, first) {
+        let rest: String = fields[1..].iter().map(|f| format!(".{f}")).collect();
+        return plain_path(&format!("{path}{rest}"));
+    }
+    let last = fields.last().map(String::as_str).unwrap_or("");
+    matches!(last, "number" | "id" | "sha" | "node_id" | "draft" | "merged" | "state")
+        || last.ends_with("_sha")
+        || last.ends_with("_number")
+}
+
+/// `FIELD: .a.b` (optionally `(.a.b // …)`) in a jq object construction: `.a.b`, lowercased.
+fn jq_projection(script: &str, field: &str) -> Option<String> {
+    let lower = script.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(&format!("{field}:")) {
+        let start = from + at;
+        from = start + field.len() + 1;
+        let before = lower[..start].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+            continue;
+        }
+        let rest = lower[from..].trim_start().trim_start_matches('(').trim_start();
+        if !rest.starts_with('.') {
+            return None;
+        }
+        let path: String =
+            rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.').collect();
+        return (path.len() > 1).then_some(path);
+    }
+    None
 }
 
 /// `VAR=…` or `export VAR=…` before `offset` in `script`: the byte range of the value.

@@ -15,19 +15,27 @@ pub struct Gate {
     pub weak: Vec<String>,
     /// Conditions seen that do keep outside users out.
     pub strong: Vec<String>,
+    /// The pull request must come from a branch of this repository (not a fork), so its title,
+    /// body and branch name were written by someone with write access.
+    pub same_repo: bool,
 }
 
 impl Gate {
     fn strong(why: &str) -> Self {
-        Self { holds: true, weak: Vec::new(), strong: vec![why.to_string()] }
+        Self { holds: true, weak: Vec::new(), strong: vec![why.to_string()], same_repo: false }
+    }
+
+    fn same_repo(why: &str) -> Self {
+        Self { same_repo: true, ..Self::strong(why) }
     }
 
     fn weak(why: &str) -> Self {
-        Self { holds: false, weak: vec![why.to_string()], strong: Vec::new() }
+        Self { holds: false, weak: vec![why.to_string()], strong: Vec::new(), same_repo: false }
     }
 
     fn and(mut self, other: Gate) -> Self {
         self.holds |= other.holds;
+        self.same_repo |= other.same_repo;
         self.weak.extend(other.weak);
         self.strong.extend(other.strong);
         self
@@ -35,6 +43,7 @@ impl Gate {
 
     fn or(mut self, other: Gate) -> Self {
         self.holds &= other.holds;
+        self.same_repo &= other.same_repo;
         self.weak.extend(other.weak);
         self.strong.extend(other.strong);
         self
@@ -125,9 +134,9 @@ pub fn analyse(expr: &Expr) -> Gate {
         ExprKind::Not(inner) => {
             let path = inner.as_context().map(|c| c.pattern()).unwrap_or_default();
             if path == "github.event.pull_request.head.repo.fork" {
-                Gate::strong("the pull request must come from this repository, not a fork")
+                Gate::same_repo("the pull request must come from this repository, not a fork")
             } else {
-                Gate { holds: false, ..analyse(inner) }
+                Gate { holds: false, same_repo: false, ..analyse(inner) }
             }
         }
         ExprKind::Call { func, args } => call(&func.to_ascii_lowercase(), args),
@@ -159,14 +168,14 @@ fn comparison(op: BinOp, lhs: &Expr, rhs: &Expr) -> Gate {
     }
     if ctx == "github.event.pull_request.head.repo.full_name" && is_repo(other) {
         return if eq {
-            Gate::strong("the pull request must come from this repository")
+            Gate::same_repo("the pull request must come from this repository")
         } else {
             Gate::default()
         };
     }
     if ctx == "github.event.pull_request.head.repo.fork" {
         return if (other.kind == ExprKind::Bool(false)) == eq {
-            Gate::strong("the pull request must come from this repository, not a fork")
+            Gate::same_repo("the pull request must come from this repository, not a fork")
         } else {
             Gate::default()
         };
@@ -258,6 +267,10 @@ mod tests {
         assert!(gate("github.event.pull_request.head.repo.full_name == github.repository").holds);
         assert!(gate("contains(github.event.comment.body, '@claude') && github.actor == 'me'").holds);
         assert!(gate("github.event_name == 'workflow_dispatch'").holds);
+        assert!(gate("github.event.pull_request.head.repo.full_name == github.repository").same_repo);
+        assert!(gate("!github.event.pull_request.head.repo.fork && github.actor != 'x'").same_repo);
+        assert!(!gate("github.event.comment.author_association == 'OWNER'").same_repo);
+        assert!(!gate("github.event.pull_request.head.repo.fork == false || github.actor == 'me'").same_repo);
     }
 
     #[test]
