@@ -39,6 +39,7 @@ impl Rule for WriteCheckDisabled {
                     format!("`{input}: {value}` lets {who} start the agent"),
                 ),
                 "" | "false" => continue,
+                _ if input.contains("bots") && own_bots(cx, value) => continue,
                 _ => (
                     Severity::Low,
                     format!("`{input}` lets these accounts without write access start the agent: {value}"),
@@ -53,4 +54,33 @@ impl Rule for WriteCheckDisabled {
             );
         }
     }
+}
+
+/// Every bot in a named `allowed_bots` list is also named as the one actor allowed through the
+/// job's or the agent step's `if:` (`github.event.comment.user.login == 'release-bot[bot]'`):
+/// the workflow admits the repository's own automation on purpose, and the condition already
+/// fixes who that is. Bots that relay other people's text (dependabot, renovate) are still
+/// reported.
+fn own_bots(cx: &AgentCx<'_, '_>, list: &str) -> bool {
+    const RELAYS: &[&str] = &["dependabot", "renovate", "github-actions", "copilot"];
+    let conditions: String = [cx.job.condition(), cx.step.and_then(|s| s.condition())]
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_ascii_lowercase();
+    let bots: Vec<String> = list
+        .split(',')
+        .map(|b| b.trim().trim_end_matches("[bot]").to_ascii_lowercase())
+        .filter(|b| !b.is_empty())
+        .collect();
+    !bots.is_empty()
+        && bots.iter().all(|bot| {
+            !RELAYS.iter().any(|r| bot.starts_with(r))
+                && ["'", "[bot]'"].iter().any(|end| {
+                    conditions.contains(&format!("== '{bot}{end}"))
+                        || conditions.contains(&format!("=='{bot}{end}"))
+                })
+        })
 }
