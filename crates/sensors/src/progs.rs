@@ -12,4 +12,3 @@ pub fn recursion_misses(prog_fd: i32) -> u64 {
     let rc = unsafe { libbpf_sys::bpf_prog_get_info_by_fd(prog_fd, &mut info, &mut len) };
     if rc == 0 { info.recursion_misses } else { 0 }
 }
-

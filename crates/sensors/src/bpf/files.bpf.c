@@ -10,20 +10,15 @@
  *    that have exited, so user space can attribute a fanotify event to the run after its writer
  *    is gone (fanotify reports only a pid).
  *
- * The syscalls are observed with fexit programs on the syscall wrappers (__x64_sys_*,
- * __arm64_sys_*): they see the arguments and the return value in one place, need no tracefs,
- * and run only for the traced syscalls, not for every syscall of the system.
+ * Refusals are seen at syscall exit (see file_sys_exit), where the arguments and the return
+ * value are both at hand, so nothing is kept between entry and exit.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#if defined(__TARGET_ARCH_x86)
-#define SYSCALL(name) "fexit/__x64_sys_" #name
-#elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL(name) "fexit/__arm64_sys_" #name
-#else
+#if !defined(__TARGET_ARCH_x86) && !defined(__TARGET_ARCH_arm64)
 #error "the file sensor supports x86_64 and aarch64"
 #endif
 
@@ -258,7 +253,8 @@ static __always_inline __u32 read_base(int dfd, struct scratch *s, __u16 *flags)
 }
 
 /* Writes one refusal to the ring buffer. `upath` is the caller's path argument (NULL: none, the
- * operation was on `dfd` itself). Called only for refused calls, so the cost is theirs. */
+ * operation was on `dfd` itself). Called only for refused calls, so the cost is theirs. The path
+ * is read after the syscall, so the kernel has already faulted the string in. */
 static __always_inline int record(long ret, __u16 op, int dfd, const char *upath)
 {
 	if (bpf_get_current_cgroup_id() != target_cgroup)
@@ -272,7 +268,6 @@ static __always_inline int record(long ret, __u16 op, int dfd, const char *upath
 	struct denied_event *ev = &s->ev;
 	__u16 flags = 0;
 
-	/* Read after the syscall, so the kernel has already faulted the string in. */
 	long path_len = 0;
 	if (upath) {
 		path_len = bpf_probe_read_user_str(s->path, PATH_MAX, upath);
@@ -319,50 +314,107 @@ static __always_inline __u16 open_op(__u64 flags)
 #define ARG3(regs) PT_REGS_PARM3_CORE_SYSCALL(regs)
 #define ARG4(regs) PT_REGS_PARM4_CORE_SYSCALL(regs)
 
-/* The return value is checked first: the arguments are only read for a refused call. */
-#define PATH_CALL(prog, name, op_expr, dfd_expr, path_expr)                                  \
-	SEC(SYSCALL(name))                                                                    \
-	int BPF_PROG(prog, const struct pt_regs *regs, long ret)                              \
-	{                                                                                     \
-		if (!refused(ret))                                                            \
-			return 0;                                                             \
-		return record(ret, (op_expr), (int)(dfd_expr), (const char *)(path_expr));    \
-	}
+/* Syscall numbers (stable ABI). The pre-*at calls exist only on x86_64. */
+#if defined(__TARGET_ARCH_x86)
+#define NR_OPEN 2
+#define NR_TRUNCATE 76
+#define NR_FTRUNCATE 77
+#define NR_RENAME 82
+#define NR_MKDIR 83
+#define NR_RMDIR 84
+#define NR_CREAT 85
+#define NR_LINK 86
+#define NR_UNLINK 87
+#define NR_SYMLINK 88
+#define NR_MKNOD 133
+#define NR_OPENAT 257
+#define NR_MKDIRAT 258
+#define NR_MKNODAT 259
+#define NR_UNLINKAT 263
+#define NR_RENAMEAT 264
+#define NR_LINKAT 265
+#define NR_SYMLINKAT 266
+#define NR_RENAMEAT2 316
+#define NR_OPENAT2 437
+#define syscall_nr(regs) BPF_CORE_READ(regs, orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_MKNODAT 33
+#define NR_MKDIRAT 34
+#define NR_UNLINKAT 35
+#define NR_SYMLINKAT 36
+#define NR_LINKAT 37
+#define NR_RENAMEAT 38
+#define NR_TRUNCATE 45
+#define NR_FTRUNCATE 46
+#define NR_OPENAT 56
+#define NR_RENAMEAT2 276
+#define NR_OPENAT2 437
+#define syscall_nr(regs) BPF_CORE_READ((struct pt_regs___nr *)(regs), syscallno)
+#endif
 
-PATH_CALL(openat_exit, openat, open_op(ARG3(regs)), ARG1(regs), ARG2(regs))
-PATH_CALL(unlinkat_exit, unlinkat, (ARG3(regs) & AT_REMOVEDIR) ? OP_RMDIR : OP_UNLINK, ARG1(regs), ARG2(regs))
-PATH_CALL(renameat2_exit, renameat2, OP_RENAME, ARG1(regs), ARG2(regs))
-PATH_CALL(linkat_exit, linkat, OP_LINK, ARG3(regs), ARG4(regs))
-PATH_CALL(mkdirat_exit, mkdirat, OP_MKDIR, ARG1(regs), ARG2(regs))
-PATH_CALL(symlinkat_exit, symlinkat, OP_SYMLINK, ARG2(regs), ARG3(regs))
-PATH_CALL(mknodat_exit, mknodat, OP_MKNOD, ARG1(regs), ARG2(regs))
-PATH_CALL(truncate_exit, truncate, OP_TRUNCATE, AT_FDCWD, ARG1(regs))
-PATH_CALL(ftruncate_exit, ftruncate, OP_TRUNCATE, ARG1(regs), 0)
-
-SEC(SYSCALL(openat2))
-int BPF_PROG(openat2_exit, const struct pt_regs *regs, long ret)
+/*
+ * Every syscall's exit, filtered on the return value first (two compares), so the cost for the
+ * rest of the system is the tracepoint's own. A raw BTF tracepoint rather than fexit on the
+ * syscall functions or the per-syscall tracepoints: it needs neither BPF trampolines (refused
+ * on some kernels) nor tracefs (not mounted on many hosts), and syscall tracepoints sit on this
+ * same hook anyway. At exit the argument registers still hold the arguments (on aarch64 the
+ * first one is in orig_x0, which the syscall macros read).
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
 {
 	if (!refused(ret))
 		return 0;
-	/* struct open_how starts with its u64 flags. */
-	__u64 flags = 0;
-	bpf_probe_read_user(&flags, sizeof(flags), (void *)ARG3(regs));
-	return record(ret, open_op(flags), (int)ARG1(regs), (const char *)ARG2(regs));
-}
-
-/* The pre-*at syscalls exist only on x86_64; aarch64 has the *at forms alone. */
+	switch (syscall_nr(regs)) {
+	case NR_OPENAT:
+		return record(ret, open_op(ARG3(regs)), ARG1(regs), (const char *)ARG2(regs));
+	case NR_OPENAT2: {
+		/* struct open_how starts with its u64 flags. */
+		__u64 flags = 0;
+		bpf_probe_read_user(&flags, sizeof(flags), (void *)ARG3(regs));
+		return record(ret, open_op(flags), ARG1(regs), (const char *)ARG2(regs));
+	}
+	case NR_UNLINKAT:
+		return record(ret, (ARG3(regs) & AT_REMOVEDIR) ? OP_RMDIR : OP_UNLINK, ARG1(regs), (const char *)ARG2(regs));
+	case NR_RENAMEAT:
+	case NR_RENAMEAT2:
+		return record(ret, OP_RENAME, ARG1(regs), (const char *)ARG2(regs));
+	case NR_LINKAT:
+		return record(ret, OP_LINK, ARG3(regs), (const char *)ARG4(regs));
+	case NR_MKDIRAT:
+		return record(ret, OP_MKDIR, ARG1(regs), (const char *)ARG2(regs));
+	case NR_SYMLINKAT:
+		return record(ret, OP_SYMLINK, ARG2(regs), (const char *)ARG3(regs));
+	case NR_MKNODAT:
+		return record(ret, OP_MKNOD, ARG1(regs), (const char *)ARG2(regs));
+	case NR_TRUNCATE:
+		return record(ret, OP_TRUNCATE, AT_FDCWD, (const char *)ARG1(regs));
+	case NR_FTRUNCATE:
+		return record(ret, OP_TRUNCATE, ARG1(regs), NULL);
 #if defined(__TARGET_ARCH_x86)
-PATH_CALL(open_exit, open, open_op(ARG2(regs)), AT_FDCWD, ARG1(regs))
-PATH_CALL(creat_exit, creat, OP_OPEN_WRITE, AT_FDCWD, ARG1(regs))
-PATH_CALL(unlink_exit, unlink, OP_UNLINK, AT_FDCWD, ARG1(regs))
-PATH_CALL(rmdir_exit, rmdir, OP_RMDIR, AT_FDCWD, ARG1(regs))
-PATH_CALL(rename_exit, rename, OP_RENAME, AT_FDCWD, ARG1(regs))
-PATH_CALL(renameat_exit, renameat, OP_RENAME, ARG1(regs), ARG2(regs))
-PATH_CALL(link_exit, link, OP_LINK, AT_FDCWD, ARG2(regs))
-PATH_CALL(mkdir_exit, mkdir, OP_MKDIR, AT_FDCWD, ARG1(regs))
-PATH_CALL(symlink_exit, symlink, OP_SYMLINK, AT_FDCWD, ARG2(regs))
-PATH_CALL(mknod_exit, mknod, OP_MKNOD, AT_FDCWD, ARG1(regs))
+	case NR_OPEN:
+		return record(ret, open_op(ARG2(regs)), AT_FDCWD, (const char *)ARG1(regs));
+	case NR_CREAT:
+		return record(ret, OP_OPEN_WRITE, AT_FDCWD, (const char *)ARG1(regs));
+	case NR_UNLINK:
+		return record(ret, OP_UNLINK, AT_FDCWD, (const char *)ARG1(regs));
+	case NR_RMDIR:
+		return record(ret, OP_RMDIR, AT_FDCWD, (const char *)ARG1(regs));
+	case NR_RENAME:
+		return record(ret, OP_RENAME, AT_FDCWD, (const char *)ARG1(regs));
+	case NR_LINK:
+		return record(ret, OP_LINK, AT_FDCWD, (const char *)ARG2(regs));
+	case NR_MKDIR:
+		return record(ret, OP_MKDIR, AT_FDCWD, (const char *)ARG1(regs));
+	case NR_SYMLINK:
+		return record(ret, OP_SYMLINK, AT_FDCWD, (const char *)ARG2(regs));
+	case NR_MKNOD:
+		return record(ret, OP_MKNOD, AT_FDCWD, (const char *)ARG1(regs));
 #endif
+	default:
+		return 0;
+	}
+}
 
 /* GPL-compatible, as the kernel requires for bpf_probe_read_*; the rest of ringfence is Apache-2.0. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -111,10 +111,11 @@ struct files_struct {
 	struct fdtable *fdt;
 };
 
-/* The registers a syscall was entered with, as the syscall wrappers (__x64_sys_*, __arm64_sys_*)
- * receive them; bpf_tracing.h's PT_REGS_PARM*_CORE_SYSCALL read the argument registers. */
+/* The registers a syscall was entered with; bpf_tracing.h's PT_REGS_PARM*_CORE_SYSCALL read the
+ * argument registers (on aarch64 from its own pt_regs___arm64 and user_pt_regs). */
 #if defined(__TARGET_ARCH_x86)
 struct pt_regs {
+	unsigned long orig_ax;
 	unsigned long r10;
 	unsigned long r8;
 	unsigned long dx;
@@ -124,6 +125,11 @@ struct pt_regs {
 #elif defined(__TARGET_ARCH_arm64)
 struct user_pt_regs {
 	__u64 regs[31];
+};
+
+/* CO-RE matches the ___flavour to the kernel's struct pt_regs. */
+struct pt_regs___nr {
+	int syscallno;
 };
 #endif
 

@@ -107,11 +107,16 @@ fn run(
     let mut delivery = Delivery::new(sink);
 
     let mut builder = RingBufferBuilder::new();
-    builder
-        .add(&skel.maps.events, |record| delivery.deliver(record))
-        .map_err(|source| SensorError::Bpf { sensor: "exec", stage: "opening the ring buffer", source })?;
-    let ring =
-        builder.build().map_err(|source| SensorError::Bpf { sensor: "exec", stage: "opening the ring buffer", source })?;
+    builder.add(&skel.maps.events, |record| delivery.deliver(record)).map_err(|source| SensorError::Bpf {
+        sensor: "exec",
+        stage: "opening the ring buffer",
+        source,
+    })?;
+    let ring = builder.build().map_err(|source| SensorError::Bpf {
+        sensor: "exec",
+        stage: "opening the ring buffer",
+        source,
+    })?;
     // start() is waiting on the other end for as long as this thread lives.
     let _ = attached.send(());
 

@@ -21,7 +21,8 @@ pub use skel::FilesSkel;
 /// Opens the object, points it at `cgroup_id`, loads and attaches it; then seeds the pid set with
 /// the processes already in the cgroup, so from the return on every process of the run is known.
 pub fn load(cgroup_id: u64, object: &mut MaybeUninit<OpenObject>) -> Result<FilesSkel<'_>, SensorError> {
-    let mut open = skel::FilesSkelBuilder::default().open(object).map_err(refused("opening the BPF object"))?;
+    let mut open =
+        skel::FilesSkelBuilder::default().open(object).map_err(refused("opening the BPF object"))?;
     let rodata = open.maps.rodata_data.as_deref_mut().ok_or(SensorError::MissingSection(".rodata"))?;
     rodata.target_cgroup = cgroup_id;
     let mut skel = open.load().map_err(refused("loading (verifying) the programs"))?;

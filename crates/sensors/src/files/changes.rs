@@ -112,13 +112,24 @@ impl Tracker {
     fn report(&mut self, raw: &RawEvent, path: String, to: Option<String>, out: &mut Vec<Event>) {
         let pid = raw.pid;
         let write = |op, path: &String, to: Option<String>| {
-            Event::FileWrite(FileWrite { pid: Some(pid), op, path: path.clone(), to, violation: false, rule: None })
+            Event::FileWrite(FileWrite {
+                pid: Some(pid),
+                op,
+                path: path.clone(),
+                to,
+                violation: false,
+                rule: None,
+            })
         };
         let in_tree = is_under(&path, &self.tree);
         // Merged events carry several bits; they are reported in the order they must have happened.
         if raw.mask & libc::FAN_OPEN != 0 {
             let rule = self.rules.rule_for(raw, &path);
-            out.push(Event::FileReadSensitive(FileReadSensitive { pid: Some(pid), path: path.clone(), rule }));
+            out.push(Event::FileReadSensitive(FileReadSensitive {
+                pid: Some(pid),
+                path: path.clone(),
+                rule,
+            }));
         }
         if raw.mask & libc::FAN_CREATE != 0 && in_tree {
             out.push(write(FileOp::Create, &path, None));
@@ -272,15 +283,18 @@ mod tests {
     #[test]
     fn merged_create_and_modify_come_out_in_order() {
         let mut fake = fake();
-        let (_, out) = run(vec![ev(libc::FAN_CREATE | libc::FAN_MODIFY, 10, b"ws", "g", Some(b"g"))], &mut fake);
+        let (_, out) =
+            run(vec![ev(libc::FAN_CREATE | libc::FAN_MODIFY, 10, b"ws", "g", Some(b"g"))], &mut fake);
         assert_eq!(out, [write(FileOp::Create, "/ws/g", None), write(FileOp::Modify, "/ws/g", None)]);
     }
 
     #[test]
     fn ignores_other_processes_and_other_trees() {
         let mut fake = fake();
-        let events =
-            vec![ev(libc::FAN_CREATE, 99, b"ws", "f", Some(b"f")), ev(libc::FAN_CREATE, 10, b"out", "f", Some(b"f"))];
+        let events = vec![
+            ev(libc::FAN_CREATE, 99, b"ws", "f", Some(b"f")),
+            ev(libc::FAN_CREATE, 10, b"out", "f", Some(b"f")),
+        ];
         let (_, out) = run(events, &mut fake);
         assert!(out.is_empty(), "{out:?}");
     }
@@ -296,9 +310,14 @@ mod tests {
             target: Some(fid(b"moved")),
             ..RawEvent::default()
         };
-        let (_, out) =
-            run(vec![rename(libc::FAN_RENAME, "a", "b"), rename(libc::FAN_RENAME | libc::FAN_ONDIR, "d", "e")], &mut fake);
-        assert_eq!(out, [write(FileOp::Rename, "/ws/a", Some("/ws/b")), write(FileOp::Rename, "/ws/d", Some("/ws/e"))]);
+        let (_, out) = run(
+            vec![rename(libc::FAN_RENAME, "a", "b"), rename(libc::FAN_RENAME | libc::FAN_ONDIR, "d", "e")],
+            &mut fake,
+        );
+        assert_eq!(
+            out,
+            [write(FileOp::Rename, "/ws/a", Some("/ws/b")), write(FileOp::Rename, "/ws/d", Some("/ws/e"))]
+        );
         assert_eq!(fake.forgot, 1);
         assert_eq!(fake.remembered.get(&fid(b"moved")).map(String::as_str), Some("/ws/e"));
     }

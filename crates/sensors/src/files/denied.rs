@@ -76,7 +76,13 @@ pub fn decode(record: &[u8]) -> Result<Event, RecordError> {
     } else {
         paths::absolute(&base, &String::from_utf8_lossy(path))
     };
-    Ok(Event::FileDenied(FileDenied { pid: Some(pid), op: op.into(), path, errno: errno_name(errno), rule: None }))
+    Ok(Event::FileDenied(FileDenied {
+        pid: Some(pid),
+        op: op.into(),
+        path,
+        errno: errno_name(errno),
+        rule: None,
+    }))
 }
 
 #[cfg(test)]

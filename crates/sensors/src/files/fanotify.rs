@@ -83,8 +83,12 @@ fn decode_one(event: &[u8]) -> Result<RawEvent, DecodeError> {
             libc::FAN_EVENT_INFO_TYPE_DFID_NAME | libc::FAN_EVENT_INFO_TYPE_DFID => {
                 raw.dir = Some(decode_fid(info).ok_or_else(malformed)?)
             }
-            libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME => raw.old = Some(decode_fid(info).ok_or_else(malformed)?),
-            libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME => raw.new = Some(decode_fid(info).ok_or_else(malformed)?),
+            libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME => {
+                raw.old = Some(decode_fid(info).ok_or_else(malformed)?)
+            }
+            libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME => {
+                raw.new = Some(decode_fid(info).ok_or_else(malformed)?)
+            }
             // Records this group did not ask for (pidfd, error) carry nothing it uses.
             _ => {}
         }
@@ -264,11 +268,8 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_truncated_and_lying_lengths() {
-        let mut buf = event(
-            libc::FAN_CREATE,
-            1,
-            &[fid_info(libc::FAN_EVENT_INFO_TYPE_DFID_NAME, b"handle", b"name")],
-        );
+        let mut buf =
+            event(libc::FAN_CREATE, 1, &[fid_info(libc::FAN_EVENT_INFO_TYPE_DFID_NAME, b"handle", b"name")]);
         // A handle longer than its record.
         buf[24 + FID_HANDLE_AT] = 200;
         assert!(matches!(decode(&buf)[..], [Err(DecodeError::Malformed(_))]));

@@ -35,7 +35,8 @@ pub struct Handles {
 impl Handles {
     /// Keeps a descriptor on the filesystem holding `dir`, so its handles can be opened.
     pub fn add_filesystem(&mut self, dir: &Path) -> io::Result<()> {
-        let fd = open_path(dir)?;
+        // A real descriptor: open_by_handle_at refuses O_PATH ones (EBADF).
+        let fd = open(dir, libc::O_RDONLY | libc::O_DIRECTORY)?;
         let fsid = fsid(&fd)?;
         self.mounts.entry(fsid).or_insert(fd);
         Ok(())
@@ -77,7 +78,13 @@ pub fn handle_of(path: &Path) -> io::Result<Fid> {
     // SAFETY: `buf` holds a file_handle header whose handle_bytes says how much room follows;
     // `empty` is a valid string; AT_EMPTY_PATH makes the call name `fd` itself.
     let rc = unsafe {
-        libc::name_to_handle_at(fd.as_raw_fd(), empty.as_ptr(), buf.as_mut_ptr(), &mut mount_id, libc::AT_EMPTY_PATH)
+        libc::name_to_handle_at(
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            buf.as_mut_ptr(),
+            &mut mount_id,
+            libc::AT_EMPTY_PATH,
+        )
     };
     if rc < 0 {
         return Err(io::Error::last_os_error());
@@ -89,7 +96,9 @@ pub fn handle_of(path: &Path) -> io::Result<Fid> {
 fn open_handle(mount: &OwnedFd, fid: &Fid) -> Resolved {
     let mut buf = HandleBuf::from_fid(fid);
     // SAFETY: `buf` is a complete file_handle; the kernel only reads it.
-    let fd = unsafe { libc::open_by_handle_at(mount.as_raw_fd(), buf.as_mut_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open_by_handle_at(mount.as_raw_fd(), buf.as_mut_ptr(), libc::O_PATH | libc::O_CLOEXEC)
+    };
     if fd < 0 {
         return match io::Error::last_os_error().raw_os_error() {
             Some(libc::ESTALE | libc::ENOENT) => Resolved::Gone,
@@ -107,10 +116,14 @@ fn open_handle(mount: &OwnedFd, fid: &Fid) -> Resolved {
 }
 
 fn open_path(path: &Path) -> io::Result<OwnedFd> {
+    open(path, libc::O_PATH)
+}
+
+fn open(path: &Path, flags: i32) -> io::Result<OwnedFd> {
     let path = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
     // SAFETY: `path` is a valid NUL-terminated string.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }

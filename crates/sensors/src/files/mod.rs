@@ -124,13 +124,21 @@ const TREE_EVENTS: u64 = libc::FAN_CREATE
     | libc::FAN_CLOSE_WRITE
     | libc::FAN_ONDIR;
 
-fn run(watch: FileWatch, sink: Sink, stop: &AtomicBool, armed: mpsc::SyncSender<()>) -> Result<SensorStats, SensorError> {
+fn run(
+    watch: FileWatch,
+    sink: Sink,
+    stop: &AtomicBool,
+    armed: mpsc::SyncSender<()>,
+) -> Result<SensorStats, SensorError> {
     let tree = watch.tree.canonicalize().map_err(|err| SensorError::Watch {
         path: watch.tree.clone(),
         reason: format!("{err}; create the workspace before starting the sensor"),
     })?;
     if !tree.is_dir() {
-        return Err(SensorError::Watch { path: tree, reason: "it is not a directory; give the workspace's root".into() });
+        return Err(SensorError::Watch {
+            path: tree,
+            reason: "it is not a directory; give the workspace's root".into(),
+        });
     }
     let mut object = MaybeUninit::uninit();
     let skel = bpf::load(watch.cgroup_id, &mut object)?;
@@ -156,9 +164,11 @@ fn run(watch: FileWatch, sink: Sink, stop: &AtomicBool, armed: mpsc::SyncSender<
             move |record| outbox.borrow_mut().deliver_record(record)
         })
         .map_err(|source| SensorError::Bpf { sensor: "file", stage: "opening the ring buffer", source })?;
-    let ring = builder
-        .build()
-        .map_err(|source| SensorError::Bpf { sensor: "file", stage: "opening the ring buffer", source })?;
+    let ring = builder.build().map_err(|source| SensorError::Bpf {
+        sensor: "file",
+        stage: "opening the ring buffer",
+        source,
+    })?;
     // start() is waiting on the other end for as long as this thread lives.
     let _ = armed.send(());
 

@@ -62,7 +62,9 @@ pub fn mark(group: &Group, handles: &mut Handles, sensitive: &[PathBuf]) -> Resu
         } else {
             let parent = canonical.parent().unwrap_or(Path::new("/"));
             handles.add_filesystem(parent).map_err(failed("opening the filesystem of"))?;
-            group.mark(libc::FAN_MARK_INODE, libc::FAN_OPEN, &canonical).map_err(failed("marking for opens"))?;
+            group
+                .mark(libc::FAN_MARK_INODE, libc::FAN_OPEN, &canonical)
+                .map_err(failed("marking for opens"))?;
             if let Ok(fid) = handle_of(&canonical) {
                 rules.by_fid.insert(fid, rule.clone());
             }
@@ -132,7 +134,10 @@ mod tests {
         let mut found = subdirectories(dir.path());
         found.sort();
         let expected: Vec<_> = ["", "a", "a/b", "c"].iter().map(|sub| dir.path().join(sub)).collect();
-        let mut expected = expected.into_iter().map(|p| PathBuf::from(p.to_string_lossy().trim_end_matches('/'))).collect::<Vec<_>>();
+        let mut expected = expected
+            .into_iter()
+            .map(|p| PathBuf::from(p.to_string_lossy().trim_end_matches('/')))
+            .collect::<Vec<_>>();
         expected.sort();
         assert_eq!(found, expected);
     }

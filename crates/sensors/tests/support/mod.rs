@@ -90,6 +90,10 @@ impl Recorded {
     pub fn events(&self) -> Vec<Event> {
         self.0.lock().expect("sink never panics").clone()
     }
+
+    pub fn push(&self, event: Event) {
+        self.0.lock().expect("sink never panics").push(event);
+    }
 }
 
 /// A cgroup and a sensor recording what happens in it, or `None` when the test must skip.
@@ -97,7 +101,7 @@ pub fn watched_cgroup() -> Option<(TestCgroup, ExecSensor, Recorded)> {
     let recorded = Recorded::default();
     let sink = {
         let recorded = recorded.clone();
-        Box::new(move |event| recorded.0.lock().expect("sink never panics").push(event))
+        Box::new(move |event| recorded.push(event))
     };
     let (cgroup, sensor) = watched_cgroup_with(sink)?;
     Some((cgroup, sensor, recorded))
