@@ -3,6 +3,13 @@
 //! The exec sensor ([`ExecSensor`]) reports every exec, fork and exit in the run's cgroup v2 as
 //! [`journal::Event`]s, from eBPF programs on the sched tracepoints (`src/bpf/exec.bpf.c`).
 //!
+//! The file sensor ([`FileSensor`]) reports the run's changes under the workspace and opens of
+//! sensitive paths (fanotify, attributed through an eBPF-kept set of the run's pids, so a writer
+//! that already exited is still named), and every file operation the kernel refused the run
+//! (eBPF at syscall exit, `src/bpf/files.bpf.c`). See `src/files/mod.rs` for what it can miss.
+//! Its guarantees differ from the exec sensor's below: fanotify and the refusal ring buffer are
+//! two queues, so their events are not in one kernel order.
+//!
 //! What a caller can rely on:
 //! - Events arrive in kernel order (the order the programs reserved ring-buffer space), on the
 //!   sensor's own thread; for one process that is fork, exec(s), exit.

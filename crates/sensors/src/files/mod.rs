@@ -10,6 +10,31 @@
 //!   processes stay in it), which every fanotify event is checked against; and fexit programs on
 //!   the file syscalls that record each refusal (EACCES, EPERM, EROFS) in the run's cgroup
 //!   ([`denied`]), which is how block mode's refusals are recorded with their process.
+//!
+//! What can be missed or be imprecise, and why:
+//! - fanotify's queue is bounded (`fs.fanotify.max_queued_events`, 16384 by default) and shared
+//!   with every writer on the workspace's filesystem. An overflow is one event that stands for an
+//!   unknown number of dropped ones; it counts 1 in [`SensorStats::lost`], so `lost` is a lower
+//!   bound for fanotify.
+//! - Paths are resolved when read. A directory renamed between a change and its read shows the
+//!   new name. A pre-existing directory deleted before its events are read is named by its own
+//!   delete event; if that never arrives (it was moved away, not deleted), the run's events in it
+//!   are counted lost.
+//! - A pid reused by a process outside the run before the run's events are read (a pid wrap
+//!   within the queue's latency) drops those events. A process that joined the run's cgroup by
+//!   a path the programs do not see (none known besides fork, clone3 and cgroup.procs) is not
+//!   attributed.
+//! - Writes through a shared `mmap` raise no modify event; attribute changes (chmod, chown)
+//!   are not watched.
+//! - Sensitive directories are marked with their subdirectories at start (4096 at most); a
+//!   directory created inside one later is not watched. Opens of a masked path (a mount over it
+//!   in the agent's namespace) open the mask, not the watched inode, and are not reported.
+//! - Refusals: every EACCES, EPERM or EROFS of the traced calls in the run's cgroup is recorded,
+//!   whoever refused it (Landlock, a read-only mount, or plain permissions); the runner names the
+//!   rule. The path is the string the caller passed, read at syscall exit: a thread of the caller
+//!   can change it in between. It is made absolute against the cwd or dirfd walked in the
+//!   kernel (cut at 128 components) and cleaned lexically. For rename and link the source and the
+//!   new name respectively are recorded (the journal has no second path for refusals).
 
 mod bpf;
 mod changes;
