@@ -1,0 +1,140 @@
+//! The nftables ruleset inside the fence's namespace: every TCP connection goes to the proxy,
+//! every DNS query (UDP or TCP, to any resolver) to ringfence's DNS server, and everything else
+//! that would leave loopback is refused and counted.
+//!
+//! The ruleset text is a pure function of the ports, so it is unit-tested without root; the
+//! privileged tests load it into a real namespace.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::NetError;
+
+/// The table ringfence owns in the fence's namespace.
+pub(crate) const TABLE: &str = "ringfence";
+
+/// Named counters for what the filter drops; read back at stop time and journalled.
+pub(crate) const COUNTERS: &[(&str, &str)] =
+    &[("udp_dropped", "udp"), ("icmp_dropped", "icmp"), ("other_dropped", "other")];
+
+/// What the ruleset needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct Ports {
+    /// The transparent proxy, listening on 127.0.0.1 and ::1.
+    pub proxy: u16,
+    /// The DNS server (UDP and TCP) on 127.0.0.1.
+    pub dns: u16,
+    /// Loopback ports the policy lets the agent reach on the host (host services); TCP to
+    /// 127.0.0.0/8 on these ports goes to the proxy instead of staying in the namespace.
+    pub host_services: Vec<u16>,
+}
+
+/// The ruleset text for `nft -f -`.
+pub(crate) fn ruleset(ports: &Ports) -> String {
+    let Ports { proxy, dns, host_services } = ports;
+    let host_services = if host_services.is_empty() {
+        String::new()
+    } else {
+        let list = host_services.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+        format!("        ip daddr 127.0.0.0/8 tcp dport {{ {list} }} redirect to :{proxy}\n")
+    };
+    format!(
+        "table inet {TABLE} {{
+    counter udp_dropped {{ }}
+    counter icmp_dropped {{ }}
+    counter other_dropped {{ }}
+    chain nat_out {{
+        type nat hook output priority -100; policy accept;
+        # Every resolver the agent may name (8.8.8.8, a DoT-less TCP resolver…) is ringfence.
+        udp dport 53 redirect to :{dns}
+        tcp dport 53 redirect to :{dns}
+{host_services}        # The agent's own local servers stay reachable inside the namespace.
+        ip daddr 127.0.0.0/8 return
+        ip6 daddr ::1 return
+        meta l4proto tcp redirect to :{proxy}
+    }}
+    chain filter_out {{
+        type filter hook output priority 0; policy drop;
+        ip daddr 127.0.0.0/8 accept
+        ip6 daddr ::1 accept
+        # Rejected rather than silently dropped so that QUIC falls back to TCP at once.
+        meta l4proto udp counter name udp_dropped reject
+        meta l4proto {{ icmp, ipv6-icmp }} counter name icmp_dropped drop
+        counter name other_dropped drop
+    }}
+}}
+"
+    )
+}
+
+/// Loads the ruleset; must run inside the namespace (see `netns::within`).
+pub(crate) fn apply(ports: &Ports) -> Result<(), NetError> {
+    let text = ruleset(ports);
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(text.as_bytes()).map_err(|e| NetError::Nftables(format!("writing to nft: {e}")))?;
+    }
+    let out = child.wait_with_output().map_err(|e| NetError::Nftables(format!("waiting for nft: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(NetError::Nftables(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+    }
+}
+
+/// Reads the drop counters (packets per counter name); must run inside the namespace.
+pub(crate) fn read_counters() -> Result<Vec<(String, u64)>, NetError> {
+    let out = Command::new("nft")
+        .args(["list", "counters", "table", "inet", TABLE])
+        .output()
+        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
+    if !out.status.success() {
+        return Err(NetError::Nftables(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    }
+    Ok(parse_counters(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Parses `nft list counters` text: `counter NAME {` followed by `packets N bytes M`.
+fn parse_counters(text: &str) -> Vec<(String, u64)> {
+    let mut counters = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("counter ") {
+            current = rest.split_whitespace().next().map(|n| n.trim_matches('"').to_string());
+        } else if let (Some(name), Some(rest)) = (&current, line.strip_prefix("packets ")) {
+            let packets = rest.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            counters.push((name.clone(), packets));
+            current = None;
+        }
+    }
+    counters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ruleset_redirects_host_services_only_when_asked() {
+        let plain = ruleset(&Ports { proxy: 15001, dns: 53, host_services: vec![] });
+        assert!(plain.contains("meta l4proto tcp redirect to :15001"));
+        assert!(plain.contains("udp dport 53 redirect to :53"));
+        assert!(!plain.contains("tcp dport {"));
+        let services = ruleset(&Ports { proxy: 15001, dns: 53, host_services: vec![5432, 6379] });
+        assert!(services.contains("ip daddr 127.0.0.0/8 tcp dport { 5432, 6379 } redirect to :15001"));
+        // The host-service redirect must come before the loopback `return`.
+        assert!(services.find("5432").unwrap() < services.find("ip daddr 127.0.0.0/8 return").unwrap());
+    }
+
+    #[test]
+    fn counters_parse() {
+        let text = "table inet ringfence {\n\tcounter udp_dropped {\n\t\tpackets 3 bytes 87\n\t}\n\tcounter icmp_dropped {\n\t\tpackets 0 bytes 0\n\t}\n}\n";
+        assert_eq!(parse_counters(text), vec![("udp_dropped".into(), 3), ("icmp_dropped".into(), 0)]);
+    }
+}

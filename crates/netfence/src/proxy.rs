@@ -1,0 +1,354 @@
+//! The transparent proxy: every TCP connection from the fence arrives here. It recovers the
+//! address the agent asked for, turns a synthetic address back into its name, requires the TLS
+//! SNI or HTTP Host to be that name, asks the policy, resolves and vets the real address on the
+//! host side, connects from there and splices, recording bytes and duration.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use journal::{NetConnect, Verdict};
+use policy::Decision;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use crate::sni::{self, Peek};
+use crate::state::Shared;
+use crate::{addrs, fakeip, names};
+
+/// How long a client on a web port may take to send its ClientHello or request head.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// On other ports the server may speak first (SMTP, MySQL); wait this long, then go opaque.
+const SERVER_FIRST_WAIT: Duration = Duration::from_millis(300);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Splice buffer per direction.
+const BUF: usize = 64 * 1024;
+
+const SO_ORIGINAL_DST: libc::c_int = 80;
+
+/// The destination the client connected to before nftables redirected it here.
+pub(crate) fn original_dst(stream: &TcpStream) -> io::Result<SocketAddr> {
+    let fd = stream.as_raw_fd();
+    if stream.local_addr()?.is_ipv4() {
+        // SAFETY: getsockopt into a zeroed sockaddr_in of the stated size.
+        let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_IP,
+                SO_ORIGINAL_DST,
+                (&mut addr as *mut libc::sockaddr_in).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let ip = Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr));
+        Ok(SocketAddr::new(ip.into(), u16::from_be(addr.sin_port)))
+    } else {
+        // SAFETY: as above, for IP6T_SO_ORIGINAL_DST and sockaddr_in6.
+        let mut addr: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_IPV6,
+                SO_ORIGINAL_DST,
+                (&mut addr as *mut libc::sockaddr_in6).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let ip = Ipv6Addr::from(addr.sin6_addr.s6_addr);
+        Ok(SocketAddr::new(ip.into(), u16::from_be(addr.sin6_port)))
+    }
+}
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                // EMFILE and friends: back off instead of spinning.
+                Err(_) => { tokio::time::sleep(Duration::from_millis(20)).await; continue }
+            },
+            _ = stop.changed() => return,
+        };
+        let (shared, stop, alive) = (shared.clone(), stop.clone(), alive.clone());
+        tokio::spawn(async move {
+            let _alive = alive;
+            handle(stream, peer, shared, stop).await;
+        });
+    }
+}
+
+/// Where a connection is going, once decided.
+struct Route {
+    decision: Decision,
+    reason: Option<String>,
+    /// Candidates to connect to, in order.
+    targets: Vec<SocketAddr>,
+}
+
+async fn handle(
+    mut client: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let start = Instant::now();
+    let _ = client.set_nodelay(true);
+    let Ok(original) = original_dst(&client) else { return };
+    let attr = shared.clone();
+    let pid = tokio::task::spawn_blocking(move || attr.attributor.tcp(peer, original)).await.ok().flatten();
+    let name = fakeip::is_fake(original.ip()).then(|| shared.fakeips.name(original.ip()));
+    let mut event = NetConnect {
+        pid,
+        protocol: "tcp".into(),
+        host: name.clone().flatten(),
+        sni: None,
+        ip: original.ip().to_string(),
+        port: original.port(),
+        upstream: None,
+        verdict: Verdict::Blocked,
+        rule: String::new(),
+        violation: true,
+        reason: None,
+        bytes_up: 0,
+        bytes_down: 0,
+        duration_ms: 0,
+    };
+
+    // The first bytes: read (not peeked) and replayed upstream, so waiting for more of a
+    // ClientHello never spins.
+    let (hello, peeked) = read_hello(&mut client, original.port()).await;
+    if let Peek::Name(sent) = &peeked {
+        event.sni = Some(sent.clone());
+    }
+    let route = decide(&shared, original, name, &peeked).await;
+    event.rule = route.decision.rule.clone();
+    event.violation = !route.decision.allowed || route.reason.is_some();
+    event.reason = route.reason.clone();
+    let allowed = route.decision.allowed && route.reason.is_none();
+    if !allowed && shared.block() {
+        event.duration_ms = start.elapsed().as_millis() as u64;
+        shared.record_connect(event);
+        return;
+    }
+
+    let upstream = match connect(&route.targets).await {
+        Ok(s) => s,
+        Err(e) => {
+            event.verdict = Verdict::Blocked;
+            event.reason = Some(
+                event.reason.map_or(String::new(), |r| format!("{r}; "))
+                    + &format!("upstream connect failed: {e}"),
+            );
+            event.duration_ms = start.elapsed().as_millis() as u64;
+            shared.record_connect(event);
+            return;
+        }
+    };
+    event.upstream = upstream.peer_addr().ok().map(|a| a.to_string());
+    event.verdict = Verdict::Allowed;
+    let _ = upstream.set_nodelay(true);
+    let counters = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+    let mut upstream = upstream;
+    let spliced = async {
+        upstream.write_all(&hello).await?;
+        counters.0.fetch_add(hello.len() as u64, Ordering::Relaxed);
+        let mut counted = Counted { inner: &mut client, counters: counters.clone() };
+        tokio::io::copy_bidirectional_with_sizes(&mut counted, &mut upstream, BUF, BUF).await
+    };
+    tokio::select! {
+        _ = spliced => {}
+        _ = stop.changed() => {
+            event.reason = Some(event.reason.map_or(String::new(), |r| format!("{r}; ")) + "closed when the run ended");
+        }
+    }
+    event.bytes_up = counters.0.load(Ordering::Relaxed);
+    event.bytes_down = counters.1.load(Ordering::Relaxed);
+    event.duration_ms = start.elapsed().as_millis() as u64;
+    shared.record_connect(event);
+}
+
+/// The policy's answer for this connection and where it would go.
+/// `name` is `None` for a real address, `Some(None)` for an unknown synthetic one.
+async fn decide(shared: &Shared, original: SocketAddr, name: Option<Option<String>>, peeked: &Peek) -> Route {
+    let port = original.port();
+    let ip = original.ip();
+    let refuse = |rule: &str, reason: String| Route {
+        decision: Decision { allowed: false, rule: rule.into() },
+        reason: Some(reason),
+        targets: Vec::new(),
+    };
+    match name {
+        Some(None) => {
+            refuse("unknown-synthetic-address", format!("{ip} was never handed out by ringfence's DNS"))
+        }
+        Some(Some(name)) => {
+            if let Peek::Name(sent) = peeked
+                && *sent != name
+            {
+                return refuse(
+                    "sni-mismatch",
+                    format!("the client asked for {sent} over a connection to {name} (domain fronting)"),
+                );
+            }
+            let decision = shared.policy.egress_decision(&name, port);
+            if !decision.allowed && shared.block() {
+                return Route { decision, reason: None, targets: Vec::new() };
+            }
+            match shared.upstream.resolve(&name).await {
+                Ok(ips) => vet(shared, decision, ips, port),
+                Err(e) => {
+                    Route { decision, reason: Some(format!("resolving {name}: {e}")), targets: Vec::new() }
+                }
+            }
+        }
+        None if is_own(shared, original) => {
+            refuse("ringfence-socket", "a direct connection to ringfence's own listener".into())
+        }
+        None if ip.is_loopback() => {
+            // Host services: the namespace's loopback is redirected here only for the ports the
+            // policy names; the host's own loopback is the target.
+            let decision = names::host_service_decision(&shared.policy, port);
+            Route { decision, reason: None, targets: vec![original] }
+        }
+        None => {
+            let decision = shared.policy.cidr_decision(ip, port);
+            let reason = (!decision.allowed).then(|| "a connection to an address, not a name".to_string());
+            Route { decision, reason, targets: vec![original] }
+        }
+    }
+}
+
+/// Keeps only real addresses the policy lets this name reach: special-purpose addresses
+/// (private, loopback, metadata…) need a `cidr:` rule of their own.
+fn vet(shared: &Shared, decision: Decision, ips: Vec<IpAddr>, port: u16) -> Route {
+    let mut refused = Vec::new();
+    let mut targets = Vec::new();
+    for ip in ips {
+        match addrs::special(ip) {
+            Some(why) if !shared.policy.cidr_decision(ip, port).allowed => {
+                refused.push(format!("{ip} ({why})"))
+            }
+            _ => targets.push(SocketAddr::new(ip, port)),
+        }
+    }
+    if targets.is_empty() && !refused.is_empty() {
+        let reason = format!("the name resolves to {}, which no cidr rule allows", refused.join(", "));
+        if shared.block() {
+            return Route {
+                decision: Decision { allowed: false, rule: "special-address".into() },
+                reason: Some(reason),
+                targets,
+            };
+        }
+        // Audit mode still connects (to the refused addresses) but flags it.
+        let targets = refused
+            .iter()
+            .filter_map(|r| r.split(' ').next()?.parse().ok())
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect();
+        return Route {
+            decision: Decision { allowed: false, rule: "special-address".into() },
+            reason: Some(reason),
+            targets,
+        };
+    }
+    Route { decision, reason: None, targets }
+}
+
+fn is_own(shared: &Shared, addr: SocketAddr) -> bool {
+    addr.ip().is_loopback() && (addr.port() == shared.proxy_port || addr.port() == shared.dns_port)
+}
+
+/// Reads the client's first bytes until they name a host, prove not to be TLS/HTTP, or time out.
+async fn read_hello(client: &mut TcpStream, port: u16) -> (Vec<u8>, Peek) {
+    let mut buf = Vec::with_capacity(2048);
+    let web = matches!(port, 80 | 443 | 8080 | 8443);
+    let first_wait = if web { HELLO_TIMEOUT } else { SERVER_FIRST_WAIT };
+    let deadline = tokio::time::Instant::now() + HELLO_TIMEOUT;
+    let mut chunk = [0u8; 4096];
+    loop {
+        let wait = if buf.is_empty() { tokio::time::Instant::now() + first_wait } else { deadline };
+        match tokio::time::timeout_at(wait, client.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => {
+                let peek = sni::peek(&buf);
+                return (buf, if peek == Peek::Incomplete { Peek::Other } else { peek });
+            }
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+        match sni::peek(&buf) {
+            Peek::Incomplete if buf.len() < sni::MAX_HELLO => continue,
+            Peek::Incomplete => return (buf, Peek::Other),
+            done => return (buf, done),
+        }
+    }
+}
+
+async fn connect(targets: &[SocketAddr]) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
+    for target in targets {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err(e)) => last = e,
+            Err(_) => {
+                last = io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {target} timed out"))
+            }
+        }
+    }
+    Err(last)
+}
+
+/// The client side of a splice, counting bytes as they pass so a connection cut at stop time
+/// still reports what it moved.
+struct Counted<'a> {
+    inner: &'a mut TcpStream,
+    counters: Arc<(AtomicU64, AtomicU64)>,
+}
+
+impl AsyncRead for Counted<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut *self.inner).poll_read(cx, buf);
+        self.counters.0.fetch_add((buf.filled().len() - before) as u64, Ordering::Relaxed);
+        poll
+    }
+}
+
+impl AsyncWrite for Counted<'_> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut *self.inner).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = poll {
+            self.counters.1.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.inner).poll_shutdown(cx)
+    }
+}

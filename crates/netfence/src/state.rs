@@ -1,0 +1,124 @@
+//! What the DNS server and the proxy share for one run: the policy, the synthetic-address map,
+//! the upstream resolver, attribution, the journal sink and the counters.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use journal::{Event, Mode, NetConnect, Verdict};
+use policy::Policy;
+
+use crate::NetStats;
+use crate::attribution::Attributor;
+use crate::fakeip::FakeIps;
+use crate::nft;
+use crate::tunnel::Tracker;
+use crate::upstream::Upstream;
+
+pub(crate) type Sink = Box<dyn Fn(Event) + Send + Sync>;
+
+pub(crate) struct Shared {
+    pub policy: Arc<Policy>,
+    pub mode: Mode,
+    pub fakeips: FakeIps,
+    pub upstream: Upstream,
+    pub attributor: Attributor,
+    pub tunnel: Tracker,
+    pub proxy_port: u16,
+    pub dns_port: u16,
+    sink: Sink,
+    connections: AtomicU64,
+    queries: AtomicU64,
+    blocked: AtomicU64,
+    observed: Mutex<BTreeSet<(String, u16)>>,
+}
+
+impl Shared {
+    pub fn new(
+        policy: Arc<Policy>,
+        mode: Mode,
+        upstream: Vec<std::net::SocketAddr>,
+        attributor: Attributor,
+        sink: Sink,
+        proxy_port: u16,
+        dns_port: u16,
+    ) -> Shared {
+        Shared {
+            policy,
+            mode,
+            fakeips: FakeIps::default(),
+            upstream: Upstream::new(upstream),
+            attributor,
+            tunnel: Tracker::default(),
+            proxy_port,
+            dns_port,
+            sink,
+            connections: AtomicU64::new(0),
+            queries: AtomicU64::new(0),
+            blocked: AtomicU64::new(0),
+            observed: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    pub fn block(&self) -> bool {
+        self.mode == Mode::Block
+    }
+
+    pub fn record_query(&self, query: journal::DnsQuery) {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        if query.verdict == Verdict::Blocked {
+            self.blocked.fetch_add(1, Ordering::Relaxed);
+        }
+        (self.sink)(Event::DnsQuery(query));
+    }
+
+    pub fn record_connect(&self, connect: NetConnect) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        if connect.verdict == Verdict::Blocked {
+            self.blocked.fetch_add(1, Ordering::Relaxed);
+        }
+        let host = connect.host.clone().unwrap_or_else(|| connect.ip.clone());
+        self.observed.lock().unwrap_or_else(|p| p.into_inner()).insert((host, connect.port));
+        (self.sink)(Event::NetConnect(connect));
+    }
+
+    /// Journals what nftables refused (no pid: the kernel dropped it before any socket of ours
+    /// saw it).
+    pub fn record_drops(&self, counters: &[(String, u64)]) {
+        for (name, packets) in counters {
+            let Some((_, protocol)) = nft::COUNTERS.iter().find(|(n, _)| n == name) else { continue };
+            if *packets == 0 {
+                continue;
+            }
+            self.blocked.fetch_add(*packets, Ordering::Relaxed);
+            (self.sink)(Event::NetConnect(NetConnect {
+                pid: None,
+                protocol: protocol.to_string(),
+                host: None,
+                sni: None,
+                ip: "*".into(),
+                port: 0,
+                upstream: None,
+                verdict: Verdict::Blocked,
+                rule: "fence-drop".into(),
+                violation: true,
+                reason: Some(format!(
+                    "{packets} {protocol} packet(s) dropped by the fence: only DNS and TCP leave the agent's namespace"
+                )),
+                bytes_up: 0,
+                bytes_down: 0,
+                duration_ms: 0,
+            }));
+        }
+    }
+
+    pub fn stats(&self) -> NetStats {
+        NetStats {
+            connections: self.connections.load(Ordering::Relaxed),
+            queries: self.queries.load(Ordering::Relaxed),
+            blocked: self.blocked.load(Ordering::Relaxed),
+            observed: self.observed.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect(),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The host-side resolver: where ringfence itself asks about names, from the host's network
+//! namespace, through the configured upstream servers (never anything the agent chose).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use tokio::net::UdpSocket;
+
+/// How long one upstream server gets to answer before the next is tried.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// Upper bound on caching an answer, so a long run follows address changes.
+const MAX_CACHE: Duration = Duration::from_secs(60);
+
+pub struct Upstream {
+    servers: Vec<SocketAddr>,
+    cache: Mutex<HashMap<String, (Instant, Vec<IpAddr>)>>,
+}
+
+impl Upstream {
+    pub fn new(servers: Vec<SocketAddr>) -> Upstream {
+        Upstream { servers, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Sends a raw DNS query to each server in turn and returns the first reply.
+    pub async fn forward(&self, query: &[u8]) -> Result<Vec<u8>, String> {
+        let mut last = "no upstream DNS server configured".to_string();
+        for server in &self.servers {
+            match exchange(*server, query).await {
+                Ok(reply) => return Ok(reply),
+                Err(e) => last = format!("{server}: {e}"),
+            }
+        }
+        Err(last)
+    }
+
+    /// The IPv4 addresses of `name` (after any CNAME chain the upstream followed).
+    pub async fn resolve(&self, name: &str) -> Result<Vec<IpAddr>, String> {
+        if let Some((expiry, ips)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(name)
+            && *expiry > Instant::now()
+        {
+            return Ok(ips.clone());
+        }
+        let fqdn = Name::from_ascii(format!("{name}.")).map_err(|e| format!("invalid name {name}: {e}"))?;
+        let mut query = Message::query();
+        query.metadata.recursion_desired = true;
+        query.add_query(Query::query(fqdn, RecordType::A));
+        let bytes = query.to_vec().map_err(|e| e.to_string())?;
+        let reply = self.forward(&bytes).await?;
+        let reply = Message::from_vec(&reply).map_err(|e| format!("unreadable upstream answer: {e}"))?;
+        if reply.metadata.message_type != MessageType::Response || reply.metadata.id != query.metadata.id {
+            return Err("mismatched upstream answer".into());
+        }
+        if reply.metadata.response_code != ResponseCode::NoError {
+            return Err(format!("upstream answered {}", reply.metadata.response_code));
+        }
+        let mut ttl = MAX_CACHE.as_secs() as u32;
+        let ips: Vec<IpAddr> = reply
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::A(a) => {
+                    ttl = ttl.min(r.ttl);
+                    Some(IpAddr::V4(a.0))
+                }
+                _ => None,
+            })
+            .collect();
+        if ips.is_empty() {
+            return Err("upstream has no IPv4 address for it".into());
+        }
+        let expiry = Instant::now() + Duration::from_secs(ttl.into());
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), (expiry, ips.clone()));
+        Ok(ips)
+    }
+}
+
+/// Reads the host's nameservers from /etc/resolv.conf.
+pub fn host_resolvers() -> Vec<SocketAddr> {
+    std::fs::read_to_string("/etc/resolv.conf").map(|t| parse_resolv_conf(&t)).unwrap_or_default()
+}
+
+fn parse_resolv_conf(text: &str) -> Vec<SocketAddr> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some("nameserver")).then(|| words.next()).flatten()
+        })
+        // A scoped IPv6 address (`fe80::1%eth0`) cannot be used from another namespace anyway.
+        .filter_map(|addr| addr.parse::<IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, 53))
+        .collect()
+}
+
+async fn exchange(server: SocketAddr, query: &[u8]) -> Result<Vec<u8>, String> {
+    let bind: SocketAddr =
+        if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().map_err(|_| "bind")?;
+    let socket = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
+    socket.connect(server).await.map_err(|e| e.to_string())?;
+    socket.send(query).await.map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 4096];
+    let id = query.get(..2);
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let n = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
+            .await
+            .map_err(|_| "timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        // Ignore stray datagrams that do not answer this query.
+        if n >= 12 && buf.get(..2) == id {
+            buf.truncate(n);
+            return Ok(buf);
+        }
+    }
+}
+
+#[test]
+fn resolv_conf_parses() {
+    let text = "# comment\nnameserver 10.0.0.2\nsearch example\nnameserver ::1\nnameserver fe80::1%eth0\n";
+    assert_eq!(parse_resolv_conf(text), vec!["10.0.0.2:53".parse().unwrap(), "[::1]:53".parse().unwrap()]);
+}
