@@ -75,7 +75,9 @@ impl Event {
             Event::DnsQuery(q) => q.violation,
             Event::NetConnect(c) => c.violation,
             Event::FileWrite(w) => w.violation,
-            Event::FileReadSensitive(_) | Event::FileDenied(_) => true,
+            Event::FileReadSensitive(_) => true,
+            // A refusal is the fence's when a rule names it; plain permission errors are context.
+            Event::FileDenied(d) => d.rule.is_some(),
             _ => false,
         }
     }

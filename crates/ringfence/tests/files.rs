@@ -132,6 +132,31 @@ fn block_mode_confines_writes_and_hides_credentials() {
     assert!(s.workspace.join("src/main.rs").exists(), "the allowed edit reached the real workspace");
     let files = r.run_start().fence.iter().find(|l| l.layer == "files").expect("files layer");
     assert!(files.active && files.detail.contains("Landlock ABI"), "{files:?}");
+
+    // Each refusal is journaled with the rule and the process that tried.
+    let denied: Vec<&journal::FileDenied> = r
+        .events()
+        .filter_map(|e| if let journal::Event::FileDenied(d) = e { Some(d) } else { None })
+        .collect();
+    let hook = s.workspace.join(".git/hooks/pre-commit").display().to_string();
+    let refusal =
+        denied.iter().find(|d| d.path == hook).unwrap_or_else(|| panic!("hook write recorded: {denied:#?}"));
+    assert_eq!(refusal.rule.as_deref(), Some("files.protected ${workspace}/.git/hooks"));
+    let writer =
+        r.execs().into_iter().find(|e| e.pid == refusal.pid.unwrap()).expect("the refused writer's exec");
+    assert!(writer.argv.join(" ").contains(".git/hooks/pre-commit"), "attributed to the writer: {writer:?}");
+    let key = s.home.join(".ssh/id_rsa").display().to_string();
+    assert!(
+        denied.iter().any(|d| d.path == key && d.rule.as_deref() == Some("files.deny_read ~/.ssh")),
+        "{denied:#?}"
+    );
+    let dropped = s.outside.join("dropped").display().to_string();
+    assert!(
+        denied
+            .iter()
+            .any(|d| d.path == dropped && d.rule.as_deref().is_some_and(|r| r.starts_with("files.writable")))
+    );
+    assert_eq!(r.code(), 122, "refusals fail a block-mode run");
 }
 
 #[test]

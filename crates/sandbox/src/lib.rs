@@ -27,6 +27,7 @@ pub mod user;
 
 use std::path::PathBuf;
 
+pub use mounts::PRIVATE_TMP;
 pub use supervisor::{Denied, Outcome, Prepared, Running, Teardown};
 
 /// The argument that makes the ringfence binary run as the fence's init.

@@ -11,7 +11,7 @@ use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 
 /// Private scratch directories, each a fresh tmpfs.
-pub(crate) const PRIVATE_TMP: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
+pub const PRIVATE_TMP: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
 
 /// Builds the mount namespace; `cwd` stays visible even when it lives under a private tmp dir.
 pub(crate) fn setup(cwd: &Path, files: Option<&crate::FileFence>) -> Result<(), String> {

@@ -58,6 +58,8 @@ pub struct Prepared {
 
 enum Message {
     Init(InitMessage),
+    /// init's control socket reached end of stream: no more messages will come.
+    ControlClosed,
     InitExited(String),
 }
 
@@ -286,6 +288,7 @@ fn read_messages(control: UnixStream, tx: Sender<Message>) {
             return;
         }
     }
+    let _ = tx.send(Message::ControlClosed);
 }
 
 fn serve_refusals(notify: OwnedFd, stop: &AtomicBool, on_denied: Box<dyn FnMut(Denied) + Send>) {
@@ -298,7 +301,13 @@ fn serve_refusals(notify: OwnedFd, stop: &AtomicBool, on_denied: Box<dyn FnMut(D
 impl Running {
     /// Waits until CMD ends, `deadline` passes, or `interrupted` is set.
     pub fn wait(&mut self, deadline: Option<Instant>, interrupted: &AtomicBool) -> Outcome {
+        // init's exit and its last message travel on two channels; its exit only means "died
+        // without saying why" once the control channel has been read to the end.
+        let (mut init_status, mut control_closed): (Option<String>, bool) = (None, false);
         loop {
+            if let (Some(status), true) = (&init_status, control_closed) {
+                return Outcome::InitDied(status.clone());
+            }
             if interrupted.load(Ordering::Relaxed) {
                 return Outcome::Interrupted;
             }
@@ -314,7 +323,8 @@ impl Running {
                     return Outcome::NotStarted { errno, program };
                 }
                 Ok(Message::Init(InitMessage::SetupFailed { what })) => return Outcome::SetupFailed(what),
-                Ok(Message::InitExited(status)) => return Outcome::InitDied(status),
+                Ok(Message::ControlClosed) => control_closed = true,
+                Ok(Message::InitExited(status)) => init_status = Some(status),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     return Outcome::InitDied("no status from init".into());

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod exit;
+mod files;
 mod outputs;
 pub mod plan;
 mod recorder;
@@ -78,6 +79,13 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let sensor =
         sensors::ExecSensor::start(prepared.cgroup().id(), Box::new(move |event| sink.append(event)))
             .context("starting the exec sensor (eBPF)")?;
+    let file_sensor = match files::start(plan, prepared.cgroup().id(), recorder.clone()) {
+        Ok(sensor) => sensor,
+        Err(e) => {
+            let _ = sensor.stop();
+            return Err(e);
+        }
+    };
     recorder.append(Event::RunStart(RunStart {
         run_id: plan.run_id.clone(),
         ringfence_version: env!("CARGO_PKG_VERSION").into(),
@@ -106,6 +114,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         Ok(running) => running,
         Err(e) => {
             let _ = sensor.stop();
+            let _ = file_sensor.stop();
             return Err(e).context("starting the fence");
         }
     };
@@ -125,7 +134,9 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     // The sensor drains what the kernel already wrote (the exits of killed processes included)
     // before run.end is written.
     let stats = sensor.stop().context("stopping the exec sensor")?;
-    recorder.record_lost(stats.lost);
+    recorder.record_lost("exec", stats.lost);
+    let file_stats = file_sensor.stop().context("stopping the file sensor")?;
+    recorder.record_lost("files", file_stats.lost);
     torn_down.context("tearing the fence down")?;
     Ok(outcome)
 }

@@ -44,10 +44,10 @@ impl Recorder {
     }
 
     /// Journals events a sensor could not deliver, so a report says so instead of looking complete.
-    pub fn record_lost(&self, count: u64) {
+    pub fn record_lost(&self, sensor: &str, count: u64) {
         if count > 0 {
             self.lost.fetch_add(count, Ordering::Relaxed);
-            self.append(Event::SensorLost(journal::SensorLost { sensor: "exec".into(), count }));
+            self.append(Event::SensorLost(journal::SensorLost { sensor: sensor.into(), count }));
         }
     }
 
