@@ -102,7 +102,7 @@ pub(crate) async fn answer(
     let reply = match plan {
         Plan::Refuse(code) => {
             event.verdict = Verdict::Blocked;
-            event.answer.push(code.to_string());
+            event.answer.push(rcode_text(code));
             response.metadata.response_code = code;
             response.to_vec().ok()
         }
@@ -165,9 +165,19 @@ async fn forward(
         return synthesize(shared, response, owner, name, event);
     }
     if parsed.metadata.response_code != ResponseCode::NoError {
-        event.answer.push(parsed.metadata.response_code.to_string());
+        event.answer.push(rcode_text(parsed.metadata.response_code));
     }
     Some(upstream)
+}
+
+/// The response code as DNS tools print it (`NXDOMAIN`, `REFUSED`).
+fn rcode_text(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        other => format!("{other:?}").to_ascii_uppercase(),
+    }
 }
 
 fn formerr(bytes: &[u8]) -> Option<Vec<u8>> {

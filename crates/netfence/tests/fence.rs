@@ -1,0 +1,350 @@
+//! The fence against real packets: a fake internet in namespaces of the test's own, clients run
+//! inside the fence's namespace, every attack asserted blocked (block mode) or recorded (audit
+//! mode), and attributed to the client's pid. Nothing here talks to a real address.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use journal::{DnsQuery, Event, Mode, NetConnect, Verdict};
+use netfence::{NetConfig, NetFence, NetStats};
+use support::*;
+
+const POLICY: &str = "version: 1
+egress:
+  allow:
+    - { host: allowed.test, ports: [80, 443] }
+    - { host: private.test, ports: [80] }
+    - \"*.wild.test\"
+    - { cidr: 127.0.0.1/32, ports: [15432] }
+";
+
+/// One fenced run: the fence's namespace, the running fence and what it journalled.
+struct Run {
+    fence_ns: std::os::fd::OwnedFd,
+    cgroup: TestCgroup,
+    fence: Option<NetFence>,
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl Run {
+    fn start(net: &FakeInternet, mode: Mode, policy: &str, tag: &str) -> Run {
+        let fence_ns = sandbox::network::create().expect("fence netns");
+        let cgroup = TestCgroup::new(tag);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink_events = events.clone();
+        let cfg = NetConfig {
+            netns: fence_ns.try_clone().expect("dup"),
+            policy: Arc::new(policy::parse(policy, "ringfence.yml").expect("policy")),
+            mode,
+            upstream_dns: net.upstream(),
+            cgroup_procs: cgroup.procs_path(),
+        };
+        let fence = on_host_side(net, || {
+            NetFence::start(cfg, Box::new(move |e| sink_events.lock().unwrap().push(e)))
+                .expect("fence starts")
+        });
+        Run { fence_ns, cgroup, fence: Some(fence), events }
+    }
+
+    fn run(&self, argv: &[&str]) -> (u32, std::process::Output) {
+        run_in(&self.fence_ns, &self.cgroup, argv)
+    }
+
+    fn stop(&mut self) -> NetStats {
+        self.fence.take().expect("running").stop()
+    }
+
+    fn queries(&self, name: &str) -> Vec<DnsQuery> {
+        let events = self.events.lock().unwrap();
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::DnsQuery(q) if q.name == name => Some(q.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn connects(&self, pred: impl Fn(&NetConnect) -> bool) -> Vec<NetConnect> {
+        let events = self.events.lock().unwrap();
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::NetConnect(c) if pred(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Waits until the proxy has recorded a connection matching `pred` (it records at close).
+    fn wait_connect(&self, pred: impl Fn(&NetConnect) -> bool) -> NetConnect {
+        for _ in 0..100 {
+            if let Some(c) = self.connects(&pred).into_iter().next() {
+                return c;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        panic!("no such connection recorded; events: {:#?}", self.events.lock().unwrap());
+    }
+}
+
+fn curl(extra: &[&str]) -> Vec<String> {
+    let mut argv: Vec<String> =
+        ["curl", "-sS", "--max-time", "8", "--noproxy", "*"].iter().map(|s| s.to_string()).collect();
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    argv
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn allowed_names_work_over_http_and_tls13() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let mut run = Run::start(&net, Mode::Block, POLICY, "allowed");
+    let ca = net.ca().display().to_string();
+
+    let (pid, out) = run.run(&args(&curl(&["http://allowed.test/"])));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout(&out), "hello from allowed.test\n");
+    let c = run.wait_connect(|c| c.port == 80 && c.pid == Some(pid));
+    assert_eq!((c.verdict, c.violation, c.host.as_deref()), (Verdict::Allowed, false, Some("allowed.test")));
+    assert_eq!(c.sni.as_deref(), Some("allowed.test"));
+    assert_eq!(c.upstream.as_deref(), Some("198.51.100.10:80"));
+    assert!(c.bytes_up > 0 && c.bytes_down > 0);
+    let q = run.queries("allowed.test");
+    assert!(
+        q.iter().any(|q| q.qtype == "A" && q.answer[0].starts_with("198.18.") && q.pid == Some(pid)),
+        "{q:#?}"
+    );
+
+    let (pid, out) = run.run(&args(&curl(&["--tlsv1.3", "--cacert", &ca, "https://allowed.test/"])));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout(&out), "hello from allowed.test\n");
+    let c = run.wait_connect(|c| c.port == 443 && c.pid == Some(pid));
+    assert_eq!((c.verdict, c.sni.as_deref()), (Verdict::Allowed, Some("allowed.test")));
+
+    // A wildcard name resolves and connects.
+    let (_, out) = run.run(&args(&curl(&["--cacert", &ca, "https://a.wild.test/"])));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let stats = run.stop();
+    assert_eq!(stats.blocked, 0, "{:#?}", run.events.lock().unwrap());
+    assert!(stats.observed.contains(&("allowed.test".into(), 443)));
+}
+
+#[test]
+fn block_mode_refuses_every_bypass() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let mut run = Run::start(&net, Mode::Block, POLICY, "block");
+    let ca = net.ca().display().to_string();
+
+    // An unlisted name: NXDOMAIN, never asked upstream.
+    let (pid, out) = run.run(&args(&curl(&["http://other.test/"])));
+    assert!(!out.status.success());
+    let q = run.queries("other.test");
+    assert!(
+        q.iter().all(|q| q.verdict == Verdict::Blocked && q.violation && q.rule == "default-deny"),
+        "{q:#?}"
+    );
+    assert!(q.iter().any(|q| q.answer == ["NXDOMAIN"] && q.pid == Some(pid)), "{q:#?}");
+    assert!(!net.upstream_saw("other.test"));
+
+    // A raw IP: no name, no cidr rule.
+    let (pid, out) = run.run(&args(&curl(&[&format!("http://{OTHER_IP}/")])));
+    assert!(!out.status.success());
+    let c = run.wait_connect(|c| c.ip == OTHER_IP && c.pid == Some(pid));
+    assert_eq!((c.verdict, c.violation, c.rule.as_str()), (Verdict::Blocked, true, "default-deny"));
+
+    // DoH to an address.
+    let (pid, out) =
+        run.run(&args(&curl(&["--cacert", &ca, &format!("https://{ALLOWED_IP}/dns-query?dns=AAAB")])));
+    assert!(!out.status.success());
+    run.wait_connect(|c| {
+        c.ip == ALLOWED_IP && c.port == 443 && c.pid == Some(pid) && c.verdict == Verdict::Blocked
+    });
+
+    // The metadata service, directly and through a name whose real address is private.
+    let (pid, _) = run.run(&args(&curl(&[&format!("http://{METADATA_IP}/latest/meta-data/")])));
+    run.wait_connect(|c| c.ip == METADATA_IP && c.pid == Some(pid) && c.verdict == Verdict::Blocked);
+    let (pid, out) = run.run(&args(&curl(&["http://private.test/"])));
+    assert!(!out.status.success());
+    let c = run.wait_connect(|c| c.host.as_deref() == Some("private.test") && c.pid == Some(pid));
+    assert_eq!((c.verdict, c.rule.as_str()), (Verdict::Blocked, "special-address"));
+    assert!(c.reason.as_deref().unwrap_or("").contains("private address"), "{c:#?}");
+
+    // IPv6 literal: redirected to the proxy's IPv6 listener and refused there.
+    let (pid, out) = run.run(&args(&curl(&["http://[2001:db8::1]/"])));
+    assert!(!out.status.success());
+    run.wait_connect(|c| c.ip == "2001:db8::1" && c.pid == Some(pid) && c.verdict == Verdict::Blocked);
+
+    // Domain fronting both ways: SNI of a denied name over the allowed name's synthetic
+    // address, and the allowed SNI over a denied host's real address.
+    let (pid, out) = run.run(&args(&curl(&[
+        "--cacert",
+        &ca,
+        "--connect-to",
+        "denied.test:443:allowed.test:443",
+        "https://denied.test/",
+    ])));
+    assert!(!out.status.success());
+    let c = run.wait_connect(|c| c.pid == Some(pid) && c.port == 443);
+    assert_eq!(
+        (c.verdict, c.rule.as_str(), c.sni.as_deref()),
+        (Verdict::Blocked, "sni-mismatch", Some("denied.test"))
+    );
+    let (pid, out) = run.run(&args(&curl(&[
+        "--cacert",
+        &ca,
+        "--connect-to",
+        &format!("allowed.test:443:{OTHER_IP}:443"),
+        "https://allowed.test/",
+    ])));
+    assert!(!out.status.success());
+    let c = run.wait_connect(|c| c.pid == Some(pid) && c.port == 443);
+    assert_eq!((c.verdict, c.ip.as_str()), (Verdict::Blocked, OTHER_IP));
+
+    // DNS tunnelling: TXT for an unlisted name (UDP and TCP), a 60-character high-entropy
+    // label under an allowed wildcard, an unlisted subdomain of an allowed name.
+    let (pid, out) = run.run(&["dig", "+tries=1", "+time=3", "TXT", "exfil.other.test"]);
+    assert!(stdout(&out).contains("status: REFUSED"), "{}", stdout(&out));
+    assert!(
+        run.queries("exfil.other.test")
+            .iter()
+            .any(|q| q.pid == Some(pid) && q.qtype == "TXT" && q.transport == "udp")
+    );
+    let (_, out) = run.run(&["dig", "+tcp", "+tries=1", "+time=3", "TXT", "tcp.other.test"]);
+    assert!(stdout(&out).contains("status: REFUSED"), "{}", stdout(&out));
+    assert!(
+        run.queries("tcp.other.test").iter().any(|q| q.transport == "tcp" && q.verdict == Verdict::Blocked)
+    );
+    let payload = "k7fq2mzxw6ytboi4dsmrqgeztgnbsgm2dknjwgy3tooi5gqztsnbzgq2dk5jw";
+    let long = format!("{payload}.wild.test");
+    let (_, out) = run.run(&["dig", "+tries=1", "+time=3", &long]);
+    assert!(stdout(&out).contains("status: NXDOMAIN"), "{}", stdout(&out));
+    let q = run.queries(&long);
+    assert!(q.iter().any(|q| q.rule == "dns-tunnel" && !q.suspicious.is_empty()), "{q:#?}");
+    let (_, out) = run.run(&["dig", "+tries=1", "+time=3", "sub.allowed.test"]);
+    assert!(stdout(&out).contains("status: NXDOMAIN"));
+
+    // Another resolver named directly is still ringfence: answered here, never sent out.
+    let (_, out) = run.run(&["dig", "@8.8.8.8", "+tries=1", "+time=3", "+short", "allowed.test"]);
+    assert!(stdout(&out).starts_with("198.18."), "{}", stdout(&out));
+    let (_, out) = run.run(&["dig", "@8.8.8.8", "+tries=1", "+time=3", "elsewhere.test"]);
+    assert!(stdout(&out).contains("status: NXDOMAIN"), "{}", stdout(&out));
+    for name in ["exfil.other.test", "tcp.other.test", "sub.allowed.test", "elsewhere.test", long.as_str()] {
+        assert!(!net.upstream_saw(name), "{name} leaked upstream");
+    }
+
+    // UDP other than DNS (QUIC to 443): refused by nftables, counted at stop.
+    let (_, out) = run.run(&[
+        "python3", "-c",
+        &format!("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ntry:\n s.sendto(b'q',('{ALLOWED_IP}',443))\nexcept OSError as e: print(e)"),
+    ]);
+    assert!(stdout(&out).contains("not permitted"), "{}", stdout(&out));
+
+    let stats = run.stop();
+    let drops = run.connects(|c| c.protocol == "udp" && c.rule == "fence-drop");
+    assert_eq!(drops.len(), 1, "{drops:#?}");
+    assert!(stats.blocked >= 10, "{stats:?}");
+    let allowed = run.connects(|c| c.verdict == Verdict::Allowed);
+    assert!(allowed.is_empty(), "nothing may get through: {allowed:#?}");
+}
+
+#[test]
+fn audit_mode_lets_everything_through_and_records_it() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let mut run = Run::start(&net, Mode::Audit, POLICY, "audit");
+
+    let (pid, out) = run.run(&args(&curl(&["http://other.test/"])));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout(&out), "hello from other.test\n");
+    let c = run.wait_connect(|c| c.host.as_deref() == Some("other.test") && c.pid == Some(pid));
+    assert_eq!((c.verdict, c.violation, c.rule.as_str()), (Verdict::Allowed, true, "default-deny"));
+    assert!(run.queries("other.test").iter().any(|q| q.violation && q.verdict == Verdict::Allowed));
+
+    // A raw IP goes through too, flagged.
+    let (pid, out) = run.run(&args(&curl(&[&format!("http://{ALLOWED_IP}/")])));
+    assert!(out.status.success());
+    let c = run.wait_connect(|c| c.ip == ALLOWED_IP && c.pid == Some(pid));
+    assert!(c.violation && c.verdict == Verdict::Allowed);
+
+    // Tunnelling signs are flagged while the query is forwarded.
+    let long = "k7fq2mzxw6ytboi4dsmrqgeztgnbsgm2dknjwgy3tooi5gqztsnbzgq2dk5jw.other.test";
+    run.run(&["dig", "+tries=1", "+time=3", "TXT", long]);
+    assert!(net.upstream_saw(long));
+    let q = run.queries(long);
+    assert!(
+        q.iter().any(|q| q.suspicious.iter().any(|s| s.contains("high-entropy"))
+            && q.suspicious.iter().any(|s| s.contains("TXT"))),
+        "{q:#?}"
+    );
+
+    let stats = run.stop();
+    assert!(stats.observed.contains(&("other.test".into(), 80)), "{stats:?}");
+    assert!(stats.observed.contains(&(ALLOWED_IP.into(), 80)), "{stats:?}");
+    let suggested = policy::Policy::suggest(&stats.observed);
+    let suggested = policy::parse(&suggested, "suggested-policy.yml").expect("suggestion parses");
+    assert!(suggested.egress_decision("other.test", 80).allowed);
+    assert!(suggested.cidr_decision(ALLOWED_IP.parse().unwrap(), 80).allowed);
+}
+
+#[test]
+fn host_services_reach_the_hosts_loopback() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    // A "database" a previous step started on the host's loopback.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = on_host_side(&net, || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:15432").expect("bind host service");
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().expect("accept");
+            write_all(&mut conn, b"pong\n");
+            tx.send(()).ok();
+        })
+    });
+    let mut run = Run::start(&net, Mode::Block, POLICY, "hostsvc");
+    let script = "import socket\ns=socket.create_connection(('127.0.0.1',PORT),timeout=5)\nprint(s.recv(10).decode().strip())";
+    let (pid, out) = run.run(&["python3", "-c", &script.replace("PORT", "15432")]);
+    assert_eq!(stdout(&out).trim(), "pong", "{}", String::from_utf8_lossy(&out.stderr));
+    rx.recv_timeout(std::time::Duration::from_secs(5)).expect("host service reached");
+    server.join().expect("server");
+    let c = run.wait_connect(|c| c.port == 15432 && c.pid == Some(pid));
+    assert_eq!((c.verdict, c.rule.as_str()), (Verdict::Allowed, "allow 127.0.0.1/32:15432"));
+    // Other loopback ports stay inside the namespace (nothing listens there).
+    let (_, out) = run.run(&["python3", "-c", &format!("{}\n", script.replace("PORT", "15433"))]);
+    assert!(!out.status.success());
+    assert!(run.connects(|c| c.port == 15433).is_empty());
+    run.stop();
+}
+
+#[test]
+fn start_fails_closed_without_an_upstream() {
+    let Ok(ns) = std::fs::File::open("/proc/self/ns/net") else { return };
+    let cfg = NetConfig {
+        netns: ns.into(),
+        policy: Arc::new(policy::Policy::default()),
+        mode: Mode::Block,
+        upstream_dns: Vec::new(),
+        cgroup_procs: "/nonexistent/cgroup.procs".into(),
+    };
+    let err = NetFence::start(cfg, Box::new(|_| {})).err().expect("must fail");
+    assert!(err.to_string().contains("dns.upstream"), "{err}");
+}
