@@ -1,0 +1,97 @@
+//! One short row per journal record, for the raw event table.
+
+use journal::{Event, Record};
+
+use super::{Clock, ProcessTree};
+use crate::model::EventRow;
+use crate::text::{argv_line, exit_words, thousands};
+
+#[derive(Default)]
+pub(super) struct EventCollector {
+    rows: Vec<EventRow>,
+}
+
+impl EventCollector {
+    pub fn observe(&mut self, record: &Record, tree: &ProcessTree, clock: &Clock) {
+        let pid = pid_of(&record.event);
+        self.rows.push(EventRow {
+            seq: record.seq,
+            ts: record.ts.clone(),
+            offset_ms: clock.offset_ms(&record.ts),
+            kind: record.event.kind().to_string(),
+            pid,
+            process: pid.and_then(|pid| tree.current(pid)).map(|p| p.id),
+            summary: summary(&record.event),
+        });
+    }
+
+    pub fn finish(self) -> Vec<EventRow> {
+        self.rows
+    }
+}
+
+fn pid_of(event: &Event) -> Option<u32> {
+    match event {
+        Event::ProcessExec(e) => Some(e.pid),
+        Event::ProcessFork(f) => Some(f.pid),
+        Event::ProcessExit(x) => Some(x.pid),
+        Event::PolicyViolation(v) => v.pid,
+        Event::DnsQuery(q) => q.pid,
+        Event::NetConnect(c) => c.pid,
+        Event::FileWrite(w) => w.pid,
+        Event::FileReadSensitive(r) => r.pid,
+        Event::FileDenied(d) => d.pid,
+        Event::RunStart(_) | Event::SensorLost(_) | Event::RunEnd(_) => None,
+    }
+}
+
+/// Long argv lines are cut here; the full argv is in the process table and report.json.
+const SUMMARY_MAX: usize = 300;
+
+fn summary(event: &Event) -> String {
+    let text = match event {
+        Event::RunStart(s) => format!("{} mode: {}", s.mode, argv_line(&s.argv)),
+        Event::ProcessExec(e) => {
+            let tail = if e.argv_truncated { " [argv truncated]" } else { "" };
+            format!("{}{tail}", argv_line(&e.argv))
+        }
+        Event::ProcessFork(f) => format!("forked by pid {}", f.ppid),
+        Event::ProcessExit(x) => exit_words(x.code, x.signal),
+        Event::PolicyViolation(v) => {
+            let verdict = match v.verdict {
+                journal::Verdict::Blocked => "blocked",
+                journal::Verdict::Allowed => "allowed",
+            };
+            format!("{verdict} {}: {}", v.rule, v.what)
+        }
+        Event::DnsQuery(q) => {
+            format!("{:?} {} {} -> {} ({})", q.verdict, q.qtype, q.name, q.answer.join(", "), q.rule)
+        }
+        Event::NetConnect(c) => format!(
+            "{:?} {}:{} {} ({})",
+            c.verdict,
+            c.host.as_deref().unwrap_or(&c.ip),
+            c.port,
+            c.protocol,
+            c.rule
+        ),
+        Event::FileWrite(w) => match &w.to {
+            Some(to) => format!("{:?} {} -> {to}", w.op, w.path),
+            None => format!("{:?} {}", w.op, w.path),
+        },
+        Event::FileReadSensitive(r) => format!("read {} ({})", r.path, r.rule),
+        Event::FileDenied(d) => format!("refused {} {} ({})", d.op, d.path, d.errno),
+        Event::SensorLost(l) => format!("{} events lost by {}", thousands(l.count), l.sensor),
+        Event::RunEnd(e) => format!(
+            "{}, exit code {}, {} violations, {} lost",
+            serde_json::to_value(e.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            e.exit_code,
+            thousands(e.violations),
+            thousands(e.lost_events)
+        ),
+    };
+    crate::text::truncate(&text, SUMMARY_MAX)
+}

@@ -1,0 +1,94 @@
+//! Builds a [`RunReport`] from a verified journal in one pass over its records.
+//!
+//! Each concern (run facts, processes, violations, the event list) is a collector in its own
+//! module. The process tree goes first on every record so the others can attribute a pid to the
+//! process it belonged to at that moment. A new section (say, network) is one more collector
+//! module and one more line in [`from_journal`].
+
+mod events;
+mod processes;
+mod run;
+mod violations;
+
+use std::time::SystemTime;
+
+use journal::{Event, Verified};
+
+use crate::model::{Counts, JournalFacts, REPORT_VERSION, RunReport};
+
+pub(crate) use processes::ProcessTree;
+
+/// Turns record timestamps into offsets from the start of the run.
+pub(crate) struct Clock {
+    start: Option<SystemTime>,
+}
+
+impl Clock {
+    fn new(records: &[journal::Record]) -> Clock {
+        let start = records.first().and_then(|r| humantime::parse_rfc3339(&r.ts).ok());
+        Clock { start }
+    }
+
+    /// Milliseconds since the first record; `None` for a timestamp that does not parse.
+    pub(crate) fn offset_ms(&self, ts: &str) -> Option<u64> {
+        let at = humantime::parse_rfc3339(ts).ok()?;
+        let since = at.duration_since(self.start?).unwrap_or_default();
+        Some(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+pub(crate) fn from_journal(verified: &Verified) -> RunReport {
+    let records = &verified.records;
+    let clock = Clock::new(records);
+    let mut run = run::RunCollector::default();
+    let mut tree = ProcessTree::default();
+    let mut violations = violations::ViolationCollector::default();
+    let mut events = events::EventCollector::default();
+    for record in records {
+        tree.observe(record, &clock);
+        run.observe(record);
+        violations.observe(record, &tree, &clock);
+        events.observe(record, &tree, &clock);
+    }
+
+    let processes = tree.finish();
+    let violations = violations.finish();
+    let counts = Counts {
+        events: records.len() as u64,
+        processes: processes.list.len() as u64,
+        execs: count(records, |e| matches!(e, Event::ProcessExec(_))),
+        forks: count(records, |e| matches!(e, Event::ProcessFork(_))),
+        exits: count(records, |e| matches!(e, Event::ProcessExit(_))),
+        violations: violations.len() as u64,
+        violations_blocked: violations.iter().filter(|v| v.is_blocked()).count() as u64,
+        violations_allowed: violations.iter().filter(|v| !v.is_blocked()).count() as u64,
+        lost_events: run.lost_events(),
+    };
+    let journal = JournalFacts {
+        head: verified.head.clone(),
+        chain_verified: true,
+        complete: verified.complete,
+        records: records.len() as u64,
+        schema_version: records.iter().map(|r| r.v).max().unwrap_or_default(),
+    };
+    let parts = run.finish(&counts);
+    RunReport {
+        report_version: REPORT_VERSION,
+        run: parts.facts,
+        outcome: parts.outcome,
+        journal,
+        counts,
+        fence: parts.fence,
+        env: parts.env,
+        limits: parts.limits,
+        warnings: parts.warnings,
+        violations,
+        processes: processes.list,
+        roots: processes.roots,
+        events: events.finish(),
+    }
+}
+
+fn count(records: &[journal::Record], pred: impl Fn(&Event) -> bool) -> u64 {
+    records.iter().filter(|r| pred(&r.event)).count() as u64
+}

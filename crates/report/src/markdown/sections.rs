@@ -1,0 +1,227 @@
+//! The sections of report.md, in reading order. Each returns its text (empty when it has
+//! nothing to say) so that a new section is one more function and one more line in `render`.
+
+use super::tree;
+use crate::escape::{md_code, md_fence, md_text};
+use crate::model::{Process, RunReport, Verdict, ViolationVerdict};
+use crate::text::{argv_line, duration, offset, status_words, thousands, truncate};
+use crate::tree::command_line;
+
+/// Violations beyond this are counted but not listed: the html and json reports hold them all.
+const MAX_VIOLATION_ROWS: usize = 50;
+const MAX_SUSPICIOUS: usize = 20;
+const CELL_MAX: usize = 160;
+
+pub fn headline(r: &RunReport) -> String {
+    let o = &r.outcome;
+    let mut out = format!("## ringfence: **{}**\n\n", md_text(&o.headline));
+    let run = &r.run;
+    let mut facts = vec![format!("{} ran", md_code(&truncate(&argv_line(&run.argv), CELL_MAX), false))];
+    if !run.cwd.is_empty() {
+        facts.push(format!("in {}", md_code(&run.cwd, false)));
+    }
+    facts.push(format!("in **{}** mode", mode_word(r)));
+    if let Some(ms) = run.duration_ms {
+        facts.push(format!("for {}", duration(ms)));
+    }
+    let ending = match (o.verdict, o.cmd_code, o.cmd_signal) {
+        (Verdict::Incomplete, ..) => "and the journal stops without run.end".to_string(),
+        (_, _, Some(sig)) => format!("and was killed by {}", crate::text::signal_name(sig)),
+        (_, Some(code), None) => format!("and exited with code {code}"),
+        _ => format!("and ended: {}", status_words(o.status)),
+    };
+    facts.push(ending);
+    out.push_str(&facts.join(" "));
+    out.push_str(".\n");
+    if let Some(reason) = &o.reason {
+        out.push_str(&format!("\n{}: {}\n", md_text(status_words(o.status)), md_text(reason)));
+    }
+    out.push('\n');
+    out
+}
+
+fn mode_word(r: &RunReport) -> &'static str {
+    match r.run.mode {
+        crate::model::Mode::Audit => "audit",
+        crate::model::Mode::Block => "block",
+    }
+}
+
+pub fn warnings(r: &RunReport) -> String {
+    r.warnings.iter().map(|w| format!("> **Warning:** {}\n\n", md_text(&w.message))).collect()
+}
+
+pub fn violations(r: &RunReport, verdict: ViolationVerdict) -> String {
+    let list: Vec<_> = r.violations.iter().filter(|v| v.verdict == verdict).collect();
+    if list.is_empty() {
+        return String::new();
+    }
+    let title = match verdict {
+        ViolationVerdict::Blocked => "Blocked",
+        ViolationVerdict::Allowed => "Allowed (audit mode: these would be blocked)",
+    };
+    let mut out = format!("### {title}: {}\n\n", thousands(list.len() as u64));
+    out.push_str("| Time | Rule | What | Process |\n|---|---|---|---|\n");
+    for v in list.iter().take(MAX_VIOLATION_ROWS) {
+        let process = match (v.pid, &v.exe) {
+            (Some(pid), Some(_)) => {
+                let p = v.process.and_then(|id| r.processes.get(id));
+                let line = p.map(command_line).unwrap_or_default();
+                format!("{} pid {pid}", md_code(&truncate(&line, CELL_MAX), true))
+            }
+            (Some(pid), None) => format!("pid {pid} (not seen exec)"),
+            (None, _) => "(no process)".into(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            offset(v.offset_ms),
+            md_code(&v.rule, true),
+            md_text(&truncate(&v.what, CELL_MAX)),
+            process
+        ));
+    }
+    if list.len() > MAX_VIOLATION_ROWS {
+        out.push_str(&format!(
+            "\n…and {} more, listed in report.html and report.json.\n",
+            thousands((list.len() - MAX_VIOLATION_ROWS) as u64)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// Processes that outlived their parent: how a background daemon or a detached helper shows up
+/// with the events recorded today.
+pub fn suspicious(r: &RunReport) -> String {
+    let orphans: Vec<&Process> = r.processes.iter().filter(|p| p.orphaned).collect();
+    if orphans.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "### Outlived their parent: {}\n\nProcesses still running after the process that started \
+         them had exited (daemonised or left behind).\n\n",
+        thousands(orphans.len() as u64)
+    );
+    for p in orphans.iter().take(MAX_SUSPICIOUS) {
+        let exit = match &p.exit {
+            Some(x) => crate::text::exit_words(x.code, x.signal),
+            None => "no exit seen".into(),
+        };
+        out.push_str(&format!(
+            "- {} (pid {}, {}, started {})\n",
+            md_code(&truncate(&command_line(p), CELL_MAX), false),
+            p.pid,
+            exit,
+            offset(p.offset_ms)
+        ));
+    }
+    if orphans.len() > MAX_SUSPICIOUS {
+        out.push_str(&format!("- …and {} more\n", thousands((orphans.len() - MAX_SUSPICIOUS) as u64)));
+    }
+    out.push('\n');
+    out
+}
+
+pub fn process_tree(r: &RunReport, budget: usize) -> String {
+    if r.processes.is_empty() {
+        return String::new();
+    }
+    let (text, omitted) = tree::render(r, budget);
+    let mut out = format!("### Processes: {}\n\n", thousands(r.processes.len() as u64));
+    out.push_str(&md_fence(&text, "text"));
+    if omitted > 0 {
+        out.push_str(&format!(
+            "\n{} more processes are not shown to keep this summary short; report.html has the full tree.\n",
+            thousands(omitted as u64)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+pub fn fence(r: &RunReport) -> String {
+    if r.fence.is_empty() {
+        return String::new();
+    }
+    let active = r.fence.iter().filter(|l| l.active).count();
+    let mut out = format!("### Fence: {active} of {} layers active\n\n", r.fence.len());
+    out.push_str("| Layer | Active | Detail |\n|---|---|---|\n");
+    for l in &r.fence {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            md_code(&l.layer, true),
+            if l.active { "yes" } else { "**no**" },
+            md_text(&truncate(&l.detail, 300))
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+pub fn environment(r: &RunReport) -> String {
+    let env = &r.env;
+    if env.passed.is_empty() && env.dropped.is_empty() {
+        return String::new();
+    }
+    let names = |list: &[String]| {
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.iter().map(|n| md_code(n, false)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    format!(
+        "### Environment (names only)\n\n- Dropped at the fence ({}): {}\n- Passed in ({}): {}\n\n",
+        env.dropped.len(),
+        names(&env.dropped),
+        env.passed.len(),
+        names(&env.passed)
+    )
+}
+
+pub fn counts(r: &RunReport) -> String {
+    let c = &r.counts;
+    let limit = |v: Option<u64>| v.map_or_else(|| "none".to_string(), thousands);
+    let rows = [
+        ("Processes", thousands(c.processes)),
+        ("Execs", thousands(c.execs)),
+        (
+            "Violations",
+            format!(
+                "{} ({} blocked, {} allowed)",
+                thousands(c.violations),
+                thousands(c.violations_blocked),
+                thousands(c.violations_allowed)
+            ),
+        ),
+        ("Lost events", thousands(c.lost_events)),
+        ("Journal records", thousands(c.events)),
+        ("Limit: pids", limit(r.limits.pids)),
+        ("Limit: wall clock (s)", limit(r.limits.wall_secs)),
+    ];
+    let mut out = String::from("### Counts\n\n| | |\n|---|---:|\n");
+    for (k, v) in rows {
+        out.push_str(&format!("| {k} | {v} |\n"));
+    }
+    out.push('\n');
+    out
+}
+
+pub fn footer(r: &RunReport) -> String {
+    let run = &r.run;
+    let policy = match &run.policy {
+        Some(p) => format!(
+            "policy {} (sha256 {})",
+            md_code(&p.path, false),
+            md_code(p.sha256.as_deref().unwrap_or("unknown"), false)
+        ),
+        None => "no policy file".into(),
+    };
+    let chain = if r.journal.complete { "chain verified" } else { "chain verified, but cut short" };
+    format!(
+        "<sub>Run {} · ringfence {} · {policy} · journal head {} ({chain})</sub>\n",
+        md_code(&run.run_id, false),
+        md_text(&run.ringfence_version),
+        md_code(&r.journal.head, false),
+    )
+}

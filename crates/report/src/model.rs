@@ -1,0 +1,253 @@
+//! The report model: what report.json serialises and every renderer reads.
+//!
+//! The model has its own types rather than re-exporting the journal's, so that report.json stays
+//! stable (see `docs/report-schema.md`) while the journal's event schema evolves. Sections that
+//! later event kinds add (network, files, API calls) become new top-level fields next to
+//! `violations` and `processes`; adding a field is a minor change, never a version bump.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the report.json schema. Bumped only when a field is removed, renamed or changes
+/// meaning; new fields are added without a bump, so readers must ignore fields they do not know.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Everything a report says about one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub report_version: u32,
+    pub run: RunFacts,
+    pub outcome: Outcome,
+    pub journal: JournalFacts,
+    pub counts: Counts,
+    pub fence: Vec<FenceLayer>,
+    pub env: EnvNames,
+    pub limits: Limits,
+    /// Things that make the report less than the whole truth (lost events, a cut-short journal).
+    pub warnings: Vec<Warning>,
+    pub violations: Vec<Violation>,
+    /// Every process seen, in order of first appearance; `id` is the index into this list.
+    pub processes: Vec<Process>,
+    /// Ids of processes whose parent is outside the tree (usually just CMD).
+    pub roots: Vec<usize>,
+    /// Every journal record, one short row each.
+    pub events: Vec<EventRow>,
+}
+
+/// Facts from `run.start`, plus the run's start and end times.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunFacts {
+    pub run_id: String,
+    pub ringfence_version: String,
+    pub mode: Mode,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    pub policy: Option<PolicyRef>,
+    pub uid: u32,
+    pub gid: u32,
+    /// RFC 3339 timestamp of `run.start`.
+    pub started_at: Option<String>,
+    /// RFC 3339 timestamp of `run.end`; absent for an incomplete journal.
+    pub ended_at: Option<String>,
+    /// From `run.end`; absent for an incomplete journal.
+    pub duration_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Audit,
+    #[default]
+    Block,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    pub path: String,
+    pub sha256: Option<String>,
+}
+
+/// How the run ended and what the report concludes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// One line a person reads first, e.g. `BLOCKED: 2 violations`.
+    pub headline: String,
+    pub status: Status,
+    pub cmd_code: Option<i32>,
+    pub cmd_signal: Option<i32>,
+    /// What `ringfence run` exited with.
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+}
+
+/// The report's conclusion, most serious first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// No `run.end`: the run was cut short and the journal may be missing anything.
+    Incomplete,
+    /// At least one violation was refused.
+    ViolationsBlocked,
+    /// Violations happened and were let through (audit mode).
+    ViolationsAllowed,
+    /// No violations, but CMD or ringfence did not succeed.
+    Failed,
+    Passed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Completed,
+    WallLimit,
+    Interrupted,
+    Failed,
+    NotStarted,
+    /// The journal has no `run.end`.
+    Incomplete,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalFacts {
+    /// SHA-256 of the journal's last line: quote it to pin exactly this journal.
+    pub head: String,
+    /// Always true: a report is only built from a journal whose hash chain verified.
+    pub chain_verified: bool,
+    /// True when the journal ends with `run.end`.
+    pub complete: bool,
+    pub records: u64,
+    /// Highest event-schema version among the records.
+    pub schema_version: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    pub events: u64,
+    pub processes: u64,
+    pub execs: u64,
+    pub forks: u64,
+    pub exits: u64,
+    pub violations: u64,
+    pub violations_blocked: u64,
+    pub violations_allowed: u64,
+    pub lost_events: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FenceLayer {
+    pub layer: String,
+    pub active: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnvNames {
+    pub passed: Vec<String>,
+    pub dropped: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub pids: Option<u64>,
+    pub wall_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub kind: WarningKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// No `run.end`.
+    Incomplete,
+    /// A sensor dropped events.
+    LostEvents,
+    /// The journal does not start with `run.start`.
+    NoRunStart,
+    /// `run.end` counted a different number of violations than the journal holds.
+    CountMismatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Violation {
+    pub seq: u64,
+    pub ts: String,
+    /// Milliseconds since `run.start`.
+    pub offset_ms: Option<u64>,
+    pub rule: String,
+    pub what: String,
+    pub verdict: ViolationVerdict,
+    pub pid: Option<u32>,
+    /// Id of the process (see `processes`) the pid belonged to at the time.
+    pub process: Option<usize>,
+    pub exe: Option<String>,
+    pub argv: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationVerdict {
+    Blocked,
+    Allowed,
+}
+
+/// One process: one host pid from its fork (or first exec) to its exit. A pid the kernel
+/// reuses later in the run becomes a second process with the same `pid`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Process {
+    pub id: usize,
+    pub pid: u32,
+    pub ppid: u32,
+    /// Id of the parent process, when the parent is in the tree.
+    pub parent: Option<usize>,
+    pub vpid: Option<u32>,
+    pub uid: Option<u32>,
+    /// The image it runs: its last exec, or its parent's image when it forked without exec.
+    pub exe: Option<String>,
+    pub argv: Vec<String>,
+    pub argv_truncated: bool,
+    pub cwd: Option<String>,
+    /// True when no exec was seen: `exe`/`argv` are the parent's at fork time.
+    pub image_inherited: bool,
+    /// Images it executed before its last one (e.g. `env` before the program it ran).
+    pub earlier_execs: Vec<ExecImage>,
+    pub started_seq: u64,
+    pub started_at: String,
+    pub offset_ms: Option<u64>,
+    pub exit: Option<Exit>,
+    /// True when its parent exited first: a process that detached or was left running.
+    pub orphaned: bool,
+    pub violations: u64,
+    pub children: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecImage {
+    pub exe: String,
+    pub argv: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub seq: u64,
+    pub ts: String,
+    pub offset_ms: Option<u64>,
+}
+
+/// One journal record in a line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    pub seq: u64,
+    pub ts: String,
+    pub offset_ms: Option<u64>,
+    /// The journal's `kind`, e.g. `process.exec`.
+    pub kind: String,
+    pub pid: Option<u32>,
+    pub process: Option<usize>,
+    pub summary: String,
+}

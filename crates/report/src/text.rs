@@ -1,0 +1,150 @@
+//! Words and numbers as every renderer writes them, so md and html agree.
+
+use crate::model::Status;
+
+/// `1997` → `1,997`: counts in reports are read by people.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn status_words(status: Status) -> &'static str {
+    match status {
+        Status::Completed => "completed",
+        Status::WallLimit => "wall-clock limit reached",
+        Status::Interrupted => "interrupted",
+        Status::Failed => "ringfence failed",
+        Status::NotStarted => "command not started",
+        Status::Incomplete => "incomplete",
+    }
+}
+
+/// `exit 0`, `killed by SIGKILL`, or `running` when neither is known.
+pub fn exit_words(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (_, Some(sig)) => format!("killed by {}", signal_name(sig)),
+        (Some(code), None) => format!("exit {code}"),
+        (None, None) => "no exit status".into(),
+    }
+}
+
+pub fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        31 => "SIGSYS",
+        _ => return format!("signal {sig}"),
+    };
+    name.to_string()
+}
+
+/// An argv as one line a person can read and paste into a shell: arguments with spaces or shell
+/// metacharacters are single-quoted, and control characters are shown as escapes so that a
+/// hostile argv cannot forge extra lines in a report.
+pub fn argv_line(argv: &[String]) -> String {
+    let words: Vec<String> = argv.iter().map(|a| shell_word(a)).collect();
+    words.join(" ")
+}
+
+fn shell_word(arg: &str) -> String {
+    let plain = !arg.is_empty() && arg.chars().all(|c| c.is_alphanumeric() || "-_./=:,+@%^".contains(c));
+    if plain {
+        return arg.to_string();
+    }
+    let mut out = String::from("'");
+    for c in arg.chars() {
+        match c {
+            '\'' => out.push_str("'\\''"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with `…`.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => {
+            let cut = text[..at].char_indices().nth(max.saturating_sub(1)).map_or(at, |(i, _)| i);
+            format!("{}…", &text[..cut])
+        }
+        None => text.to_string(),
+    }
+}
+
+/// `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`.
+pub fn duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        60_000..3_600_000 => format!("{} min {:02} s", ms / 60_000, ms % 60_000 / 1000),
+        _ => format!("{} h {:02} min", ms / 3_600_000, ms % 3_600_000 / 60_000),
+    }
+}
+
+/// Offset from the start of the run: `+1.234s`.
+pub fn offset(ms: Option<u64>) -> String {
+    match ms {
+        Some(ms) => format!("+{}.{:03}s", ms / 1000, ms % 1000),
+        None => "?".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1997), "1,997");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn argv_line_quotes_and_escapes() {
+        let argv = ["sh", "-c", "echo 'hi' | cat\nrm -rf /", ""].map(String::from);
+        assert_eq!(argv_line(&argv), r"sh -c 'echo '\''hi'\'' | cat\nrm -rf /' ''");
+    }
+
+    #[test]
+    fn truncate_counts_characters() {
+        assert_eq!(truncate("héllo wörld", 5), "héll…");
+        assert_eq!(truncate("short", 5), "short");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(850), "850 ms");
+        assert_eq!(duration(12_345), "12.3 s");
+        assert_eq!(duration(245_000), "4 min 05 s");
+        assert_eq!(offset(Some(1234)), "+1.234s");
+    }
+}

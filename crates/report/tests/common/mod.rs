@@ -1,0 +1,267 @@
+//! Journals for the report tests, written with the real journal writer and read back through
+//! verification, so the reports are built exactly as `ringfence run` builds them.
+#![allow(dead_code)]
+
+use journal::{
+    Event, FenceLayer, JournalWriter, Limits, Mode, PolicyViolation, ProcessExec, ProcessExit, ProcessFork,
+    RunEnd, RunStart, RunStatus, SensorLost, Verdict, Verified,
+};
+
+/// A fixed start so that snapshots do not change with the clock.
+const START_SECS: u64 = 1_795_341_600; // 2026-11-22T10:00:00Z
+
+pub struct Fixture {
+    events: Vec<(u64, Event)>,
+}
+
+pub fn run_start(mode: Mode, argv: &[&str]) -> RunStart {
+    RunStart {
+        run_id: "r-20261122-0001".into(),
+        ringfence_version: "0.1.0".into(),
+        mode,
+        argv: strings(argv),
+        cwd: "/home/runner/work/app".into(),
+        policy: Some(".github/ringfence.toml".into()),
+        policy_sha256: Some("9f2c4e1a0b7d3c5e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60".into()),
+        uid: 1001,
+        gid: 1001,
+        env_passed: strings(&["HOME", "PATH", "CI", "GITHUB_WORKSPACE"]),
+        env_dropped: strings(&["GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "AWS_SECRET_ACCESS_KEY"]),
+        fence: vec![
+            layer("cgroup", true, "pids.max=512, memory.max=4G"),
+            layer("pid-namespace", true, "agent is pid 1 in its own namespace"),
+            layer("mount-namespace", true, "read-only /usr, /etc; tmpfs /tmp"),
+            layer("landlock", true, "ABI 4: writes only under the workspace and /tmp"),
+            layer("seccomp", true, "deny ptrace, bpf, mount, kexec_load, init_module"),
+            layer("network", false, "netfence not configured: network is not fenced in this run"),
+        ],
+        limits: Limits { pids: Some(512), wall_secs: Some(1800) },
+    }
+}
+
+fn layer(name: &str, active: bool, detail: &str) -> FenceLayer {
+    FenceLayer { layer: name.into(), active, detail: detail.into() }
+}
+
+pub fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+impl Fixture {
+    pub fn new(mode: Mode, argv: &[&str]) -> Fixture {
+        Fixture { events: vec![(0, Event::RunStart(run_start(mode, argv)))] }
+    }
+
+    pub fn push(&mut self, ms: u64, event: Event) -> &mut Self {
+        self.events.push((ms, event));
+        self
+    }
+
+    pub fn exec(&mut self, ms: u64, pid: u32, ppid: u32, exe: &str, argv: &[&str]) -> &mut Self {
+        self.push(
+            ms,
+            Event::ProcessExec(ProcessExec {
+                pid,
+                vpid: Some(pid - 999),
+                ppid,
+                uid: 1001,
+                exe: exe.into(),
+                argv: strings(argv),
+                argv_truncated: false,
+                cwd: "/home/runner/work/app".into(),
+            }),
+        )
+    }
+
+    pub fn fork(&mut self, ms: u64, pid: u32, ppid: u32) -> &mut Self {
+        self.push(ms, Event::ProcessFork(ProcessFork { pid, ppid }))
+    }
+
+    pub fn exit(&mut self, ms: u64, pid: u32, code: i32) -> &mut Self {
+        self.push(ms, Event::ProcessExit(ProcessExit { pid, code: Some(code), signal: None }))
+    }
+
+    pub fn killed(&mut self, ms: u64, pid: u32, signal: i32) -> &mut Self {
+        self.push(ms, Event::ProcessExit(ProcessExit { pid, code: None, signal: Some(signal) }))
+    }
+
+    pub fn violation(&mut self, ms: u64, pid: u32, rule: &str, what: &str, verdict: Verdict) -> &mut Self {
+        self.push(
+            ms,
+            Event::PolicyViolation(PolicyViolation {
+                pid: Some(pid),
+                rule: rule.into(),
+                what: what.into(),
+                verdict,
+            }),
+        )
+    }
+
+    pub fn lost(&mut self, ms: u64, sensor: &str, count: u64) -> &mut Self {
+        self.push(ms, Event::SensorLost(SensorLost { sensor: sensor.into(), count }))
+    }
+
+    pub fn end(&mut self, ms: u64, code: i32, violations: u64, lost: u64) -> &mut Self {
+        self.push(
+            ms,
+            Event::RunEnd(RunEnd {
+                status: RunStatus::Completed,
+                cmd_code: Some(code),
+                cmd_signal: None,
+                exit_code: code,
+                duration_ms: ms,
+                violations,
+                lost_events: lost,
+                reason: None,
+            }),
+        )
+    }
+
+    /// Writes the journal, reads it back through verification, then pins the timestamps and
+    /// head (which the writer takes from the clock) so snapshots are stable.
+    pub fn verified(&self) -> Verified {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut w = JournalWriter::create(&path).unwrap();
+        for (_, e) in &self.events {
+            w.append(e.clone()).unwrap();
+        }
+        let mut v = journal::read(&path).unwrap().unwrap();
+        assert_eq!(v.records.len(), self.events.len());
+        for (record, (ms, _)) in v.records.iter_mut().zip(&self.events) {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(START_SECS * 1000 + ms);
+            record.ts = humantime::format_rfc3339_micros(at).to_string();
+        }
+        v.head = "5e3b1f0c9a7d2e4f6b8a0c1d3e5f7a9b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f".into();
+        v
+    }
+}
+
+/// An agent run in block mode: a shell runs the tests (three compiler children), an agent tries
+/// ptrace and a kernel module, and a helper double-forks into a daemon that outlives its parent.
+pub fn blocked_run() -> Fixture {
+    let mut f = Fixture::new(Mode::Block, &["claude", "-p", "fix the failing test"]);
+    f.exec(5, 1000, 900, "/usr/local/bin/claude", &["claude", "-p", "fix the failing test"])
+        .fork(120, 1001, 1000)
+        .exec(121, 1001, 1000, "/bin/sh", &["sh", "-c", "make test"])
+        .fork(130, 1002, 1001)
+        .exec(131, 1002, 1001, "/usr/bin/make", &["make", "test"]);
+    for (i, file) in ["a.c", "b.c", "c.c"].iter().enumerate() {
+        let pid = 1003 + i as u32;
+        let ms = 140 + 40 * i as u64;
+        f.fork(ms, pid, 1002).exec(ms + 1, pid, 1002, "/usr/bin/cc", &["cc", "-c", file]).exit(
+            ms + 30,
+            pid,
+            0,
+        );
+    }
+    f.exit(300, 1002, 2).exit(302, 1001, 2);
+    f.fork(400, 1010, 1000)
+        .exec(401, 1010, 1000, "/usr/bin/gdb", &["gdb", "-p", "1"])
+        .violation(420, 1010, "seccomp.ptrace", "ptrace(PTRACE_ATTACH) on pid 1", Verdict::Blocked)
+        .exit(425, 1010, 1);
+    f.fork(500, 1020, 1000)
+        .exec(501, 1020, 1000, "/bin/sh", &["sh", "-c", "nohup ./helper &"])
+        .fork(510, 1021, 1020)
+        .exit(515, 1020, 0)
+        .exec(520, 1021, 1, "/home/runner/work/app/helper", &["./helper", "--listen", "0.0.0.0:4444"])
+        .violation(600, 1021, "seccomp.init_module", "init_module(\"rootkit.ko\")", Verdict::Blocked)
+        .lost(650, "exec", 37);
+    f.exit(2400, 1000, 1).killed(2410, 1021, 9).end(2412, 1, 2, 37);
+    f
+}
+
+/// A clean run: the agent runs a shell that runs the tests.
+pub fn passed_run() -> Fixture {
+    let mut f = Fixture::new(Mode::Block, &["npm", "test"]);
+    f.exec(3, 1000, 900, "/usr/bin/npm", &["npm", "test"])
+        .fork(50, 1001, 1000)
+        .exec(52, 1001, 1000, "/bin/sh", &["sh", "-c", "node --test"])
+        .fork(60, 1002, 1001)
+        .exec(61, 1002, 1001, "/usr/bin/node", &["node", "--test"])
+        .fork(70, 1003, 1002)
+        .exit(900, 1003, 0)
+        .exit(1200, 1002, 0)
+        .exit(1210, 1001, 0)
+        .exit(1250, 1000, 0)
+        .end(1260, 0, 0, 0);
+    f
+}
+
+/// An audit-mode run that the sandbox would have blocked.
+pub fn audit_run() -> Fixture {
+    let mut f = Fixture::new(Mode::Audit, &["python3", "agent.py"]);
+    f.exec(3, 1000, 900, "/usr/bin/python3", &["python3", "agent.py"])
+        .violation(80, 1000, "seccomp.ptrace", "ptrace(PTRACE_TRACEME)", Verdict::Allowed)
+        .exit(400, 1000, 0)
+        .end(410, 0, 1, 0);
+    f
+}
+
+/// ringfence was killed mid-run: no run.end.
+pub fn incomplete_run() -> Fixture {
+    let mut f = Fixture::new(Mode::Block, &["bash", "ci.sh"]);
+    f.exec(3, 1000, 900, "/bin/bash", &["bash", "ci.sh"]).fork(20, 1001, 1000).exec(
+        21,
+        1001,
+        1000,
+        "/usr/bin/cargo",
+        &["cargo", "build"],
+    );
+    f
+}
+
+/// A test script that runs `/bin/true` 2,000 times.
+pub fn many_children_run() -> Fixture {
+    let mut f = Fixture::new(Mode::Block, &["sh", "loop.sh"]);
+    f.exec(1, 1000, 900, "/bin/sh", &["sh", "loop.sh"]);
+    for i in 0..2000u32 {
+        let pid = 2000 + i;
+        let ms = 10 + u64::from(i);
+        f.fork(ms, pid, 1000).exec(ms, pid, 1000, "/bin/true", &["true"]).exit(ms, pid, 0);
+    }
+    f.exit(2100, 1000, 0).end(2101, 0, 0, 0);
+    f
+}
+
+pub const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+
+/// An agent that puts markup, Markdown and newlines in argv and in what it attempted.
+pub fn hostile_run() -> Fixture {
+    let argv = ["sh", "-c", HOSTILE, "`whoami` | tee </script><script>alert(2)</script>", "line1\nline2 ```"];
+    let mut f = Fixture::new(Mode::Block, &argv);
+    f.exec(2, 1000, 900, "/bin/sh", &argv)
+        .fork(10, 1001, 1000)
+        .exec(11, 1001, 1000, "/tmp/<b>x</b>", &["x", "**bold** [link](http://evil.example) | a | b"])
+        .violation(20, 1001, "seccomp.ptrace", "ptrace <script>alert(3)</script> | `rm`", Verdict::Blocked)
+        .exit(30, 1001, 1)
+        .exit(31, 1000, 1)
+        .end(32, 1, 1, 0);
+    f
+}
+
+/// A big run: 5,000 processes, each forked, exec'd and reaped, plus a few violations.
+pub fn large_run(processes: u32) -> Fixture {
+    let mut f = Fixture::new(Mode::Block, &["make", "-j8", "check"]);
+    f.exec(1, 1000, 900, "/usr/bin/make", &["make", "-j8", "check"]);
+    for i in 0..processes {
+        let pid = 3000 + i;
+        let ms = 10 + u64::from(i);
+        let file = format!("src/module_{i}.c");
+        f.fork(ms, pid, 1000).exec(ms, pid, 1000, "/usr/bin/cc", &["cc", "-O2", "-c", &file]).exit(
+            ms + 5,
+            pid,
+            0,
+        );
+        if i % 1000 == 999 {
+            f.violation(ms + 1, pid, "landlock.write", "write to /etc/passwd", Verdict::Blocked);
+        }
+    }
+    f.exit(10 + u64::from(processes) + 10, 1000, 2).end(
+        10 + u64::from(processes) + 20,
+        2,
+        u64::from(processes / 1000),
+        0,
+    );
+    f
+}
