@@ -116,6 +116,31 @@ pub fn offset(ms: Option<u64>) -> String {
     }
 }
 
+/// `path` relative to `root` when it lies strictly under it.
+pub fn relative(path: &str, root: &str) -> Option<String> {
+    let root = root.trim_end_matches('/');
+    if root.is_empty() {
+        return None;
+    }
+    let rest = path.strip_prefix(root)?.strip_prefix('/')?;
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
+/// `0 B`, `812 B`, `3.1 KiB`, `20.0 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +163,22 @@ mod tests {
     fn truncate_counts_characters() {
         assert_eq!(truncate("héllo wörld", 5), "héll…");
         assert_eq!(truncate("short", 5), "short");
+    }
+
+    #[test]
+    fn relative_paths_stay_under_the_root() {
+        assert_eq!(relative("/w/app/src/a.rs", "/w/app").as_deref(), Some("src/a.rs"));
+        assert_eq!(relative("/w/app/src/a.rs", "/w/app/").as_deref(), Some("src/a.rs"));
+        assert_eq!(relative("/w/application/x", "/w/app"), None);
+        assert_eq!(relative("/w/app", "/w/app"), None);
+        assert_eq!(relative("/etc/passwd", ""), None);
+    }
+
+    #[test]
+    fn bytes_read_naturally() {
+        assert_eq!(bytes(812), "812 B");
+        assert_eq!(bytes(3_200), "3.1 KiB");
+        assert_eq!(bytes(20 * 1024 * 1024), "20.0 MiB");
     }
 
     #[test]

@@ -91,3 +91,26 @@ pub fn command_line(p: &Process) -> String {
     }
     line
 }
+
+/// Programs of the ancestors, nearest first: `sh ← claude`. Stops after `max`, so a deep chain
+/// stays one line.
+pub fn ancestry(r: &RunReport, id: usize, max: usize) -> String {
+    let mut names = Vec::new();
+    let mut at = r.processes.get(id).and_then(|p| p.parent);
+    while let Some(parent) = at {
+        let Some(p) = r.processes.get(parent) else { break };
+        if names.len() == max {
+            names.push("…".to_string());
+            break;
+        }
+        names.push(short_program(p).to_string());
+        at = p.parent;
+    }
+    names.join(" ← ")
+}
+
+/// The file name of the executed program: `/usr/bin/curl` → `curl`.
+pub fn short_program(p: &Process) -> &str {
+    let exe = p.exe.as_deref().unwrap_or("?");
+    exe.rsplit('/').next().unwrap_or(exe)
+}

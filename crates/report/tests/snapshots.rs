@@ -38,3 +38,5 @@ snapshot_both!(hostile, common::hostile_run());
 fn many_children_markdown() {
     insta::assert_snapshot!(render_markdown(&build(common::many_children_run())));
 }
+snapshot_both!(agent, common::agent_run());
+snapshot_both!(audit_agent, common::audit_agent_run());

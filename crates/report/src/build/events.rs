@@ -2,7 +2,7 @@
 
 use journal::{Event, Record};
 
-use super::{Clock, ProcessTree};
+use super::{Clock, ProcessTree, pid_of};
 use crate::model::EventRow;
 use crate::text::{argv_line, exit_words, thousands};
 
@@ -21,27 +21,13 @@ impl EventCollector {
             kind: record.event.kind().to_string(),
             pid,
             process: pid.and_then(|pid| tree.current(pid)).map(|p| p.id),
+            violation: record.event.is_violation(),
             summary: summary(&record.event),
         });
     }
 
     pub fn finish(self) -> Vec<EventRow> {
         self.rows
-    }
-}
-
-fn pid_of(event: &Event) -> Option<u32> {
-    match event {
-        Event::ProcessExec(e) => Some(e.pid),
-        Event::ProcessFork(f) => Some(f.pid),
-        Event::ProcessExit(x) => Some(x.pid),
-        Event::PolicyViolation(v) => v.pid,
-        Event::DnsQuery(q) => q.pid,
-        Event::NetConnect(c) => c.pid,
-        Event::FileWrite(w) => w.pid,
-        Event::FileReadSensitive(r) => r.pid,
-        Event::FileDenied(d) => d.pid,
-        Event::RunStart(_) | Event::SensorLost(_) | Event::RunEnd(_) => None,
     }
 }
 

@@ -2,10 +2,13 @@
 //!
 //! Each concern (run facts, processes, violations, the event list) is a collector in its own
 //! module. The process tree goes first on every record so the others can attribute a pid to the
-//! process it belonged to at that moment. A new section (say, network) is one more collector
-//! module and one more line in [`from_journal`].
+//! process it belonged to at that moment. A new section is one more collector module and one
+//! more line in [`from_journal`].
 
+mod actor;
 mod events;
+mod files;
+mod network;
 mod processes;
 mod run;
 mod violations;
@@ -42,12 +45,17 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
     let clock = Clock::new(records);
     let mut run = run::RunCollector::default();
     let mut tree = ProcessTree::default();
-    let mut violations = violations::ViolationCollector::default();
+    let workspace = workspace(records);
+    let mut violations = violations::ViolationCollector::new(workspace);
+    let mut files = files::FileCollector::new(workspace);
+    let mut network = network::NetworkCollector::default();
     let mut events = events::EventCollector::default();
     for record in records {
         tree.observe(record, &clock);
         run.observe(record);
         violations.observe(record, &tree, &clock);
+        files.observe(record, &tree, &clock);
+        network.observe(record, &tree, &clock);
         events.observe(record, &tree, &clock);
     }
 
@@ -63,6 +71,11 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
         violations_blocked: violations.iter().filter(|v| v.is_blocked()).count() as u64,
         violations_allowed: violations.iter().filter(|v| !v.is_blocked()).count() as u64,
         lost_events: run.lost_events(),
+        file_events: count(records, |e| {
+            matches!(e, Event::FileWrite(_) | Event::FileReadSensitive(_) | Event::FileDenied(_))
+        }),
+        dns_queries: count(records, |e| matches!(e, Event::DnsQuery(_))),
+        net_connections: count(records, |e| matches!(e, Event::NetConnect(_))),
     };
     let journal = JournalFacts {
         head: verified.head.clone(),
@@ -71,7 +84,7 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
         records: records.len() as u64,
         schema_version: records.iter().map(|r| r.v).max().unwrap_or_default(),
     };
-    let parts = run.finish(&counts);
+    let parts = run.finish(&counts, &violations);
     RunReport {
         report_version: REPORT_VERSION,
         run: parts.facts,
@@ -85,10 +98,39 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
         violations,
         processes: processes.list,
         roots: processes.roots,
+        files: files.finish(),
+        network: network.finish(),
         events: events.finish(),
     }
 }
 
 fn count(records: &[journal::Record], pred: impl Fn(&Event) -> bool) -> u64 {
     records.iter().filter(|r| pred(&r.event)).count() as u64
+}
+
+/// The run's working directory, which file paths are shown relative to; empty when unknown.
+fn workspace(records: &[journal::Record]) -> &str {
+    records
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::RunStart(s) => Some(s.cwd.as_str()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The pid an event is about, when it names one.
+pub(crate) fn pid_of(event: &Event) -> Option<u32> {
+    match event {
+        Event::ProcessExec(e) => Some(e.pid),
+        Event::ProcessFork(f) => Some(f.pid),
+        Event::ProcessExit(x) => Some(x.pid),
+        Event::PolicyViolation(v) => v.pid,
+        Event::DnsQuery(q) => q.pid,
+        Event::NetConnect(c) => c.pid,
+        Event::FileWrite(w) => w.pid,
+        Event::FileReadSensitive(r) => r.pid,
+        Event::FileDenied(d) => d.pid,
+        Event::RunStart(_) | Event::SensorLost(_) | Event::RunEnd(_) => None,
+    }
 }

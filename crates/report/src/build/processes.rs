@@ -43,8 +43,8 @@ impl ProcessTree {
                 }
             }
             Event::ProcessExec(e) => self.exec(e, record, clock),
-            Event::PolicyViolation(v) => {
-                if let Some(&id) = v.pid.and_then(|pid| self.live.get(&pid)) {
+            event if event.is_violation() => {
+                if let Some(&id) = super::pid_of(event).and_then(|pid| self.live.get(&pid)) {
                     self.list[id].violations += 1;
                 }
             }

@@ -3,8 +3,8 @@
 use journal::{Event, Record, RunEnd, RunStart, RunStatus};
 
 use crate::model::{
-    Counts, EnvNames, FenceLayer, Limits, Mode, Outcome, PolicyRef, RunFacts, Status, Verdict, Warning,
-    WarningKind,
+    Counts, EnvNames, FenceLayer, Limits, Mode, Outcome, PolicyRef, RunFacts, Status, Verdict, Violation,
+    ViolationKind, Warning, WarningKind,
 };
 use crate::text::{status_words, thousands};
 
@@ -42,9 +42,9 @@ impl RunCollector {
         reported.max(self.end.as_ref().map_or(0, |(_, e)| e.lost_events))
     }
 
-    pub fn finish(self, counts: &Counts) -> RunParts {
+    pub fn finish(self, counts: &Counts, violations: &[Violation]) -> RunParts {
         let warnings = self.warnings(counts);
-        let outcome = outcome(self.end.as_ref().map(|(_, e)| e), counts);
+        let outcome = outcome(self.end.as_ref().map(|(_, e)| e), counts, violations);
         let (facts, fence, env, limits) = match self.start {
             Some((ts, s)) => {
                 let facts = RunFacts {
@@ -143,7 +143,7 @@ impl RunCollector {
     }
 }
 
-fn outcome(end: Option<&RunEnd>, counts: &Counts) -> Outcome {
+fn outcome(end: Option<&RunEnd>, counts: &Counts, violations: &[Violation]) -> Outcome {
     let status = match end.map(|e| e.status) {
         None => Status::Incomplete,
         Some(RunStatus::Completed) => Status::Completed,
@@ -166,7 +166,7 @@ fn outcome(end: Option<&RunEnd>, counts: &Counts) -> Outcome {
     };
     Outcome {
         verdict,
-        headline: headline(verdict, status, exit_code, counts),
+        headline: headline(verdict, status, exit_code, counts, violations),
         status,
         cmd_code: end.and_then(|e| e.cmd_code),
         cmd_signal: end.and_then(|e| e.cmd_signal),
@@ -175,16 +175,56 @@ fn outcome(end: Option<&RunEnd>, counts: &Counts) -> Outcome {
     }
 }
 
-fn headline(verdict: Verdict, status: Status, exit_code: Option<i32>, counts: &Counts) -> String {
+fn headline(
+    verdict: Verdict,
+    status: Status,
+    exit_code: Option<i32>,
+    counts: &Counts,
+    list: &[Violation],
+) -> String {
     let violations = |n: u64| format!("{} violation{}", thousands(n), if n == 1 { "" } else { "s" });
     match verdict {
         Verdict::Incomplete => "INCOMPLETE: the journal has no run.end".into(),
-        Verdict::ViolationsBlocked => format!("BLOCKED: {}", violations(counts.violations_blocked)),
-        Verdict::ViolationsAllowed => format!("AUDIT: {} allowed", violations(counts.violations_allowed)),
+        Verdict::ViolationsBlocked => format!(
+            "BLOCKED: {}{}",
+            violations(counts.violations_blocked),
+            by_kind(list.iter().filter(|v| v.is_blocked()))
+        ),
+        Verdict::ViolationsAllowed => format!(
+            "AUDIT: {} allowed{}",
+            violations(counts.violations_allowed),
+            by_kind(list.iter().filter(|v| !v.is_blocked()))
+        ),
         Verdict::Failed => match status {
             Status::Completed => format!("FAILED: exit code {}", exit_code.unwrap_or_default()),
             other => format!("FAILED: {}", status_words(other)),
         },
         Verdict::Passed => "PASSED".into(),
     }
+}
+
+/// ` (2 network, 1 file)`: what kind of thing was refused, so the headline alone says whether
+/// the agent reached for the network or the repository. Empty when all were fence rules, which
+/// the rule names already say.
+fn by_kind<'a>(list: impl Iterator<Item = &'a Violation>) -> String {
+    let mut per_kind: std::collections::BTreeMap<ViolationKind, u64> = Default::default();
+    for v in list {
+        *per_kind.entry(v.kind).or_default() += 1;
+    }
+    if per_kind.keys().all(|k| *k == ViolationKind::Policy) {
+        return String::new();
+    }
+    let parts: Vec<String> = per_kind
+        .iter()
+        .map(|(kind, n)| {
+            let word = match kind {
+                ViolationKind::Policy => "fence rule",
+                ViolationKind::File => "file",
+                ViolationKind::Dns => "DNS",
+                ViolationKind::Network => "network",
+            };
+            format!("{} {word}", thousands(*n))
+        })
+        .collect();
+    format!(" ({})", parts.join(", "))
 }

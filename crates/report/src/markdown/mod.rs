@@ -1,9 +1,13 @@
 //! report.md, written for `$GITHUB_STEP_SUMMARY`: the verdict first, then what was blocked or
-//! looks suspicious, then a compact process tree, then the fence and the numbers.
+//! looks suspicious, then files and network, then a compact process tree, then the fence and
+//! the numbers.
 //!
 //! Everything that came from the agent goes through [`crate::escape`]: argv can hold backticks,
 //! pipes and `<script>`.
 
+mod actors;
+mod files;
+mod network;
 mod sections;
 mod tree;
 
@@ -20,6 +24,8 @@ pub fn render(r: &RunReport) -> String {
         sections::violations(r, crate::model::ViolationVerdict::Blocked),
         sections::violations(r, crate::model::ViolationVerdict::Allowed),
         sections::suspicious(r),
+        files::section(r),
+        network::section(r),
     ]
     .concat();
     let tail =

@@ -3,7 +3,7 @@
 
 use super::tree;
 use crate::escape::{md_code, md_fence, md_text};
-use crate::model::{Process, RunReport, Verdict, ViolationVerdict};
+use crate::model::{Actor, Process, RunReport, Verdict, ViolationKind, ViolationVerdict};
 use crate::text::{argv_line, duration, offset, status_words, thousands, truncate};
 use crate::tree::command_line;
 
@@ -40,6 +40,15 @@ pub fn headline(r: &RunReport) -> String {
     out
 }
 
+pub fn kind_word(kind: ViolationKind) -> &'static str {
+    match kind {
+        ViolationKind::Policy => "fence",
+        ViolationKind::File => "file",
+        ViolationKind::Dns => "dns",
+        ViolationKind::Network => "network",
+    }
+}
+
 fn mode_word(r: &RunReport) -> &'static str {
     match r.run.mode {
         crate::model::Mode::Audit => "audit",
@@ -61,23 +70,16 @@ pub fn violations(r: &RunReport, verdict: ViolationVerdict) -> String {
         ViolationVerdict::Allowed => "Allowed (audit mode: these would be blocked)",
     };
     let mut out = format!("### {title}: {}\n\n", thousands(list.len() as u64));
-    out.push_str("| Time | Rule | What | Process |\n|---|---|---|---|\n");
+    out.push_str("| Time | Kind | Rule | What | Process |\n|---|---|---|---|---|\n");
     for v in list.iter().take(MAX_VIOLATION_ROWS) {
-        let process = match (v.pid, &v.exe) {
-            (Some(pid), Some(_)) => {
-                let p = v.process.and_then(|id| r.processes.get(id));
-                let line = p.map(command_line).unwrap_or_default();
-                format!("{} pid {pid}", md_code(&truncate(&line, CELL_MAX), true))
-            }
-            (Some(pid), None) => format!("pid {pid} (not seen exec)"),
-            (None, _) => "(no process)".into(),
-        };
+        let who = Actor { pid: v.pid, process: v.process, exe: v.exe.clone(), argv: v.argv.clone() };
         out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} |\n",
             offset(v.offset_ms),
+            kind_word(v.kind),
             md_code(&v.rule, true),
             md_text(&truncate(&v.what, CELL_MAX)),
-            process
+            super::actors::actor(r, &who)
         ));
     }
     if list.len() > MAX_VIOLATION_ROWS {
@@ -93,6 +95,35 @@ pub fn violations(r: &RunReport, verdict: ViolationVerdict) -> String {
 /// Processes that outlived their parent: how a background daemon or a detached helper shows up
 /// with the events recorded today.
 pub fn suspicious(r: &RunReport) -> String {
+    [orphans(r), tunnelling(r)].concat()
+}
+
+/// DNS names with signs of tunnelling that the policy still allowed: not violations, but what a
+/// reviewer should look at next.
+fn tunnelling(r: &RunReport) -> String {
+    let list: Vec<_> =
+        r.network.dns.iter().filter(|n| n.violations == 0 && !n.suspicious.is_empty()).collect();
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("### Allowed DNS with signs of tunnelling: {}\n\n", thousands(list.len() as u64));
+    for n in list.iter().take(MAX_SUSPICIOUS) {
+        out.push_str(&format!(
+            "- {} {} ({}) by {}\n",
+            md_text(&n.qtypes.join(", ")),
+            md_code(&truncate(&n.name, CELL_MAX), false),
+            md_text(&n.suspicious.join(", ")),
+            super::actors::actors_cell(r, &n.processes, n.processes_total)
+        ));
+    }
+    if list.len() > MAX_SUSPICIOUS {
+        out.push_str(&format!("- …and {} more\n", thousands((list.len() - MAX_SUSPICIOUS) as u64)));
+    }
+    out.push('\n');
+    out
+}
+
+fn orphans(r: &RunReport) -> String {
     let orphans: Vec<&Process> = r.processes.iter().filter(|p| p.orphaned).collect();
     if orphans.is_empty() {
         return String::new();
@@ -195,6 +226,9 @@ pub fn counts(r: &RunReport) -> String {
             ),
         ),
         ("Lost events", thousands(c.lost_events)),
+        ("File events", thousands(c.file_events)),
+        ("DNS queries", thousands(c.dns_queries)),
+        ("Connections", thousands(c.net_connections)),
         ("Journal records", thousands(c.events)),
         ("Limit: pids", limit(r.limits.pids)),
         ("Limit: wall clock (s)", limit(r.limits.wall_secs)),

@@ -5,7 +5,13 @@
 //! later event kinds add (network, files, API calls) become new top-level fields next to
 //! `violations` and `processes`; adding a field is a minor change, never a version bump.
 
+mod files;
+mod network;
+
 use serde::{Deserialize, Serialize};
+
+pub use files::*;
+pub use network::*;
 
 /// Version of the report.json schema. Bumped only when a field is removed, renamed or changes
 /// meaning; new fields are added without a bump, so readers must ignore fields they do not know.
@@ -29,6 +35,10 @@ pub struct RunReport {
     pub processes: Vec<Process>,
     /// Ids of processes whose parent is outside the tree (usually just CMD).
     pub roots: Vec<usize>,
+    /// Workspace changes, credential reads and refusals; empty when the run has no file events.
+    pub files: Files,
+    /// Hosts contacted and names resolved; empty when the run has no network events.
+    pub network: Network,
     /// Every journal record, one short row each.
     pub events: Vec<EventRow>,
 }
@@ -131,6 +141,10 @@ pub struct Counts {
     pub violations_blocked: u64,
     pub violations_allowed: u64,
     pub lost_events: u64,
+    /// `file.write`, `file.read_sensitive` and `file.denied` records.
+    pub file_events: u64,
+    pub dns_queries: u64,
+    pub net_connections: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,6 +191,8 @@ pub struct Violation {
     pub ts: String,
     /// Milliseconds since `run.start`.
     pub offset_ms: Option<u64>,
+    /// Which kind of event it was: a syscall or limit, a file, a DNS query or a connection.
+    pub kind: ViolationKind,
     pub rule: String,
     pub what: String,
     pub verdict: ViolationVerdict,
@@ -185,6 +201,17 @@ pub struct Violation {
     pub process: Option<usize>,
     pub exe: Option<String>,
     pub argv: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    /// `policy.violation`: seccomp, limits and other fence rules.
+    Policy,
+    /// A protected-path write, a credential read or a refused file operation.
+    File,
+    Dns,
+    Network,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,5 +276,17 @@ pub struct EventRow {
     pub kind: String,
     pub pid: Option<u32>,
     pub process: Option<usize>,
+    /// True when the record counts as a violation (see `violations`).
+    pub violation: bool,
     pub summary: String,
+}
+
+/// The process behind a file or network event: the pid joined to the exec it was running.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    pub pid: Option<u32>,
+    /// Id in `processes`, when the pid was seen fork or exec.
+    pub process: Option<usize>,
+    pub exe: Option<String>,
+    pub argv: Vec<String>,
 }

@@ -1,0 +1,159 @@
+//! The Files section: changes grouped per path, credential reads and refusals grouped per
+//! (path, what was tried), each with the processes that did it.
+
+use std::collections::HashMap;
+
+use journal::{Event, Record};
+
+use super::actor::Actors;
+use super::{Clock, ProcessTree};
+use crate::model::{FileChange, FileOp, FileOpRun, FileRefusal, Files, SensitiveRead};
+use crate::text::relative;
+
+pub(super) struct FileCollector {
+    workspace: String,
+    changes: Vec<(FileChange, Actors)>,
+    change_at: HashMap<String, usize>,
+    reads: Vec<(SensitiveRead, Actors)>,
+    read_at: HashMap<(String, String), usize>,
+    refusals: Vec<(FileRefusal, Actors)>,
+    refusal_at: HashMap<(String, String, String, Option<String>), usize>,
+}
+
+impl FileCollector {
+    pub fn new(workspace: &str) -> FileCollector {
+        FileCollector {
+            workspace: workspace.to_string(),
+            changes: Vec::new(),
+            change_at: HashMap::new(),
+            reads: Vec::new(),
+            read_at: HashMap::new(),
+            refusals: Vec::new(),
+            refusal_at: HashMap::new(),
+        }
+    }
+
+    pub fn observe(&mut self, record: &Record, tree: &ProcessTree, clock: &Clock) {
+        let at = clock.offset_ms(&record.ts);
+        match &record.event {
+            Event::FileWrite(w) => {
+                let i = *self.change_at.entry(w.path.clone()).or_insert_with(|| {
+                    self.changes.push((
+                        FileChange {
+                            path: w.path.clone(),
+                            relative: relative(&w.path, &self.workspace),
+                            ops: Vec::new(),
+                            events: 0,
+                            violation: false,
+                            rule: None,
+                            first_seq: record.seq,
+                            first_offset_ms: at,
+                            last_offset_ms: at,
+                            processes: Vec::new(),
+                            processes_total: 0,
+                        },
+                        Actors::default(),
+                    ));
+                    self.changes.len() - 1
+                });
+                let (change, actors) = &mut self.changes[i];
+                let op = file_op(w.op);
+                match change.ops.last_mut() {
+                    // Editors and build tools write a file many times; a reviewer needs it once.
+                    Some(last) if last.op == op && last.to == w.to => last.count += 1,
+                    _ => change.ops.push(FileOpRun { op, count: 1, to: w.to.clone() }),
+                }
+                change.events += 1;
+                change.last_offset_ms = at;
+                if w.violation {
+                    change.violation = true;
+                    change.rule = change.rule.take().or_else(|| w.rule.clone());
+                }
+                actors.add(tree, w.pid);
+            }
+            Event::FileReadSensitive(r) => {
+                let key = (r.path.clone(), r.rule.clone());
+                let i = *self.read_at.entry(key).or_insert_with(|| {
+                    self.reads.push((
+                        SensitiveRead {
+                            path: r.path.clone(),
+                            rule: r.rule.clone(),
+                            count: 0,
+                            first_seq: record.seq,
+                            first_offset_ms: at,
+                            processes: Vec::new(),
+                            processes_total: 0,
+                        },
+                        Actors::default(),
+                    ));
+                    self.reads.len() - 1
+                });
+                self.reads[i].0.count += 1;
+                self.reads[i].1.add(tree, r.pid);
+            }
+            Event::FileDenied(d) => {
+                let key = (d.op.clone(), d.path.clone(), d.errno.clone(), d.rule.clone());
+                let i = *self.refusal_at.entry(key).or_insert_with(|| {
+                    self.refusals.push((
+                        FileRefusal {
+                            op: d.op.clone(),
+                            path: d.path.clone(),
+                            errno: d.errno.clone(),
+                            rule: d.rule.clone(),
+                            violation: d.rule.is_some(),
+                            count: 0,
+                            first_seq: record.seq,
+                            first_offset_ms: at,
+                            processes: Vec::new(),
+                            processes_total: 0,
+                        },
+                        Actors::default(),
+                    ));
+                    self.refusals.len() - 1
+                });
+                self.refusals[i].0.count += 1;
+                self.refusals[i].1.add(tree, d.pid);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish(self) -> Files {
+        let mut changes: Vec<FileChange> = self
+            .changes
+            .into_iter()
+            .map(|(mut c, actors)| {
+                (c.processes, c.processes_total) = actors.finish();
+                c
+            })
+            .collect();
+        changes.sort_by_key(|c| (!c.violation, c.first_seq));
+        let sensitive_reads = self
+            .reads
+            .into_iter()
+            .map(|(mut r, actors)| {
+                (r.processes, r.processes_total) = actors.finish();
+                r
+            })
+            .collect();
+        let mut refusals: Vec<FileRefusal> = self
+            .refusals
+            .into_iter()
+            .map(|(mut r, actors)| {
+                (r.processes, r.processes_total) = actors.finish();
+                r
+            })
+            .collect();
+        refusals.sort_by_key(|r| (!r.violation, r.first_seq));
+        Files { changes, sensitive_reads, refusals }
+    }
+}
+
+fn file_op(op: journal::FileOp) -> FileOp {
+    match op {
+        journal::FileOp::Create => FileOp::Create,
+        journal::FileOp::Modify => FileOp::Modify,
+        journal::FileOp::Delete => FileOp::Delete,
+        journal::FileOp::Rename => FileOp::Rename,
+    }
+}
