@@ -9,6 +9,8 @@ use std::path::PathBuf;
 fn main() -> std::io::Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "reports".into()));
     let fixtures = [
+        ("agent", common::agent_run()),
+        ("audit-agent", common::audit_agent_run()),
         ("blocked", common::blocked_run()),
         ("passed", common::passed_run()),
         ("audit", common::audit_run()),

@@ -8,8 +8,11 @@ use crate::text::{argv_line, exit_words};
 
 pub fn script_data(r: &RunReport) -> String {
     let processes: Vec<Value> = r.processes.iter().map(process_row).collect();
-    let events: Vec<Value> =
-        r.events.iter().map(|e| json!([e.seq, e.offset_ms, e.kind, e.pid, e.process, e.summary])).collect();
+    let events: Vec<Value> = r
+        .events
+        .iter()
+        .map(|e| json!([e.seq, e.offset_ms, e.kind, e.pid, e.process, e.summary, e.violation]))
+        .collect();
     let data = json!({ "processes": processes, "events": events });
     crate::escape::script_json(&data.to_string())
 }

@@ -7,7 +7,7 @@
 //! at a time.
 //!
 //! Each tab is a [`Tab`] in its own module and is only shown when it has something to show; a
-//! Network or Files tab is one more module and one more line in [`TABS`].
+//! new tab is one more module and one more line in [`TABS`].
 
 mod data;
 mod page;
@@ -28,6 +28,8 @@ pub(crate) trait Tab: Sync {
 const TABS: &[&dyn Tab] = &[
     &tabs::overview::Overview,
     &tabs::violations::Violations,
+    &tabs::files::Files,
+    &tabs::network::Network,
     &tabs::processes::Processes,
     &tabs::fence::Fence,
     &tabs::events::Events,

@@ -144,7 +144,7 @@
   }
 
   // --- events -------------------------------------------------------------------------------
-  // Row: [seq, offset ms, kind, pid, process id, summary]
+  // Row: [seq, offset ms, kind, pid, process id, summary, violation]
   var events = data.events || [];
   var kind = document.getElementById("event-kind");
   function procName(id) {
@@ -169,7 +169,7 @@
     },
     row: function (e) {
       var tr = el("tr");
-      if (e[2] === "policy.violation") tr.className = "row-violation";
+      if (e[6]) tr.className = "row-violation";
       if (e[2] === "sensor.lost") tr.className = "row-lost";
       tr.appendChild(el("td", e[0], "num"));
       tr.appendChild(el("td", offset(e[1]), "num"));

@@ -35,7 +35,7 @@ fn cards(r: &RunReport) -> String {
         (0, a) => format!("{} allowed (audit)", thousands(a)),
         (b, a) => format!("{} blocked, {} allowed", thousands(b), thousands(a)),
     };
-    let cards = [
+    let mut cards = vec![
         ("Violations", thousands(c.violations), violation_note, if c.violations > 0 { "bad" } else { "" }),
         ("Processes", thousands(c.processes), format!("{} execs", thousands(c.execs)), ""),
         (
@@ -57,6 +57,30 @@ fn cards(r: &RunReport) -> String {
             "",
         ),
     ];
+    if !r.files.is_empty() {
+        let refused = r.files.refusals.iter().filter(|x| x.violation).count() + r.files.sensitive_reads.len();
+        cards.insert(
+            1,
+            (
+                "Files changed",
+                thousands(r.files.changes.len() as u64),
+                format!("{} refused or credential reads", thousands(refused as u64)),
+                if refused > 0 { "warn" } else { "" },
+            ),
+        );
+    }
+    if !r.network.is_empty() {
+        let refused = r.network.hosts.iter().filter(|h| h.violations > 0 || h.blocked > 0).count();
+        cards.insert(
+            1,
+            (
+                "Hosts",
+                thousands(r.network.hosts.len() as u64),
+                format!("{} refused or flagged", thousands(refused as u64)),
+                if refused > 0 { "warn" } else { "" },
+            ),
+        );
+    }
     let mut out = String::from("<div class=\"cards\">\n");
     for (label, value, note, class) in cards {
         out.push_str(&format!(
