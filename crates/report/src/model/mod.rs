@@ -1,9 +1,9 @@
 //! The report model: what report.json serialises and every renderer reads.
 //!
 //! The model has its own types rather than re-exporting the journal's, so that report.json stays
-//! stable (see `docs/report-schema.md`) while the journal's event schema evolves. Sections that
-//! later event kinds add (network, files, API calls) become new top-level fields next to
-//! `violations` and `processes`; adding a field is a minor change, never a version bump.
+//! stable (see `docs/report-schema.md`) while the journal's event schema evolves. Each section
+//! (`files`, `network`, …) is a top-level field in its own module; adding a field is a minor
+//! change, never a version bump.
 
 mod files;
 mod network;
