@@ -27,6 +27,7 @@ mod error;
 mod exec;
 mod files;
 mod progs;
+mod wake;
 
 pub use cgroup::{cgroup_id, cgroup2_mount};
 pub use error::SensorError;

@@ -9,7 +9,7 @@ use std::any::Any;
 use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use journal::Event;
 use libbpf_rs::RingBufferBuilder;
 
 use crate::SensorError;
+use crate::wake::StopSignal;
 use exits::ExitDedup;
 
 /// How long the sensor thread waits for records before it checks whether to stop; bounds how
@@ -38,7 +39,7 @@ pub struct SensorStats {
 ///
 /// Owns a thread that reads the kernel's ring buffer and calls the sink, in kernel order.
 pub struct ExecSensor {
-    stop: Arc<AtomicBool>,
+    stop: Arc<StopSignal>,
     thread: Option<JoinHandle<Result<SensorStats, SensorError>>>,
 }
 
@@ -52,7 +53,7 @@ impl ExecSensor {
     ///
     /// Processes in descendant cgroups are not reported: the match is exact.
     pub fn start(cgroup_id: u64, sink: Sink) -> Result<ExecSensor, SensorError> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(StopSignal::new().map_err(SensorError::Thread)?);
         let (attached_tx, attached_rx) = mpsc::sync_channel(1);
         let thread = thread::Builder::new()
             .name("exec-sensor".into())
@@ -74,7 +75,7 @@ impl ExecSensor {
 
     /// Stops after draining everything the kernel has already written; returns counts.
     pub fn stop(mut self) -> Result<SensorStats, SensorError> {
-        self.stop.store(true, Ordering::Release);
+        self.stop.request();
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(panic)) => Err(SensorError::ThreadDied(panic_message(&*panic))),
@@ -87,7 +88,7 @@ impl Drop for ExecSensor {
     /// A sensor dropped without [`ExecSensor::stop`] still detaches, so its programs do not
     /// outlive it.
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
+        self.stop.request();
         if let Some(thread) = self.thread.take() {
             // Nobody is left to hear the result.
             let _ = thread.join();
@@ -99,7 +100,7 @@ impl Drop for ExecSensor {
 fn run(
     cgroup_id: u64,
     sink: Sink,
-    stop: &AtomicBool,
+    stop: &StopSignal,
     attached: mpsc::SyncSender<()>,
 ) -> Result<SensorStats, SensorError> {
     let mut object = MaybeUninit::uninit();
@@ -117,10 +118,11 @@ fn run(
         stage: "opening the ring buffer",
         source,
     })?;
+    stop.watch_from_epoll(ring.epoll_fd()).map_err(SensorError::Thread)?;
     // start() is waiting on the other end for as long as this thread lives.
     let _ = attached.send(());
 
-    while !stop.load(Ordering::Acquire) {
+    while !stop.requested() {
         match ring.poll_raw(POLL_INTERVAL) {
             SINK_PANICKED => break,
             rc if rc < 0 && rc != -libc::EINTR => {

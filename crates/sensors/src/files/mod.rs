@@ -50,7 +50,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -59,6 +59,7 @@ use journal::Event;
 use libbpf_rs::RingBufferBuilder;
 
 use crate::exec::panic_message;
+use crate::wake::StopSignal;
 use crate::{SensorError, SensorStats};
 use changes::{Lookup, Tracker};
 use fanotify::Group;
@@ -88,7 +89,7 @@ type Sink = Box<dyn FnMut(Event) + Send>;
 /// Reports file changes under a tree, opens of sensitive paths and refused file operations of
 /// one cgroup's processes to a sink, from a thread of its own, until stopped.
 pub struct FileSensor {
-    stop: Arc<AtomicBool>,
+    stop: Arc<StopSignal>,
     thread: Option<JoinHandle<Result<SensorStats, SensorError>>>,
 }
 
@@ -96,7 +97,7 @@ impl FileSensor {
     /// Starts watching; returns only when armed (errors say what to do), so every change after
     /// this call is seen.
     pub fn start(watch: FileWatch, sink: Sink) -> Result<FileSensor, SensorError> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(StopSignal::new().map_err(SensorError::Thread)?);
         let (armed_tx, armed_rx) = mpsc::sync_channel(1);
         let thread = thread::Builder::new()
             .name("file-sensor".into())
@@ -120,7 +121,7 @@ impl FileSensor {
     /// ring-buffer drops, and the run's events whose directory was deleted before its name
     /// could be learned).
     pub fn stop(mut self) -> Result<SensorStats, SensorError> {
-        self.stop.store(true, Ordering::Release);
+        self.stop.request();
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(panic)) => Err(SensorError::ThreadDied(panic_message(&*panic))),
@@ -132,7 +133,7 @@ impl FileSensor {
 impl Drop for FileSensor {
     /// A sensor dropped without [`FileSensor::stop`] still detaches and closes its group.
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
+        self.stop.request();
         if let Some(thread) = self.thread.take() {
             // Nobody is left to hear the result.
             let _ = thread.join();
@@ -152,7 +153,7 @@ const TREE_EVENTS: u64 = libc::FAN_CREATE
 fn run(
     watch: FileWatch,
     sink: Sink,
-    stop: &AtomicBool,
+    stop: &StopSignal,
     armed: mpsc::SyncSender<()>,
 ) -> Result<SensorStats, SensorError> {
     let tree = watch.tree.canonicalize().map_err(|err| SensorError::Watch {
@@ -202,10 +203,11 @@ fn run(
     let mut fds = [
         libc::pollfd { fd: group.raw_fd(), events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: ring.epoll_fd(), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: stop.fd(), events: libc::POLLIN, revents: 0 },
     ];
     loop {
-        let stopping = stop.load(Ordering::Acquire);
-        // SAFETY: `fds` is a valid array of two pollfds.
+        let stopping = stop.requested();
+        // SAFETY: `fds` is a valid array of pollfds.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, POLL_INTERVAL.as_millis() as i32) };
         // Each pass empties both queues; after a stop request one more pass takes what was
         // queued before it.
