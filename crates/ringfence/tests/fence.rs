@@ -179,19 +179,77 @@ fn dropped_environment_variables_are_not_visible_and_listed_by_name_only() {
 }
 
 #[test]
-fn block_mode_has_no_network_and_audit_mode_does() {
-    if !privileged("block_mode_has_no_network_and_audit_mode_does") {
+fn host_services_are_reachable_only_when_the_policy_allows_them() {
+    if !privileged("host_services_are_reachable_only_when_the_policy_allows_them") {
         return;
     }
+    // A host service that answers one line per connection, like a database would.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            use std::io::{Read, Write};
+            let mut buf = [0u8; 4];
+            if stream.read_exact(&mut buf).is_ok() {
+                let _ = stream.write_all(b"pong");
+            }
+        }
+    });
     let probe = format!(
-        "import socket\ntry:\n socket.create_connection(('127.0.0.1', {port}), timeout=2); print('CONNECTED')\nexcept OSError as e:\n print('REFUSED', e)"
+        "import socket\ntry:\n s = socket.create_connection(('127.0.0.1', {port}), timeout=3); s.sendall(b'ping'); print('CONNECTED', s.recv(4))\nexcept OSError as e:\n print('REFUSED', e)"
     );
-    let (_d1, blocked) = run(&["--mode", "block"], &["python3", "-c", &probe]);
-    assert!(blocked.stdout().contains("REFUSED"), "block: {}", blocked.stdout());
-    let (_d2, audited) = run(&["--mode", "audit"], &["python3", "-c", &probe]);
-    assert!(audited.stdout().contains("CONNECTED"), "audit: {}", audited.stdout());
+    let (_d1, unlisted) = run(&["--mode", "block"], &["python3", "-c", &probe]);
+    assert!(unlisted.stdout().contains("REFUSED"), "no policy, no host service: {}", unlisted.stdout());
+
+    let dir = support::scratch();
+    let policy =
+        format!("version: 1\nmode: block\negress:\n  allow:\n    - {{ host: localhost, ports: [{port}] }}\n");
+    std::fs::write(dir.path().join("ringfence.yml"), policy).unwrap();
+    let allowed = support::run_in(dir.path(), &[], &["python3", "-c", &probe]);
+    assert!(allowed.stdout().contains("CONNECTED"), "allowed: {}\n{}", allowed.stdout(), allowed.stderr());
+    let python = allowed.execs().into_iter().find(|e| e.argv[0] == "python3").expect("python's exec").pid;
+    let connect = allowed
+        .events()
+        .find_map(
+            |e| if let journal::Event::NetConnect(c) = e { (c.port == port).then_some(c) } else { None },
+        )
+        .expect("the connection is journaled");
+    assert_eq!(connect.verdict, journal::Verdict::Allowed);
+    assert_eq!(connect.pid, Some(python), "attributed to the python process");
+    assert_eq!(allowed.code(), 0);
+}
+
+const LOOKUP: &str = r#"
+import socket
+try:
+    socket.getaddrinfo("exfil-a1b2c3.unlisted.example", 443)
+    print("RESOLVED")
+except OSError as e:
+    print("NXDOMAIN", e)
+"#;
+
+#[test]
+fn unlisted_names_do_not_resolve_and_are_attributed() {
+    if !privileged("unlisted_names_do_not_resolve_and_are_attributed") {
+        return;
+    }
+    let (_dir, r) = run(&["--mode", "block"], &["python3", "-c", LOOKUP]);
+    assert!(r.stdout().contains("NXDOMAIN"), "{}\n{}", r.stdout(), r.stderr());
+    let python = r.execs().into_iter().find(|e| e.argv[0] == "python3").expect("python's exec").pid;
+    let query = r
+        .events()
+        .find_map(|e| {
+            if let journal::Event::DnsQuery(q) = e {
+                (q.name == "exfil-a1b2c3.unlisted.example").then_some(q)
+            } else {
+                None
+            }
+        })
+        .expect("the query is journaled");
+    assert_eq!(query.verdict, journal::Verdict::Blocked);
+    assert!(query.violation);
+    assert_eq!(query.pid, Some(python));
+    assert_eq!(r.code(), 122, "a refused name fails a block-mode run");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod exit;
 mod files;
+mod network;
 mod outputs;
 pub mod plan;
 mod recorder;
@@ -86,6 +87,17 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
             return Err(e);
         }
     };
+    let net =
+        match prepared.netns().map(|ns| network::start(plan, ns, prepared.cgroup().path(), recorder.clone()))
+        {
+            Some(Err(e)) => {
+                let _ = sensor.stop();
+                let _ = file_sensor.stop();
+                return Err(e);
+            }
+            Some(Ok(net)) => Some(net),
+            None => None,
+        };
     recorder.append(Event::RunStart(RunStart {
         run_id: plan.run_id.clone(),
         ringfence_version: env!("CARGO_PKG_VERSION").into(),
@@ -115,6 +127,9 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         Err(e) => {
             let _ = sensor.stop();
             let _ = file_sensor.stop();
+            if let Some(net) = net {
+                net.stop();
+            }
             return Err(e).context("starting the fence");
         }
     };
@@ -130,6 +145,8 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
             verdict: Verdict::Blocked,
         }));
     }
+    // Before teardown: open connections are recorded while their processes can still be named.
+    let net_stats = net.map(netfence::NetFence::stop);
     let torn_down = running.teardown();
     // The sensor drains what the kernel already wrote (the exits of killed processes included)
     // before run.end is written.
@@ -138,5 +155,8 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let file_stats = file_sensor.stop().context("stopping the file sensor")?;
     recorder.record_lost("files", file_stats.lost);
     torn_down.context("tearing the fence down")?;
+    if let Some(stats) = &net_stats {
+        network::suggest(plan, stats)?;
+    }
     Ok(outcome)
 }

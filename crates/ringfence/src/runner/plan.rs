@@ -111,7 +111,9 @@ impl Plan {
             uid: self.uid,
             gid: self.gid,
             pids_max: self.pids,
-            isolate_network: self.mode == Mode::Block,
+            // Both modes: in audit mode too, traffic goes through ringfence's resolver and proxy,
+            // which is what lets it be recorded with its process.
+            isolate_network: true,
             files: (self.mode == Mode::Block).then(|| self.file_fence()),
             init_exe: PathBuf::from("/proc/self/exe"),
         }
@@ -129,6 +131,9 @@ impl Plan {
 
     /// The sandbox's layers plus the ones this plan adds.
     pub fn layers(&self, mut layers: Vec<FenceLayer>) -> Vec<FenceLayer> {
+        for layer in layers.iter_mut().filter(|l| l.layer == "network") {
+            layer.detail = super::network::layer_detail(self.mode);
+        }
         layers.push(FenceLayer {
             layer: "environment".into(),
             active: true,
@@ -150,19 +155,24 @@ impl Plan {
     }
 }
 
-/// Block mode must never quietly run with less than the policy asks for.
+/// Block mode must never quietly run with less than the policy asks for: a section this version
+/// cannot enforce yet is refused rather than ignored.
 fn refuse_unenforceable(policy: &Policy, mode: Mode, path: Option<&Path>) -> anyhow::Result<()> {
-    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "the policy".into());
-    if mode == Mode::Block && (!policy.egress.allow.is_empty() || !policy.presets.is_empty()) {
-        bail!(
-            "{file}: egress.allow / presets need the egress proxy, which this version of ringfence does not have yet; \
-             in block mode the agent gets no network at all. Remove egress.allow and presets, or run with --mode audit"
-        );
+    if mode != Mode::Block {
+        return Ok(());
     }
-    if mode == Mode::Block && !policy.secrets.is_empty() {
+    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "the policy".into());
+    let unenforced = [
+        ("secrets", !policy.secrets.is_empty(), "the credential proxy"),
+        ("inspect", !policy.inspect.is_empty(), "TLS inspection"),
+        ("budget", !policy.budget.is_empty(), "model usage metering"),
+        ("limits.egress_bytes", policy.limits.egress_bytes.is_some(), "egress byte counting"),
+        ("limits.memory", policy.limits.memory.is_some(), "a memory limit"),
+    ];
+    if let Some((key, _, needs)) = unenforced.iter().find(|(_, set, _)| *set) {
         bail!(
-            "{file}: secrets: needs the credential proxy, which this version of ringfence does not have yet; \
-             remove the secrets section (the variables are then dropped from the agent's environment) or run with --mode audit"
+            "{file}: `{key}` needs {needs}, which this version of ringfence does not enforce yet; \
+             block mode refuses to run with less than the policy asks for. Remove `{key}`, or run with --mode audit"
         );
     }
     Ok(())

@@ -1,0 +1,57 @@
+//! The egress fence's wiring: the fence's network namespace gets ringfence's resolver and
+//! transparent proxy, decided by this run's policy; in audit mode the observed endpoints become
+//! a suggested policy.
+
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use journal::Mode;
+use netfence::{NetConfig, NetFence, NetStats};
+
+use super::Plan;
+use super::recorder::Recorder;
+
+pub fn start(
+    plan: &Plan,
+    netns: BorrowedFd<'_>,
+    cgroup: &Path,
+    recorder: Arc<Recorder>,
+) -> anyhow::Result<NetFence> {
+    let upstream_dns = match plan.policy.dns.upstream.is_empty() {
+        true => netfence::host_resolvers(),
+        false => plan.policy.dns.upstream.clone(),
+    };
+    let cfg = NetConfig {
+        netns: netns.try_clone_to_owned().context("duplicating the fence's network namespace handle")?,
+        policy: Arc::new(plan.policy.clone()),
+        mode: plan.mode,
+        upstream_dns,
+        cgroup_procs: cgroup.join("cgroup.procs"),
+    };
+    NetFence::start(cfg, Box::new(move |event| recorder.append(event)))
+        .context("starting the egress fence (resolver and proxy inside the fence's network namespace); set dns.upstream in the policy if the host has no resolver")
+}
+
+/// Audit mode: writes `suggested-policy.yml`, a policy that would have let this run through.
+pub fn suggest(plan: &Plan, stats: &NetStats) -> anyhow::Result<()> {
+    if plan.mode != Mode::Audit {
+        return Ok(());
+    }
+    let path = plan.out_dir.join("suggested-policy.yml");
+    std::fs::write(&path, policy::Policy::suggest(&stats.observed))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn layer_detail(mode: Mode) -> String {
+    match mode {
+        Mode::Block => "own network namespace; DNS answered by ringfence (unlisted names get NXDOMAIN and never leave), \
+            all TCP through ringfence's proxy, which checks the name (fake-IP, SNI, Host) against egress rules; \
+            UDP, ICMP and direct IPs refused"
+            .into(),
+        Mode::Audit => "own network namespace; every DNS query and TCP connection goes through ringfence's resolver \
+            and proxy and is recorded with its process; what the policy would refuse is flagged, not blocked"
+            .into(),
+    }
+}
