@@ -24,16 +24,23 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_ringfence")
 }
 
-/// A scratch directory the agent's unprivileged uid can enter: under the build's tmp dir when
-/// every ancestor is searchable by others, else under /var/tmp (a clone under /root is not).
+/// A scratch directory the agent's unprivileged uid can enter and that the fence does not hide:
+/// under the build's tmp dir when every ancestor is searchable by others and it is not inside
+/// one of the fence's private tmp dirs (a checkout under /tmp is), else under /run.
 pub fn scratch() -> tempfile::TempDir {
-    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let searchable =
         target_tmp.ancestors().all(|a| std::fs::metadata(a).is_ok_and(|m| m.mode() & 0o001 != 0));
-    let base = if searchable { target_tmp } else { Path::new("/var/tmp") };
+    let hidden = ["/tmp", "/var/tmp", "/dev/shm"].iter().any(|t| target_tmp.starts_with(t));
+    let base = if searchable && !hidden {
+        target_tmp.to_path_buf()
+    } else {
+        let run = PathBuf::from("/run/ringfence-tests");
+        std::fs::DirBuilder::new().recursive(true).mode(0o755).create(&run).unwrap();
+        run
+    };
     let dir = tempfile::Builder::new().prefix("ringfence-test-").tempdir_in(base).unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }
