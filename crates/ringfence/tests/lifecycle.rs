@@ -187,3 +187,28 @@ fn the_pids_limit_stops_a_fork_bomb() {
     assert!(sleeps < 20, "at most 20 processes at once, saw {sleeps} sleeps");
     assert_eq!(r.run_start().limits.pids, Some(20));
 }
+
+#[test]
+fn the_agent_cannot_move_the_journal_away_in_block_mode() {
+    if !privileged("the_agent_cannot_move_the_journal_away_in_block_mode") {
+        return;
+    }
+    let dir = support::scratch();
+    std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
+    let out = Command::new(binary())
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "--mode",
+            "block",
+            "--",
+            "/bin/sh",
+            "-c",
+            "mv ringfence-runs gone && echo MOVED; exit 0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("MOVED"));
+    assert!(dir.path().join("ringfence-runs").is_dir());
+    assert!(!dir.path().join("gone").exists());
+}

@@ -122,9 +122,17 @@ impl Plan {
     /// Block mode's file confinement, from the policy's file rules.
     pub fn file_fence(&self) -> sandbox::FileFence {
         let paths = |rules: Vec<policy::FileRule>| rules.into_iter().map(|r| r.path).collect();
+        let mut read_only: Vec<PathBuf> = paths(self.policy.protected_paths(&self.run_paths));
+        // The run's own journal, when it lives in the workspace: the agent must not move or
+        // replace the directory it is being written to.
+        if let Ok(inside) = self.out_dir.strip_prefix(&self.cwd)
+            && let Some(top) = inside.components().next()
+        {
+            read_only.push(self.cwd.join(top));
+        }
         sandbox::FileFence {
             writable: self.policy.writable_paths(&self.run_paths),
-            read_only: paths(self.policy.protected_paths(&self.run_paths)),
+            read_only,
             masked: paths(self.policy.deny_read_paths(&self.run_paths)),
         }
     }
