@@ -21,6 +21,7 @@ mod netns;
 mod nft;
 mod proxy;
 pub mod sni;
+mod splice;
 mod state;
 pub mod tunnel;
 mod upstream;

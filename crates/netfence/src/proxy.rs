@@ -1,7 +1,8 @@
 //! The transparent proxy: every TCP connection from the fence arrives here. It recovers the
 //! address the agent asked for, turns a synthetic address back into its name, requires the TLS
 //! SNI or HTTP Host to be that name, asks the policy, resolves and vets the real address on the
-//! host side, connects from there and splices, recording bytes and duration.
+//! host side, connects from there and relays with splice(2) (see `splice`), recording bytes and
+//! duration.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -20,14 +21,14 @@ use tokio::sync::{mpsc, watch};
 
 use crate::sni::{self, Peek};
 use crate::state::Shared;
-use crate::{addrs, fakeip, names};
+use crate::{addrs, fakeip, names, splice};
 
 /// How long a client on a web port may take to send its ClientHello or request head.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// On other ports the server may speak first (SMTP, MySQL); wait this long, then go opaque.
 const SERVER_FIRST_WAIT: Duration = Duration::from_millis(300);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Splice buffer per direction.
+/// Copy buffer per direction, for the fallback relay when no pipe can be had.
 const BUF: usize = 64 * 1024;
 
 const SO_ORIGINAL_DST: libc::c_int = 80;
@@ -172,8 +173,14 @@ async fn handle(
     let spliced = async {
         upstream.write_all(&hello).await?;
         counters.0.fetch_add(hello.len() as u64, Ordering::Relaxed);
-        let mut counted = Counted { inner: &mut client, counters: counters.clone() };
-        tokio::io::copy_bidirectional_with_sizes(&mut counted, &mut upstream, BUF, BUF).await
+        match splice::Pipe::new().and_then(|a| Ok((a, splice::Pipe::new()?))) {
+            Ok(pipes) => splice::bidirectional(&client, &upstream, pipes, &counters.0, &counters.1).await,
+            // Out of descriptors for the pipes: the same relay through user-space buffers.
+            Err(_) => {
+                let mut counted = Counted { inner: &mut client, counters: counters.clone() };
+                tokio::io::copy_bidirectional_with_sizes(&mut counted, &mut upstream, BUF, BUF).await
+            }
+        }
     };
     tokio::select! {
         _ = spliced => {}
