@@ -348,3 +348,188 @@ fn start_fails_closed_without_an_upstream() {
     let err = NetFence::start(cfg, Box::new(|_| {})).err().expect("must fail");
     assert!(err.to_string().contains("dns.upstream"), "{err}");
 }
+
+/// Allowed paths beyond HTTP/1.1: the same name on more ports, for HTTP/2, SSH and git.
+const PATHS_POLICY: &str = "version: 1
+egress:
+  allow:
+    - { host: allowed.test, ports: [443, 8443, 22] }
+";
+
+#[test]
+fn http2_over_tls_to_an_allowed_name() {
+    if !privileged() || !have(&["nghttpd"]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let root = net.dir.path().join("h2");
+    std::fs::create_dir(&root).expect("docroot");
+    std::fs::write(root.join("index.html"), "hello over h2\n").expect("page");
+    let (key, cert) = (net.dir.path().join("leaf.key"), net.dir.path().join("leaf.pem"));
+    let _h2 = net.daemon(
+        &[
+            "nghttpd",
+            &format!("--address={ALLOWED_IP}"),
+            "-d",
+            &root.display().to_string(),
+            "8443",
+            &key.display().to_string(),
+            &cert.display().to_string(),
+        ],
+        &format!("{ALLOWED_IP}:8443"),
+    );
+    let mut run = Run::start(&net, Mode::Block, PATHS_POLICY, "h2");
+    let ca = net.ca().display().to_string();
+
+    let (pid, out) = run.run(&args(&curl(&[
+        "--http2",
+        "--cacert",
+        &ca,
+        "-w",
+        "%{http_version}",
+        "https://allowed.test:8443/index.html",
+    ])));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout(&out), "hello over h2\n2", "the answer must come over HTTP/2");
+    let c = run.wait_connect(|c| c.port == 8443 && c.pid == Some(pid));
+    assert_eq!(
+        (c.verdict, c.violation, c.host.as_deref(), c.sni.as_deref()),
+        (Verdict::Allowed, false, Some("allowed.test"), Some("allowed.test"))
+    );
+    assert_eq!(c.upstream.as_deref(), Some("198.51.100.10:8443"));
+    assert!(c.bytes_up > 0 && c.bytes_down > 0, "{c:#?}");
+    let stats = run.stop();
+    assert_eq!(stats.blocked, 0, "{:#?}", run.events.lock().unwrap());
+}
+
+#[test]
+fn ssh_to_an_allowed_host_only() {
+    if !privileged() || !have(&["ssh", "ssh-keygen", "sshd"]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let dir = net.dir.path().join("ssh");
+    std::fs::create_dir(&dir).expect("ssh dir");
+    let path = |f: &str| dir.join(f).display().to_string();
+    // Throwaway keys: the server's host key and the client's key, authorised for root.
+    setup(&["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", &path("host_key")]);
+    setup(&["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", &path("client_key")]);
+    std::fs::copy(path("client_key.pub"), path("authorized_keys")).expect("authorized_keys");
+    std::fs::write(
+        path("sshd_config"),
+        format!(
+            "Port 22\nListenAddress {ALLOWED_IP}\nHostKey {}\nAuthorizedKeysFile {}\nPidFile none\n\
+             UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\n",
+            path("host_key"),
+            path("authorized_keys")
+        ),
+    )
+    .expect("sshd_config");
+    // sshd wants its privilege-separation directory and to be started by absolute path.
+    std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
+    let sshd = setup(&["sh", "-c", "command -v sshd"]);
+    let _sshd = net.daemon(&[sshd.trim(), "-D", "-f", &path("sshd_config")], &format!("{ALLOWED_IP}:22"));
+    let mut run = Run::start(&net, Mode::Block, PATHS_POLICY, "ssh");
+    let key = path("client_key");
+    let ssh = |target: &str| -> Vec<String> {
+        [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            &key,
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=5",
+            target,
+            "true",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+
+    let (pid, out) = run.run(&args(&ssh("root@allowed.test")));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let c = run.wait_connect(|c| c.port == 22 && c.pid == Some(pid));
+    assert_eq!(
+        (c.verdict, c.violation, c.host.as_deref(), c.upstream.as_deref()),
+        (Verdict::Allowed, false, Some("allowed.test"), Some("198.51.100.10:22"))
+    );
+    assert!(c.bytes_up > 0 && c.bytes_down > 0, "{c:#?}");
+
+    // Port 22 to an unlisted name: the name does not resolve, and nothing is asked upstream.
+    let (pid, out) = run.run(&args(&ssh("root@other.test")));
+    assert!(!out.status.success());
+    assert!(run.queries("other.test").iter().any(|q| q.pid == Some(pid) && q.verdict == Verdict::Blocked));
+    assert!(!net.upstream_saw("other.test"));
+    // …nor by address: the same sshd, reached without a name, is refused at the proxy.
+    let (pid, out) = run.run(&args(&ssh(&format!("root@{ALLOWED_IP}"))));
+    assert!(!out.status.success());
+    let c = run.wait_connect(|c| c.port == 22 && c.pid == Some(pid));
+    assert_eq!((c.verdict, c.violation, c.ip.as_str()), (Verdict::Blocked, true, ALLOWED_IP));
+
+    let stats = run.stop();
+    assert!(stats.observed.contains(&("allowed.test".into(), 22)), "{stats:?}");
+    let allowed = run.connects(|c| c.verdict == Verdict::Allowed);
+    assert_eq!(allowed.len(), 1, "{allowed:#?}");
+}
+
+#[test]
+fn git_over_https_to_an_allowed_name() {
+    if !privileged() || !have(&["git"]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    // A bare repository with one commit, served by `git http-backend` behind the HTTPS server.
+    let repo = net.dir.path().join("repo.git").display().to_string();
+    setup(&["git", "init", "-q", "--bare", "-b", "main", &repo]);
+    let tree = setup(&["git", "--git-dir", &repo, "mktree"]);
+    let commit = setup(&[
+        "git",
+        "-c",
+        "user.name=ringfence test",
+        "-c",
+        "user.email=test@allowed.test",
+        "--git-dir",
+        &repo,
+        "commit-tree",
+        tree.trim(),
+        "-m",
+        "init",
+    ]);
+    let commit = commit.trim();
+    setup(&["git", "--git-dir", &repo, "update-ref", "refs/heads/main", commit]);
+    let mut run = Run::start(&net, Mode::Block, PATHS_POLICY, "git");
+    let ca = net.ca().display().to_string();
+
+    // GIT_SSL_CAINFO, when set, overrides any http.sslCAInfo: set it to the test CA.
+    let (_, out) = run.run(&[
+        "env",
+        &format!("GIT_SSL_CAINFO={ca}"),
+        "git",
+        "-c",
+        "http.proxy=",
+        "ls-remote",
+        "https://allowed.test/repo.git",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains(&format!("{commit}\trefs/heads/main")), "{}", stdout(&out));
+    // git's HTTPS helper is a child process; the connection is attributed to it.
+    let c = run.wait_connect(|c| c.port == 443 && c.host.as_deref() == Some("allowed.test"));
+    assert_eq!((c.verdict, c.violation, c.sni.as_deref()), (Verdict::Allowed, false, Some("allowed.test")));
+    assert!(c.pid.is_some() && c.bytes_up > 0 && c.bytes_down > 0, "{c:#?}");
+    let stats = run.stop();
+    assert_eq!(stats.blocked, 0, "{:#?}", run.events.lock().unwrap());
+}

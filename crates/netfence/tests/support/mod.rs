@@ -183,6 +183,63 @@ impl FakeInternet {
     }
 }
 
+/// A server process running in the fake internet, killed when dropped.
+pub struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl FakeInternet {
+    /// Starts `argv` inside the internet namespace and waits until `addr` accepts connections.
+    pub fn daemon(&self, argv: &[&str], addr: &str) -> Daemon {
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.inet])
+            .args(argv)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn daemon");
+        let daemon = Daemon(child);
+        let addr: SocketAddr = addr.parse().expect("daemon address");
+        let up = on_host_side(self, || {
+            (0..100).any(|_| {
+                let ok = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
+                if !ok {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                ok
+            })
+        });
+        assert!(up, "{argv:?} never listened on {addr}");
+        daemon
+    }
+}
+
+/// Whether the extra tools a test needs are installed: false (after saying so) when not,
+/// a panic instead when `RINGFENCE_REQUIRE_PRIVILEGED=1`.
+pub fn have(tools: &[&str]) -> bool {
+    let Some(tool) = tools.iter().find(|t| Command::new(t).arg("--version").output().is_err()) else {
+        return true;
+    };
+    if std::env::var("RINGFENCE_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
+        panic!("privileged test cannot run: needs `{tool}` on PATH");
+    }
+    eprintln!("skipping privileged test: needs `{tool}` on PATH");
+    false
+}
+
+/// Runs a setup command on the test machine, failing the test if it fails.
+pub fn setup(args: &[&str]) -> String {
+    let out = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 impl Drop for FakeInternet {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -263,10 +320,12 @@ fn fake_dns(socket: UdpSocket, queries: Arc<Mutex<Vec<String>>>, stop: Arc<Atomi
 }
 
 const WEB_SERVER: &str = r#"
-import http.server, ssl, sys, threading
+import http.server, os, ssl, subprocess, sys, threading
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     def do_GET(self):
+        if self.path.startswith('/repo.git/'):
+            return self.git()
         if self.path.startswith('/bulk/'):
             size = int(self.path[6:])
             self.send_response(200); self.send_header('Content-Length', str(size)); self.end_headers()
@@ -277,6 +336,30 @@ class H(http.server.BaseHTTPRequestHandler):
         body = ('hello from %s\n' % self.headers.get('Host')).encode()
         self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
         self.wfile.write(body)
+    def do_POST(self):
+        if self.path.startswith('/repo.git/'):
+            return self.git()
+        self.send_error(405)
+    def git(self):
+        # git's smart HTTP protocol: hand the request to `git http-backend` as a CGI script.
+        path, _, query = self.path.partition('?')
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        env = dict(os.environ, GIT_PROJECT_ROOT=os.path.dirname(sys.argv[1]), GIT_HTTP_EXPORT_ALL='1',
+                   REQUEST_METHOD=self.command, PATH_INFO=path, QUERY_STRING=query,
+                   CONTENT_TYPE=self.headers.get('Content-Type') or '', CONTENT_LENGTH=str(len(body)),
+                   REMOTE_ADDR=self.client_address[0], HTTP_GIT_PROTOCOL=self.headers.get('Git-Protocol') or '',
+                   HTTP_CONTENT_ENCODING=self.headers.get('Content-Encoding') or '')
+        out = subprocess.run(['git', 'http-backend'], input=body, env=env, capture_output=True).stdout
+        head, _, payload = out.partition(b'\r\n\r\n')
+        status, headers = 200, []
+        for line in head.decode().split('\r\n'):
+            k, _, v = line.partition(':')
+            if k.lower() == 'status': status = int(v.split()[0])
+            elif k: headers.append((k, v.strip()))
+        self.send_response(status)
+        for k, v in headers: self.send_header(k, v)
+        self.send_header('Content-Length', str(len(payload))); self.end_headers()
+        self.wfile.write(payload)
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer.allow_reuse_address = True
 http.server.ThreadingHTTPServer.request_queue_size = 4096
