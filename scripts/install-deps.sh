@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages ringfence builds and tests with (Debian/Ubuntu). Idempotent; needs root.
 set -euo pipefail
-packages=(clang llvm libelf-dev zlib1g-dev pkg-config libseccomp-dev util-linux iproute2 nftables procps)
+packages=(clang llvm libelf-dev zlib1g-dev pkg-config libseccomp-dev util-linux iproute2 nftables procps bash python3
+  curl dnsutils openssl git nghttp2-server openssh-server openssh-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
