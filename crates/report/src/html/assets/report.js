@@ -15,7 +15,11 @@
     tabs.forEach(function (t) { t.classList.toggle("active", t.dataset.tab === id); });
     document.querySelectorAll(".panel").forEach(function (p) { p.classList.toggle("active", p.id === id); });
   }
-  function fromHash() { show(decodeURIComponent(location.hash.slice(1))); }
+  // With tabs, the fragment picks a tab rather than a scroll position: keep the verdict in view.
+  function fromHash() {
+    show(decodeURIComponent(location.hash.slice(1)));
+    window.scrollTo(0, 0);
+  }
   document.addEventListener("click", function (ev) {
     var a = ev.target.closest && ev.target.closest("a[data-tab], a[data-goto]");
     if (!a) return;
