@@ -32,6 +32,14 @@ pub enum Event {
     DnsQuery(DnsQuery),
     #[serde(rename = "net.connect")]
     NetConnect(NetConnect),
+    #[serde(rename = "net.attempt")]
+    NetAttempt(NetAttempt),
+    #[serde(rename = "http.request")]
+    HttpRequest(HttpRequest),
+    #[serde(rename = "secret.exfil")]
+    SecretExfil(SecretExfil),
+    #[serde(rename = "budget")]
+    Budget(Budget),
     #[serde(rename = "file.write")]
     FileWrite(FileWrite),
     #[serde(rename = "file.read_sensitive")]
@@ -56,6 +64,10 @@ impl Event {
             Event::ProcessExit(_) => "process.exit",
             Event::DnsQuery(_) => "dns.query",
             Event::NetConnect(_) => "net.connect",
+            Event::NetAttempt(_) => "net.attempt",
+            Event::HttpRequest(_) => "http.request",
+            Event::SecretExfil(_) => "secret.exfil",
+            Event::Budget(_) => "budget",
             Event::FileWrite(_) => "file.write",
             Event::FileReadSensitive(_) => "file.read_sensitive",
             Event::FileDenied(_) => "file.denied",
@@ -74,6 +86,10 @@ impl Event {
             Event::PolicyViolation(_) => true,
             Event::DnsQuery(q) => q.violation,
             Event::NetConnect(c) => c.violation,
+            Event::NetAttempt(a) => a.violation,
+            Event::HttpRequest(r) => r.violation,
+            Event::SecretExfil(_) => true,
+            Event::Budget(b) => b.exceeded,
             Event::FileWrite(w) => w.violation,
             Event::FileReadSensitive(_) => true,
             // A refusal is the fence's when a rule names it; plain permission errors are context.
@@ -320,4 +336,100 @@ pub struct FileDenied {
     pub errno: String,
     /// The protection that applies, when ringfence can name it.
     pub rule: Option<String>,
+}
+
+/// A connect() or datagram send seen by the kernel hook on the run's cgroup, for traffic that
+/// never reaches the proxy (UDP, ICMP, a refused address family) or as the pid-bearing twin of
+/// a proxied connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetAttempt {
+    pub pid: Option<u32>,
+    /// `tcp`, `udp`, `icmp`, `raw`, …
+    pub protocol: String,
+    /// `connect` or `sendmsg`.
+    pub call: String,
+    /// Destination address and port as the process gave them.
+    pub ip: String,
+    pub port: u16,
+    pub verdict: Verdict,
+    pub rule: String,
+    pub violation: bool,
+    pub reason: Option<String>,
+    /// How many identical attempts (same pid, protocol, destination) this record stands for.
+    pub count: u64,
+}
+
+/// One HTTP request through an inspected (TLS-terminated) host, or one refused before it left.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    pub pid: Option<u32>,
+    pub host: String,
+    pub port: u16,
+    pub method: String,
+    /// Path and query as the agent sent them (sentinels, never real secret values).
+    pub path: String,
+    /// Upstream's status, or the status ringfence answered with when it refused.
+    pub status: Option<u16>,
+    pub verdict: Verdict,
+    /// The route rule or policy that decided.
+    pub rule: String,
+    pub violation: bool,
+    pub reason: Option<String>,
+    /// Names of the secrets whose real values ringfence put into this request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<String>,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub duration_ms: u64,
+    /// Model usage metered from the response, for model APIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ModelUsage>,
+}
+
+/// Tokens and price of one model call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// `anthropic`, `openai`, …
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Price in US dollars by the pricing table named in `prices`, when the model is in it.
+    pub usd: Option<f64>,
+    /// Version of the pricing table used.
+    pub prices: String,
+}
+
+/// A secret's sentinel seen in a request to a host that secret does not belong to: an attempted
+/// exfiltration, whether or not the request went anywhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretExfil {
+    pub pid: Option<u32>,
+    /// The secret's variable name (never its value or its sentinel).
+    pub secret: String,
+    pub host: String,
+    pub port: u16,
+    /// Where it was found: `header <name>`, `url`, `body`.
+    pub location: String,
+    pub verdict: Verdict,
+}
+
+/// Model spending against `budget.<provider>`: written when a cap is reached and for each
+/// request refused because of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub pid: Option<u32>,
+    pub provider: String,
+    pub tokens: u64,
+    pub usd: f64,
+    pub max_tokens: Option<u64>,
+    pub max_usd: Option<f64>,
+    /// True once a cap is reached; the next model request is refused.
+    pub exceeded: bool,
+    pub verdict: Verdict,
+    pub what: String,
 }

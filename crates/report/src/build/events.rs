@@ -61,6 +61,22 @@ fn summary(event: &Event) -> String {
             c.protocol,
             c.rule
         ),
+        Event::NetAttempt(a) => {
+            format!("{:?} {} {} {}:{} x{} ({})", a.verdict, a.protocol, a.call, a.ip, a.port, a.count, a.rule)
+        }
+        Event::HttpRequest(r) => format!(
+            "{:?} {} https://{}{} -> {} ({})",
+            r.verdict,
+            r.method,
+            r.host,
+            r.path,
+            r.status.map_or("-".to_string(), |s| s.to_string()),
+            r.rule
+        ),
+        Event::SecretExfil(x) => {
+            format!("{:?} {} sent to {}:{} in {}", x.verdict, x.secret, x.host, x.port, x.location)
+        }
+        Event::Budget(b) => format!("{} budget: {}", b.provider, b.what),
         Event::FileWrite(w) => match &w.to {
             Some(to) => format!("{:?} {} -> {to}", w.op, w.path),
             None => format!("{:?} {}", w.op, w.path),
