@@ -33,7 +33,9 @@ fn run(mut control: UnixStream) -> i32 {
         // The supervisor is gone or sent garbage: there is nobody to run CMD for.
         _ => return SETUP_FAILED,
     };
-    if let Err(what) = crate::mounts::setup(std::path::Path::new(&cfg.cwd), cfg.files.as_ref()) {
+    if let Err(what) =
+        crate::mounts::setup(std::path::Path::new(&cfg.cwd), cfg.files.as_ref(), cfg.ca_bundle.as_deref())
+    {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
     }

@@ -23,6 +23,7 @@ pub(crate) struct InitConfig {
     pub uid: u32,
     pub gid: u32,
     pub files: Option<crate::FileFence>,
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

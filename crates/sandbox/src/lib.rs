@@ -51,7 +51,15 @@ pub struct FenceSpec {
     pub files: Option<FileFence>,
     /// The binary to run as the fence's init (the ringfence binary itself).
     pub init_exe: PathBuf,
+    /// A CA bundle (the system's roots plus the run's CA) bound read-only over each of
+    /// [`CA_BUNDLES`] that exists, so TLS clients in the fence trust the inspecting proxy.
+    pub ca_bundle: Option<PathBuf>,
 }
+
+/// Where distributions keep the system CA bundle; the first that exists is the one the fence's
+/// `SSL_CERT_FILE` and friends name.
+pub const CA_BUNDLES: [&str; 3] =
+    ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
 
 /// What the kernel enforces on the file system (DESIGN layer 3).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]

@@ -14,7 +14,11 @@ use nix::sched::{CloneFlags, unshare};
 pub const PRIVATE_TMP: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
 
 /// Builds the mount namespace; `cwd` stays visible even when it lives under a private tmp dir.
-pub(crate) fn setup(cwd: &Path, files: Option<&crate::FileFence>) -> Result<(), String> {
+pub(crate) fn setup(
+    cwd: &Path,
+    files: Option<&crate::FileFence>,
+    ca_bundle: Option<&Path>,
+) -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
     // Without this, the mounts below would propagate back to the host on shared-mount systems.
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
@@ -39,6 +43,11 @@ pub(crate) fn setup(cwd: &Path, files: Option<&crate::FileFence>) -> Result<(), 
             bind_back(&workspace, cwd)?;
         }
     }
+    if let Some(bundle) = ca_bundle {
+        for target in crate::CA_BUNDLES.iter().map(Path::new).filter(|p| p.exists()) {
+            bind_read_only(bundle, target)?;
+        }
+    }
     if let Some(files) = files {
         for path in files.read_only.iter().filter(|p| p.exists()) {
             read_only(path)?;
@@ -48,6 +57,15 @@ pub(crate) fn setup(cwd: &Path, files: Option<&crate::FileFence>) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Shows `source` at `target` (an existing file), read-only.
+fn bind_read_only(source: &Path, target: &Path) -> Result<(), String> {
+    let fail = |e| format!("binding {} over {}: {e}", source.display(), target.display());
+    mount(Some(source), target, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(fail)?;
+    let flags =
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount(None::<&str>, target, None::<&str>, flags, None::<&str>).map_err(fail)
 }
 
 /// Makes `path` read-only in this namespace: writes fail with EROFS, and the path cannot be

@@ -218,6 +218,7 @@ impl Prepared {
             uid: self.spec.uid,
             gid: self.spec.gid,
             files: self.spec.files,
+            ca_bundle: self.spec.ca_bundle,
         };
         let mut writer = control.try_clone().map_err(start("control socket"))?;
         send(&mut writer, &config).map_err(start("sending the config to init"))?;
