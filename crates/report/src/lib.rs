@@ -19,6 +19,15 @@ impl RunReport {
     pub fn from_journal(verified: &journal::Verified) -> RunReport {
         build::from_journal(verified)
     }
+
+    /// Violations as a reader should meet them: a secret sent where it does not belong first,
+    /// then spending caps, then refused API routes, then the rest in journal order. report.json
+    /// keeps journal order; md and html list in this one.
+    pub fn violations_in_reading_order(&self) -> Vec<&Violation> {
+        let mut list: Vec<&Violation> = self.violations.iter().collect();
+        list.sort_by_key(|v| (v.kind.rank(), v.seq));
+        list
+    }
 }
 
 impl Violation {

@@ -141,6 +141,33 @@ pub fn bytes(n: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// `$0.31`, `$10.00`, `$1,204.50`: dollars to the cent; `<$0.01` for a price that is not zero.
+pub fn usd(dollars: f64) -> String {
+    let cents = (dollars.max(0.0) * 100.0).round() as u64;
+    if cents == 0 && dollars > 0.0 {
+        return "<$0.01".into();
+    }
+    format!("${}.{:02}", thousands(cents / 100), cents % 100)
+}
+
+/// `41,230 tokens, $0.31 of $10.00 cap`: each figure followed by its cap when there is one.
+pub fn spend_line(tokens: u64, dollars: f64, max_tokens: Option<u64>, max_usd: Option<f64>) -> String {
+    let tokens = match max_tokens {
+        Some(max) => format!("{} of {} tokens", thousands(tokens), thousands(max)),
+        None => format!("{} tokens", thousands(tokens)),
+    };
+    let dollars = match max_usd {
+        Some(max) => format!("{} of {} cap", usd(dollars), usd(max)),
+        None => usd(dollars),
+    };
+    format!("{tokens}, {dollars}")
+}
+
+/// A host as a URL shows it: the port only when it is not 443.
+pub fn host_port(host: &str, port: u16) -> String {
+    if port == 443 { host.to_string() } else { format!("{host}:{port}") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +214,16 @@ mod tests {
         assert_eq!(duration(12_345), "12.3 s");
         assert_eq!(duration(245_000), "4 min 05 s");
         assert_eq!(offset(Some(1234)), "+1.234s");
+    }
+
+    #[test]
+    fn money_reads_naturally() {
+        assert_eq!(usd(0.306), "$0.31");
+        assert_eq!(usd(10.0), "$10.00");
+        assert_eq!(usd(0.0004), "<$0.01");
+        assert_eq!(usd(1204.5), "$1,204.50");
+        assert_eq!(spend_line(41_230, 0.31, None, Some(10.0)), "41,230 tokens, $0.31 of $10.00 cap");
+        assert_eq!(host_port("exfil.test", 443), "exfil.test");
+        assert_eq!(host_port("localhost", 8080), "localhost:8080");
     }
 }

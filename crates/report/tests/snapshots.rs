@@ -40,3 +40,5 @@ fn many_children_markdown() {
 }
 snapshot_both!(agent, common::agent_run());
 snapshot_both!(audit_agent, common::audit_agent_run());
+snapshot_both!(api, common::api_run());
+snapshot_both!(audit_api, common::audit_api_run());

@@ -6,11 +6,15 @@
 //! more line in [`from_journal`].
 
 mod actor;
+mod api;
+mod api_violations;
+mod attempts;
 mod events;
 mod files;
 mod network;
 mod processes;
 mod run;
+mod secrets;
 mod violations;
 
 use std::time::SystemTime;
@@ -49,6 +53,9 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
     let mut violations = violations::ViolationCollector::new(workspace);
     let mut files = files::FileCollector::new(workspace);
     let mut network = network::NetworkCollector::default();
+    let mut attempts = attempts::AttemptCollector::default();
+    let mut api = api::ApiCollector::default();
+    let mut secrets = secrets::SecretCollector::default();
     let mut events = events::EventCollector::default();
     for record in records {
         tree.observe(record, &clock);
@@ -56,6 +63,9 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
         violations.observe(record, &tree, &clock);
         files.observe(record, &tree, &clock);
         network.observe(record, &tree, &clock);
+        attempts.observe(record, &tree, &clock);
+        api.observe(record, &tree, &clock);
+        secrets.observe(record, &tree, &clock);
         events.observe(record, &tree, &clock);
     }
 
@@ -76,6 +86,9 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
         }),
         dns_queries: count(records, |e| matches!(e, Event::DnsQuery(_))),
         net_connections: count(records, |e| matches!(e, Event::NetConnect(_))),
+        net_attempts: count(records, |e| matches!(e, Event::NetAttempt(_))),
+        http_requests: count(records, |e| matches!(e, Event::HttpRequest(_))),
+        secret_exfil: count(records, |e| matches!(e, Event::SecretExfil(_))),
     };
     let journal = JournalFacts {
         head: verified.head.clone(),
@@ -99,7 +112,9 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
         processes: processes.list,
         roots: processes.roots,
         files: files.finish(),
-        network: network.finish(),
+        network: network.finish(attempts.finish()),
+        api: api.finish(),
+        secrets: secrets.finish(),
         events: events.finish(),
     }
 }

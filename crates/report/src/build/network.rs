@@ -7,7 +7,7 @@ use journal::{DnsQuery, Event, NetConnect, Record, Verdict};
 
 use super::actor::Actors;
 use super::{Clock, ProcessTree};
-use crate::model::{DnsName, HostActivity, Network};
+use crate::model::{ConnectAttempt, DnsName, HostActivity, Network};
 
 /// A tunnelling client can produce thousands of distinct answers; a few show the pattern.
 const MAX_ANSWERS: usize = 10;
@@ -124,7 +124,7 @@ impl NetworkCollector {
         actors.add(tree, q.pid);
     }
 
-    pub fn finish(self) -> Network {
+    pub fn finish(self, attempts: Vec<ConnectAttempt>) -> Network {
         let mut hosts: Vec<HostActivity> = self
             .hosts
             .into_iter()
@@ -143,7 +143,7 @@ impl NetworkCollector {
             })
             .collect();
         dns.sort_by_key(|n| (n.violations == 0, n.blocked == 0, n.suspicious.is_empty(), n.first_seq));
-        Network { hosts, dns }
+        Network { hosts, dns, attempts }
     }
 }
 

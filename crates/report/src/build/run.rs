@@ -218,6 +218,9 @@ fn by_kind<'a>(list: impl Iterator<Item = &'a Violation>) -> String {
         .iter()
         .map(|(kind, n)| {
             let word = match kind {
+                ViolationKind::Secret => "secret exfiltration",
+                ViolationKind::Budget => "budget",
+                ViolationKind::Api => "API",
                 ViolationKind::Policy => "fence rule",
                 ViolationKind::File => "file",
                 ViolationKind::Dns => "DNS",

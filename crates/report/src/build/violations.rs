@@ -1,5 +1,5 @@
-//! Violations of every kind (fence rules, files, DNS, connections), each attributed to the
-//! process that made it and described in words a reviewer understands.
+//! Violations of every kind (secrets, budgets, API routes, fence rules, files, DNS, connections),
+//! each attributed to the process that made it and described in words a reviewer understands.
 
 use journal::{Event, Record};
 
@@ -43,14 +43,14 @@ impl ViolationCollector {
     }
 }
 
-struct Described {
-    kind: ViolationKind,
-    rule: String,
-    what: String,
-    verdict: ViolationVerdict,
+pub(super) struct Described {
+    pub kind: ViolationKind,
+    pub rule: String,
+    pub what: String,
+    pub verdict: ViolationVerdict,
 }
 
-fn verdict(v: journal::Verdict) -> ViolationVerdict {
+pub(super) fn verdict(v: journal::Verdict) -> ViolationVerdict {
     match v {
         journal::Verdict::Blocked => ViolationVerdict::Blocked,
         journal::Verdict::Allowed => ViolationVerdict::Allowed,
@@ -129,6 +129,9 @@ fn describe(event: &Event, workspace: &str) -> Option<Described> {
                 what: format!("{} connect to {target}{sni}{reason}", c.protocol),
                 verdict: verdict(c.verdict),
             }
+        }
+        Event::SecretExfil(_) | Event::Budget(_) | Event::HttpRequest(_) | Event::NetAttempt(_) => {
+            return super::api_violations::describe(event);
         }
         _ => return None,
     };

@@ -1,11 +1,13 @@
 //! report.md, written for `$GITHUB_STEP_SUMMARY`: the verdict first, then what was blocked or
-//! looks suspicious, then files and network, then a compact process tree, then the fence and
+//! looks suspicious, then files, network, secrets and API requests, then a compact process tree, then the fence and
 //! the numbers.
 //!
 //! Everything that came from the agent goes through [`crate::escape`]: argv can hold backticks,
 //! pipes and `<script>`.
 
 mod actors;
+mod api;
+mod attempts;
 mod files;
 mod network;
 mod sections;
@@ -26,6 +28,7 @@ pub fn render(r: &RunReport) -> String {
         sections::suspicious(r),
         files::section(r),
         network::section(r),
+        api::section(r),
     ]
     .concat();
     let tail =

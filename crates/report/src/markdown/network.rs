@@ -16,19 +16,28 @@ pub fn section(r: &RunReport) -> String {
         return String::new();
     }
     let refused = n.hosts.iter().filter(|h| h.violations > 0 || h.blocked > 0).count();
-    let mut title = format!(
-        "### Network: {} host{}, {} connection{}",
-        thousands(n.hosts.len() as u64),
-        plural(n.hosts.len() as u64),
-        thousands(r.counts.net_connections),
-        plural(r.counts.net_connections)
-    );
+    let mut parts = Vec::new();
+    if !n.hosts.is_empty() || !n.dns.is_empty() {
+        parts.push(format!(
+            "{} host{}, {} connection{}",
+            thousands(n.hosts.len() as u64),
+            plural(n.hosts.len() as u64),
+            thousands(r.counts.net_connections),
+            plural(r.counts.net_connections)
+        ));
+    }
+    let attempts: u64 = n.attempts.iter().map(|a| a.count).sum();
+    if attempts > 0 {
+        parts.push(format!("{} attempt{} seen by the kernel", thousands(attempts), plural(attempts)));
+    }
+    let mut title = format!("### Network: {}", parts.join(", "));
     if refused > 0 {
         title.push_str(&format!(", **{} refused or flagged**", thousands(refused as u64)));
     }
     let mut out = format!("{title}\n\n");
     out.push_str(&hosts(r));
     out.push_str(&dns(r));
+    out.push_str(&super::attempts::table(r));
     out
 }
 

@@ -42,6 +42,9 @@ pub fn headline(r: &RunReport) -> String {
 
 pub fn kind_word(kind: ViolationKind) -> &'static str {
     match kind {
+        ViolationKind::Secret => "secret",
+        ViolationKind::Budget => "budget",
+        ViolationKind::Api => "api",
         ViolationKind::Policy => "fence",
         ViolationKind::File => "file",
         ViolationKind::Dns => "dns",
@@ -61,15 +64,23 @@ pub fn warnings(r: &RunReport) -> String {
 }
 
 pub fn violations(r: &RunReport, verdict: ViolationVerdict) -> String {
-    let list: Vec<_> = r.violations.iter().filter(|v| v.verdict == verdict).collect();
+    let list: Vec<_> = r.violations_in_reading_order().into_iter().filter(|v| v.verdict == verdict).collect();
     if list.is_empty() {
         return String::new();
     }
-    let title = match verdict {
-        ViolationVerdict::Blocked => "Blocked",
-        ViolationVerdict::Allowed => "Allowed (audit mode: these would be blocked)",
+    let title = match (verdict, r.run.mode) {
+        (ViolationVerdict::Blocked, _) => "Blocked",
+        (ViolationVerdict::Allowed, crate::model::Mode::Audit) => {
+            "Allowed (audit mode: these would be blocked)"
+        }
+        (ViolationVerdict::Allowed, crate::model::Mode::Block) => "Let through",
     };
     let mut out = format!("### {title}: {}\n\n", thousands(list.len() as u64));
+    if verdict == ViolationVerdict::Allowed && r.run.mode == crate::model::Mode::Block {
+        // Block mode lets a violation through only when it is found after the fact, such as
+        // the model call that reached a spending cap: the fence refuses what follows.
+        out.push_str("Found once it had happened; the fence refuses what follows (e.g. model calls after a spending cap).\n\n");
+    }
     out.push_str("| Time | Kind | Rule | What | Process |\n|---|---|---|---|---|\n");
     for v in list.iter().take(MAX_VIOLATION_ROWS) {
         let who = Actor { pid: v.pid, process: v.process, exe: v.exe.clone(), argv: v.argv.clone() };

@@ -5,13 +5,19 @@
 //! (`files`, `network`, …) is a top-level field in its own module; adding a field is a minor
 //! change, never a version bump.
 
+mod api;
+mod attempts;
 mod files;
 mod network;
+mod secrets;
 
 use serde::{Deserialize, Serialize};
 
+pub use api::*;
+pub use attempts::*;
 pub use files::*;
 pub use network::*;
+pub use secrets::*;
 
 /// Version of the report.json schema. Bumped only when a field is removed, renamed or changes
 /// meaning; new fields are added without a bump, so readers must ignore fields they do not know.
@@ -39,6 +45,10 @@ pub struct RunReport {
     pub files: Files,
     /// Hosts contacted and names resolved; empty when the run has no network events.
     pub network: Network,
+    /// Requests through inspected hosts, model usage and budgets; empty when there were none.
+    pub api: Api,
+    /// Secret exfiltration attempts and where secrets were injected (names only).
+    pub secrets: Secrets,
     /// Every journal record, one short row each.
     pub events: Vec<EventRow>,
 }
@@ -145,6 +155,12 @@ pub struct Counts {
     pub file_events: u64,
     pub dns_queries: u64,
     pub net_connections: u64,
+    /// `net.attempt` records (each may stand for several attempts).
+    pub net_attempts: u64,
+    /// `http.request` records: requests through inspected hosts.
+    pub http_requests: u64,
+    /// `secret.exfil` records.
+    pub secret_exfil: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,12 +222,32 @@ pub struct Violation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
+    /// A secret's sentinel sent toward a host it does not belong to.
+    Secret,
+    /// A model spending cap reached, or a request refused because of it.
+    Budget,
+    /// A request to an inspected host refused (or flagged) by a route rule.
+    Api,
     /// `policy.violation`: seccomp, limits and other fence rules.
     Policy,
     /// A protected-path write, a credential read or a refused file operation.
     File,
     Dns,
+    /// A refused connection, or a connect/send attempt the kernel hook saw.
     Network,
+}
+
+impl ViolationKind {
+    /// Reading order: a leaked secret first, then spending, then refused API routes; every
+    /// other kind after them, in journal order.
+    pub fn rank(self) -> u8 {
+        match self {
+            ViolationKind::Secret => 0,
+            ViolationKind::Budget => 1,
+            ViolationKind::Api => 2,
+            ViolationKind::Policy | ViolationKind::File | ViolationKind::Dns | ViolationKind::Network => 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

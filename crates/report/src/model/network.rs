@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Actor;
+use super::{Actor, ConnectAttempt};
 
-/// Both lists are empty when the run recorded no DNS or connection events.
+/// Every list is empty when the run recorded no DNS, connection or attempt events.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Network {
     /// One entry per host: those with violations first, then those with refused connections,
@@ -12,11 +12,13 @@ pub struct Network {
     pub hosts: Vec<HostActivity>,
     /// One entry per queried name, ordered like `hosts`.
     pub dns: Vec<DnsName>,
+    /// Connect and send attempts seen by the kernel hook: violations first, then by first attempt.
+    pub attempts: Vec<ConnectAttempt>,
 }
 
 impl Network {
     pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty() && self.dns.is_empty()
+        self.hosts.is_empty() && self.dns.is_empty() && self.attempts.is_empty()
     }
 }
 

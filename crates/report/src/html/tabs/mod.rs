@@ -44,6 +44,9 @@ pub fn violation_table(r: &RunReport, list: &[&Violation]) -> String {
 
 pub fn kind_word(kind: ViolationKind) -> &'static str {
     match kind {
+        ViolationKind::Secret => "secret",
+        ViolationKind::Budget => "budget",
+        ViolationKind::Api => "api",
         ViolationKind::Policy => "fence",
         ViolationKind::File => "file",
         ViolationKind::Dns => "dns",

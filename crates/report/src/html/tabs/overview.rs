@@ -98,8 +98,8 @@ fn violations(r: &RunReport) -> String {
         return String::new();
     }
     // Blocked first: they are what the reader came for.
-    let mut list: Vec<_> = r.violations.iter().collect();
-    list.sort_by_key(|v| (!v.is_blocked(), v.seq));
+    let mut list = r.violations_in_reading_order();
+    list.sort_by_key(|v| !v.is_blocked());
     let shown: Vec<_> = list.into_iter().take(FIRST_VIOLATIONS).collect();
     let more = if r.violations.len() > shown.len() {
         format!(

@@ -23,11 +23,11 @@ impl Tab for Violations {
         if r.violations.is_empty() {
             return None;
         }
-        let list: Vec<_> = r.violations.iter().take(MAX_ROWS).collect();
+        let list: Vec<_> = r.violations_in_reading_order().into_iter().take(MAX_ROWS).collect();
         let mut out = violation_table(r, &list);
         if r.violations.len() > MAX_ROWS {
             out.push_str(&format!(
-                "<p class=\"muted\">Showing the first {} of {}; report.json lists them all.</p>\n",
+                "<p class=\"muted\">Showing {} of {}; report.json lists them all.</p>\n",
                 thousands(MAX_ROWS as u64),
                 thousands(r.violations.len() as u64)
             ));
