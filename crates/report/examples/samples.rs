@@ -11,6 +11,8 @@ fn main() -> std::io::Result<()> {
     let fixtures = [
         ("agent", common::agent_run()),
         ("audit-agent", common::audit_agent_run()),
+        ("api", common::api_run()),
+        ("audit-api", common::audit_api_run()),
         ("blocked", common::blocked_run()),
         ("passed", common::passed_run()),
         ("audit", common::audit_run()),

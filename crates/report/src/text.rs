@@ -168,6 +168,24 @@ pub fn host_port(host: &str, port: u16) -> String {
     if port == 443 { host.to_string() } else { format!("{host}:{port}") }
 }
 
+/// `3× 2xx, 1× 4xx`.
+pub fn status_classes(s: &crate::model::StatusClasses) -> String {
+    let classes = [
+        ("1xx", s.informational),
+        ("2xx", s.success),
+        ("3xx", s.redirect),
+        ("4xx", s.client_error),
+        ("5xx", s.server_error),
+        ("no status", s.none),
+    ];
+    let parts: Vec<String> = classes
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(class, n)| format!("{}× {class}", thousands(*n)))
+        .collect();
+    parts.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

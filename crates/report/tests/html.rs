@@ -72,3 +72,23 @@ fn every_tab_is_present_for_a_full_run() {
         assert!(page.contains(&format!("id=\"{tab}\" role=\"tabpanel\"")), "tab {tab}");
     }
 }
+
+#[test]
+fn api_tab_tells_the_secret_and_spending_story_without_script() {
+    let page = html_of(common::api_run());
+    assert!(page.contains("id=\"api\" role=\"tabpanel\""), "the API tab is there");
+    // Everything below is plain markup, outside the data block the script reads.
+    let markup = &page[..page.find("<script type=\"application/json\"").unwrap()];
+    let api = &markup[markup.find("id=\"api\" role=\"tabpanel\"").unwrap()..];
+    assert!(api.contains("tried to send <code>ANTHROPIC_API_KEY</code>'s sentinel to <code class=\"host\">exfil.test</code> in header x-api-key"));
+    assert!(api.contains("41,230 of 40,000 tokens, $0.31 of $10.00 cap · cap reached · 1 request refused"));
+    assert!(api.contains("<b>api.github.com</b>/gists"), "each request is a row");
+    assert!(api.contains("claude-haiku-4-5"), "usage per model");
+    let exfil = api.find("Secret exfiltration").unwrap();
+    assert!(
+        exfil < api.find("Model usage").unwrap() && exfil < api.find("Requests").unwrap(),
+        "exfiltration first"
+    );
+    assert!(markup.contains("Attempts outside the proxy"), "kernel-seen attempts are in the Network tab");
+    assert!(!html_of(common::passed_run()).contains("id=\"api\""), "no API tab for a run without requests");
+}

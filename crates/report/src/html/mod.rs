@@ -30,6 +30,7 @@ const TABS: &[&dyn Tab] = &[
     &tabs::violations::Violations,
     &tabs::files::Files,
     &tabs::network::Network,
+    &tabs::api::Api,
     &tabs::processes::Processes,
     &tabs::fence::Fence,
     &tabs::events::Events,

@@ -3,8 +3,8 @@
 
 use super::actors::{actor, actors_cell};
 use crate::escape::{md_code, md_text};
-use crate::model::{ApiHost, ExfilAttempt, RunReport, StatusClasses, ViolationVerdict};
-use crate::text::{bytes, host_port, spend_line, thousands, truncate, usd};
+use crate::model::{ApiHost, ExfilAttempt, RunReport, ViolationVerdict};
+use crate::text::{bytes, host_port, spend_line, status_classes, thousands, truncate, usd};
 
 const MAX_ATTEMPTS: usize = 20;
 const MAX_HOSTS: usize = 20;
@@ -90,7 +90,7 @@ fn hosts(r: &RunReport) -> String {
             "| {} | {} | {} | {} / {} | {} | {} | {} |\n",
             md_code(&truncate(&host_port(&h.host, h.port), CELL_MAX), true),
             thousands(h.requests),
-            status_words(&h.status),
+            status_classes(&h.status),
             bytes(h.bytes_up),
             bytes(h.bytes_down),
             injected(h),
@@ -106,24 +106,6 @@ fn hosts(r: &RunReport) -> String {
     }
     out.push('\n');
     out
-}
-
-/// `3× 2xx, 1× 4xx`.
-pub fn status_words(s: &StatusClasses) -> String {
-    let classes = [
-        ("1xx", s.informational),
-        ("2xx", s.success),
-        ("3xx", s.redirect),
-        ("4xx", s.client_error),
-        ("5xx", s.server_error),
-        ("no status", s.none),
-    ];
-    let parts: Vec<String> = classes
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(class, n)| format!("{}× {class}", thousands(*n)))
-        .collect();
-    parts.join(", ")
 }
 
 fn injected(h: &ApiHost) -> String {

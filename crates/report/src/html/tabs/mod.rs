@@ -1,5 +1,7 @@
 //! One module per tab of report.html.
 
+pub mod api;
+pub mod attempts;
 pub mod events;
 pub mod fence;
 pub mod files;

@@ -1,5 +1,6 @@
 //! The Network tab: every host with ports, traffic, verdict and the processes that connected
-//! (refused first), then every DNS name with its answers and signs of tunnelling.
+//! (refused first), then every DNS name with its answers and signs of tunnelling, then attempts
+//! the kernel saw outside the proxy.
 
 use super::actors_html;
 use crate::escape::html as h;
@@ -17,14 +18,14 @@ impl Tab for Network {
     }
 
     fn title(&self, r: &RunReport) -> String {
-        format!("Network ({})", thousands(r.network.hosts.len() as u64))
+        format!("Network ({})", thousands((r.network.hosts.len() + r.network.attempts.len()) as u64))
     }
 
     fn render(&self, r: &RunReport) -> Option<String> {
         if r.network.is_empty() {
             return None;
         }
-        Some([hosts(r), dns(r)].concat())
+        Some([hosts(r), dns(r), super::attempts::table(r)].concat())
     }
 }
 
