@@ -4,13 +4,15 @@
 //!
 //! Best effort by nature: a process that exits before the lookup has no pid any more, and the
 //! result is then `None`. The lookup runs before the DNS answer is sent and before the proxy
-//! connects upstream, while the asking process is still waiting and therefore alive.
+//! connects upstream, while the asking process is still waiting and therefore alive. A TCP
+//! client that connects and closes at once is gone by then, so the caller may give a
+//! [`PidHint`] (a kernel hook that noted the connecting process) that is asked first.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const NETLINK_SOCK_DIAG: libc::c_int = 4;
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -23,17 +25,22 @@ const HEADER: usize = 16;
 const MSG_SPORT: usize = HEADER + 4;
 const MSG_INODE: usize = HEADER + 4 + 48 + 16;
 
+/// The pid that connected from a client address to an original destination, as noted when
+/// the connection was made; `None` when it was not.
+pub type PidHint = Arc<dyn Fn(SocketAddr, SocketAddr) -> Option<u32> + Send + Sync>;
+
 /// Finds the pid behind a socket of the fence's namespace.
 pub struct Attributor {
     /// A sock_diag socket created inside the fence's namespace: it answers for that namespace
     /// whichever thread uses it.
     diag: Mutex<OwnedFd>,
     cgroup_procs: PathBuf,
+    hint: Option<PidHint>,
 }
 
 impl Attributor {
     /// Opens the sock_diag socket; call on a thread inside the fence's namespace.
-    pub fn open_in_netns(cgroup_procs: PathBuf) -> io::Result<Attributor> {
+    pub fn open_in_netns(cgroup_procs: PathBuf, hint: Option<PidHint>) -> io::Result<Attributor> {
         // SAFETY: plain socket(2); the fd is owned at once.
         let fd =
             unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, NETLINK_SOCK_DIAG) };
@@ -53,12 +60,16 @@ impl Attributor {
                 std::mem::size_of::<libc::timeval>() as libc::socklen_t,
             );
         }
-        Ok(Attributor { diag: Mutex::new(diag), cgroup_procs })
+        Ok(Attributor { diag: Mutex::new(diag), cgroup_procs, hint })
     }
 
     /// The pid owning the TCP socket connected from `local` to `remote` (the address the
-    /// client asked for, before redirection).
+    /// client asked for, before redirection). The hint, when there is one, answers first: it
+    /// still knows a client that has already exited.
     pub fn tcp(&self, local: SocketAddr, remote: SocketAddr) -> Option<u32> {
+        if let Some(pid) = self.hint.as_ref().and_then(|hint| hint(local, remote)) {
+            return Some(pid);
+        }
         let inode = self.tcp_inode(local, remote)?;
         pid_of_inode(&members(&self.cgroup_procs), inode)
     }

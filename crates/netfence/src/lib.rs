@@ -48,6 +48,10 @@ pub struct NetConfig {
     pub upstream_dns: Vec<SocketAddr>,
     /// `<cgroup leaf>/cgroup.procs`: the run's member pids, for attribution.
     pub cgroup_procs: PathBuf,
+    /// Asked before sock_diag when attributing a TCP connection (client address, original
+    /// destination → pid): a kernel hook's note of the connecting process still names a client
+    /// that connected and closed before the proxy looked.
+    pub pid_hint: Option<Arc<dyn Fn(SocketAddr, SocketAddr) -> Option<u32> + Send + Sync>>,
 }
 
 /// What the fence saw, returned by `NetFence::stop`.
@@ -102,6 +106,7 @@ impl NetFence {
         }
         let host_services = names::host_service_ports(&cfg.policy);
         let cgroup_procs = cfg.cgroup_procs.clone();
+        let pid_hint = cfg.pid_hint.clone();
         let sockets = netns::within(cfg.netns.as_fd(), move || {
             netns::add_routes()?;
             let bind = |what, addr: SocketAddr| {
@@ -118,8 +123,8 @@ impl NetFence {
             let dns_udp = UdpSocket::bind(dns_addr)
                 .map_err(|source| NetError::Bind { what: "DNS server (UDP)", source })?;
             let dns_tcp = bind("DNS server (TCP)", dns_addr)?;
-            let attributor =
-                attribution::Attributor::open_in_netns(cgroup_procs).map_err(NetError::Attribution)?;
+            let attributor = attribution::Attributor::open_in_netns(cgroup_procs, pid_hint)
+                .map_err(NetError::Attribution)?;
             nft::apply(&nft::Ports { proxy: proxy_port, dns: DNS_PORT, host_services })?;
             Ok(Sockets { proxy4, proxy6, dns_udp, dns_tcp, attributor, proxy_port })
         })?;

@@ -128,6 +128,7 @@ fn bench() {
         mode: Mode::Block,
         upstream_dns: net.upstream(),
         cgroup_procs: cgroup.procs_path(),
+        pid_hint: None,
     };
     let fence = on_host_side(&net, || NetFence::start(cfg, Box::new(|_| {})).expect("fence"));
 

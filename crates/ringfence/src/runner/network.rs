@@ -29,6 +29,7 @@ pub fn start(
         mode: plan.mode,
         upstream_dns,
         cgroup_procs: cgroup.join("cgroup.procs"),
+        pid_hint: None,
     };
     NetFence::start(cfg, Box::new(move |event| recorder.append(event)))
         .context("starting the egress fence (resolver and proxy inside the fence's network namespace); set dns.upstream in the policy if the host has no resolver")
