@@ -2,8 +2,6 @@
 //! Latency per request through the proxy vs direct, spliced bulk throughput, DNS answer latency
 //! and 1,000 concurrent proxied connections, all against the fake internet on this machine.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, OwnedFd};
@@ -15,7 +13,7 @@ use hickory_proto::rr::{Name, RecordType};
 use journal::Mode;
 use netfence::{NetConfig, NetFence};
 use nix::sched::{CloneFlags, setns};
-use support::*;
+use testnet::*;
 
 const PORT: u16 = 8080;
 const REQUESTS: usize = 2000;

@@ -2,13 +2,11 @@
 //! inside the fence's namespace, every attack asserted blocked (block mode) or recorded (audit
 //! mode), and attributed to the client's pid. Nothing here talks to a real address.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 
 use journal::{DnsQuery, Event, Mode, NetConnect, Verdict};
 use netfence::{NetConfig, NetFence, NetStats};
-use support::*;
+use testnet::*;
 
 const POLICY: &str = "version: 1
 egress:

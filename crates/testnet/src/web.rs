@@ -1,0 +1,61 @@
+//! The plain test web server: HTTP on :80 and HTTPS (TLS 1.3, the test CA's leaf) on :443 of
+//! the internet side's initial addresses (argv after cert and key), answering with the Host it was asked for, bulk bodies for
+//! throughput, and git's smart HTTP protocol for clone tests.
+
+pub(crate) const WEB_SERVER: &str = r#"
+import http.server, os, ssl, subprocess, sys, threading
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def do_GET(self):
+        if self.path.startswith('/repo.git/'):
+            return self.git()
+        if self.path.startswith('/bulk/'):
+            size = int(self.path[6:])
+            self.send_response(200); self.send_header('Content-Length', str(size)); self.end_headers()
+            chunk = b'x' * 65536
+            while size > 0:
+                self.wfile.write(chunk[:min(size, 65536)]); size -= 65536
+            return
+        body = ('hello from %s\n' % self.headers.get('Host')).encode()
+        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        if self.path.startswith('/repo.git/'):
+            return self.git()
+        self.send_error(405)
+    def git(self):
+        # git's smart HTTP protocol: hand the request to `git http-backend` as a CGI script.
+        path, _, query = self.path.partition('?')
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        env = dict(os.environ, GIT_PROJECT_ROOT=os.path.dirname(sys.argv[1]), GIT_HTTP_EXPORT_ALL='1',
+                   REQUEST_METHOD=self.command, PATH_INFO=path, QUERY_STRING=query,
+                   CONTENT_TYPE=self.headers.get('Content-Type') or '', CONTENT_LENGTH=str(len(body)),
+                   REMOTE_ADDR=self.client_address[0], HTTP_GIT_PROTOCOL=self.headers.get('Git-Protocol') or '',
+                   HTTP_CONTENT_ENCODING=self.headers.get('Content-Encoding') or '')
+        out = subprocess.run(['git', 'http-backend'], input=body, env=env, capture_output=True).stdout
+        head, _, payload = out.partition(b'\r\n\r\n')
+        status, headers = 200, []
+        for line in head.decode().split('\r\n'):
+            k, _, v = line.partition(':')
+            if k.lower() == 'status': status = int(v.split()[0])
+            elif k: headers.append((k, v.strip()))
+        self.send_response(status)
+        for k, v in headers: self.send_header(k, v)
+        self.send_header('Content-Length', str(len(payload))); self.end_headers()
+        self.wfile.write(payload)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer.allow_reuse_address = True
+http.server.ThreadingHTTPServer.request_queue_size = 4096
+# Bound per address, not to 0.0.0.0, so names added later can have servers of their own on :443.
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+for addr in sys.argv[3:]:
+    s80 = http.server.ThreadingHTTPServer((addr, 80), H)
+    s443 = http.server.ThreadingHTTPServer((addr, 443), H)
+    s443.socket = ctx.wrap_socket(s443.socket, server_side=True)
+    for s in (s80, s443):
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+print('ready', flush=True)
+threading.Event().wait()
+"#;
