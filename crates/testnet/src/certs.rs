@@ -24,13 +24,17 @@ pub(crate) fn make_ca(dir: &Path) {
     leaf(dir, "leaf", &["allowed.test", "other.test", "denied.test", "a.wild.test"]);
 }
 
-/// Issues `<stem>.pem`/`<stem>.key` from the test CA for `names`; returns (cert, key).
+/// Issues `<stem>.pem`/`<stem>.key` from the test CA for `names` (host names or IP
+/// addresses); returns (cert, key).
 pub(crate) fn leaf(dir: &Path, stem: &str, names: &[&str]) -> (PathBuf, PathBuf) {
     let (cert, key, csr, ext) =
         (format!("{stem}.pem"), format!("{stem}.key"), format!("{stem}.csr"), format!("{stem}.cnf"));
     let subject = format!("/CN={}", names[0]);
     openssl(dir, &[&["req"][..], &EC, &["-keyout", &key, "-out", &csr, "-subj", &subject]].concat());
-    let sans: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
+    let sans: Vec<String> = names
+        .iter()
+        .map(|n| if n.parse::<std::net::IpAddr>().is_ok() { format!("IP:{n}") } else { format!("DNS:{n}") })
+        .collect();
     std::fs::write(dir.join(&ext), format!("subjectAltName={}\n", sans.join(","))).expect("ext");
     openssl(
         dir,

@@ -7,17 +7,21 @@
 //! helpers panic on failure, as a test would.
 
 mod certs;
+mod claude_code;
 mod client;
 mod dns;
 mod internet;
+mod model_api;
 mod web;
 
 use std::io::Write;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
+pub use claude_code::{CLAUDE_CODE_PACKAGE, claude_code};
 pub use client::{TestCgroup, run_in};
 pub use internet::{Daemon, FakeInternet, on_host_side};
+pub use model_api::ModelApi;
 
 pub const HOST_SIDE: &str = "198.51.100.1";
 pub const DNS: &str = "198.51.100.53";
