@@ -1,5 +1,5 @@
 //! The plain test web server: HTTP on :80 and HTTPS (TLS 1.3, the test CA's leaf) on :443 of
-//! the internet side's initial addresses (argv after cert and key), answering with the Host it was asked for, bulk bodies for
+//! the internet side's initial addresses (argv after cert and key), answering with the Host it was asked for (or, at /headers, every header it got), bulk bodies for
 //! throughput, and git's smart HTTP protocol for clone tests.
 
 pub(crate) const WEB_SERVER: &str = r#"
@@ -16,12 +16,22 @@ class H(http.server.BaseHTTPRequestHandler):
             while size > 0:
                 self.wfile.write(chunk[:min(size, 65536)]); size -= 65536
             return
+        if self.path == '/headers':
+            # What arrived, so a test can see what the proxy put into the request.
+            body = ''.join('%s: %s\n' % (k, v) for k, v in self.headers.items()).encode()
+            self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
+            return self.wfile.write(body)
         body = ('hello from %s\n' % self.headers.get('Host')).encode()
         self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
         self.wfile.write(body)
     def do_POST(self):
         if self.path.startswith('/repo.git/'):
             return self.git()
+        if self.path.startswith('/ok/'):
+            body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+            reply = ('got %d bytes\n' % len(body)).encode()
+            self.send_response(200); self.send_header('Content-Length', str(len(reply))); self.end_headers()
+            return self.wfile.write(reply)
         self.send_error(405)
     def git(self):
         # git's smart HTTP protocol: hand the request to `git http-backend` as a CGI script.
