@@ -234,8 +234,8 @@ impl SseMeter {
         match (p, kind) {
             (Provider::Anthropic, "message_start") => {
                 let Some(message) = json.get("message") else { return };
-                let mut usage = Usage::default();
-                usage.model = message.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+                let model = message.get("model").and_then(Value::as_str).unwrap_or_default();
+                let mut usage = Usage { model: model.to_string(), ..Usage::default() };
                 if let Some(u) = message.get("usage") {
                     apply_usage(p, u, &mut usage);
                 }
