@@ -32,6 +32,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use attribution::PidHint;
 pub use error::NetError;
 pub use fakeip::is_fake;
 pub use upstream::host_resolvers;
@@ -51,7 +52,7 @@ pub struct NetConfig {
     /// Asked before sock_diag when attributing a TCP connection (client address, original
     /// destination → pid): a kernel hook's note of the connecting process still names a client
     /// that connected and closed before the proxy looked.
-    pub pid_hint: Option<Arc<dyn Fn(SocketAddr, SocketAddr) -> Option<u32> + Send + Sync>>,
+    pub pid_hint: Option<PidHint>,
 }
 
 /// What the fence saw, returned by `NetFence::stop`.
