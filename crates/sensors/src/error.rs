@@ -10,11 +10,20 @@ pub enum SensorError {
          libbpf's log above names the failing step"
     )]
     Bpf {
-        /// Which sensor: `exec` or `file`.
+        /// Which sensor: `exec`, `file` or `connect`.
         sensor: &'static str,
         stage: &'static str,
         #[source]
         source: libbpf_rs::Error,
+    },
+    #[error(
+        "the connect sensor cannot open the run's cgroup {path}: {source}; it needs root and a \
+         cgroup v2 hierarchy (see /proc/self/mountinfo)"
+    )]
+    Cgroup {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("a sensor's BPF object has no {0} section; it was built wrong, rebuild ringfence")]
     MissingSection(&'static str),

@@ -10,7 +10,12 @@
 //! Its guarantees differ from the exec sensor's below: fanotify and the refusal ring buffer are
 //! two queues, so their events are not in one kernel order.
 //!
-//! What a caller can rely on:
+//! The connect sensor ([`ConnectSensor`]) counts the run's `connect(2)` calls, addressed
+//! datagrams and ICMP/raw socket attempts in the kernel (cgroup socket hooks,
+//! `src/bpf/net.bpf.c`), and notes which process made each TCP connection, for the proxy. Its
+//! counts are read once, at stop; see `src/net/mod.rs` for what it can and cannot see.
+//!
+//! What a caller can rely on (exec sensor):
 //! - Events arrive in kernel order (the order the programs reserved ring-buffer space), on the
 //!   sensor's own thread; for one process that is fork, exec(s), exit.
 //! - Only processes whose cgroup v2 id equals the one given are reported, not descendants.
@@ -26,6 +31,7 @@ mod cgroup;
 mod error;
 mod exec;
 mod files;
+mod net;
 mod progs;
 mod wake;
 
@@ -33,3 +39,4 @@ pub use cgroup::{cgroup_id, cgroup2_mount};
 pub use error::SensorError;
 pub use exec::{ExecSensor, SensorStats};
 pub use files::{FileSensor, FileWatch};
+pub use net::{Attempt, Attempts, Call, ConnectSensor, Domain, PidHint};

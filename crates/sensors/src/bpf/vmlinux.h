@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The kernel types the sensors read (exec.bpf.c, files.bpf.c), and nothing else.
+ * The kernel types the sensors read (exec.bpf.c, files.bpf.c, net.bpf.c), and nothing else.
  *
  * Why a trimmed, hand-kept header instead of the full `bpftool btf dump` output: the full dump is
  * ~130k lines, specific to one kernel build and one architecture, and churns on every kernel
@@ -39,6 +39,7 @@ enum { false = 0, true = 1 };
 
 /* UAPI constants (stable ABI), needed by the map definitions. */
 enum bpf_map_type {
+	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
@@ -46,6 +47,42 @@ enum bpf_map_type {
 
 enum {
 	BPF_ANY = 0,
+	BPF_NOEXIST = 1,
+};
+
+enum {
+	BPF_SOCK_OPS_TCP_CONNECT_CB = 3,
+};
+
+/*
+ * Program contexts (UAPI, include/uapi/linux/bpf.h). The verifier rewrites accesses to these
+ * itself, so they take no CO-RE relocation; only the leading fields net.bpf.c reads are
+ * declared, at their fixed UAPI offsets.
+ */
+struct bpf_sock_addr {
+	__u32 user_family;
+	__u32 user_ip4;
+	__u32 user_ip6[4];
+	__u32 user_port;
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+};
+
+struct bpf_sock_ops {
+	__u32 op;
+	union {
+		__u32 args[4];
+		__u32 reply;
+		__u32 replylong[4];
+	};
+	__u32 family;
+	__u32 remote_ip4;
+	__u32 local_ip4;
+	__u32 remote_ip6[4];
+	__u32 local_ip6[4];
+	__u32 remote_port;
+	__u32 local_port;
 };
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)

@@ -37,8 +37,12 @@ impl TestCgroup {
         Ok(TestCgroup { path })
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn id(&self) -> u64 {
-        cgroup_id(&self.path).expect("the cgroup just created has an inode")
+        cgroup_id(self.path()).expect("the cgroup just created has an inode")
     }
 
     /// A command whose process moves itself into this cgroup before it execs, then (as root)

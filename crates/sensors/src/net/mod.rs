@@ -1,0 +1,136 @@
+//! The connect sensor: every `connect(2)` and addressed datagram of the run's processes, and
+//! every attempt to open an ICMP, raw or packet socket, counted in the kernel per (process,
+//! call, socket kind, destination); and, for each TCP connect, which process made it, for the
+//! proxy to name a client that connected and closed before it looked.
+//!
+//! What it sees, and what not:
+//! - TCP, UDP, ping and any other inet socket's `connect`, and `sendto`/`sendmsg` with an
+//!   address on UDP sockets (the kernel's cgroup `connect4/6` and `sendmsg4/6` hooks), before
+//!   any netfilter rule, so with the address the process gave.
+//! - A connected UDP socket's later `send`s: not seen again; its `connect` is counted once.
+//! - ICMP: ping and raw sockets cannot be made inside the fence (ping sockets are off in a new
+//!   network namespace, raw ones need CAP_NET_RAW), so the attempt is the `socket(2)` call, seen
+//!   at its return with the errno it failed with; no destination exists yet.
+//! - The programs never refuse anything: enforcement is nftables' and the proxy's.
+
+mod bpf;
+mod record;
+
+use std::mem::MaybeUninit;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+use std::thread::{self, JoinHandle};
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle};
+
+use crate::SensorError;
+use crate::exec::panic_message;
+
+pub use record::{Attempt, Call, Domain};
+
+/// The process that made a TCP connection, from (client address, original destination).
+pub type PidHint = Arc<dyn Fn(SocketAddr, SocketAddr) -> Option<u32> + Send + Sync>;
+
+/// What the sensor counted over the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// In the order of each one's first occurrence.
+    pub attempts: Vec<Attempt>,
+    /// Attempts not counted because the kernel's table was full (more distinct destinations
+    /// than it holds); zero in a healthy run.
+    pub lost: u64,
+}
+
+/// Counts the run's connect attempts in the kernel until stopped.
+pub struct ConnectSensor {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<Result<Attempts, SensorError>>>,
+    tcp_clients: Arc<MapHandle>,
+}
+
+impl ConnectSensor {
+    /// Loads the programs and attaches them to the cgroup v2 directory `cgroup_dir` (its
+    /// descendants included). Returns once attached, or with an error that says what to do.
+    pub fn start(cgroup_dir: &Path) -> Result<ConnectSensor, SensorError> {
+        let cgroup_id = crate::cgroup_id(cgroup_dir)
+            .map_err(|source| SensorError::Cgroup { path: cgroup_dir.to_path_buf(), source })?;
+        let (stop, stopped) = mpsc::channel();
+        let (attached_tx, attached_rx) = mpsc::sync_channel(1);
+        let dir = cgroup_dir.to_path_buf();
+        let thread = thread::Builder::new()
+            .name("connect-sensor".into())
+            .spawn(move || run(dir, cgroup_id, stopped, attached_tx))
+            .map_err(SensorError::Thread)?;
+        match attached_rx.recv() {
+            Ok(tcp_clients) => Ok(ConnectSensor {
+                stop: Some(stop),
+                thread: Some(thread),
+                tcp_clients: Arc::new(tcp_clients),
+            }),
+            Err(mpsc::RecvError) => Err(match thread.join() {
+                Ok(Err(err)) => err,
+                Ok(Ok(_)) => SensorError::ThreadDied(" before attaching".into()),
+                Err(panic) => SensorError::ThreadDied(panic_message(&*panic)),
+            }),
+        }
+    }
+
+    /// A lookup for the proxy: the process that connected from `client` to `dst`. Each entry
+    /// answers once (the proxy asks once per connection), which keeps the table small.
+    pub fn pid_hint(&self) -> PidHint {
+        let map = Arc::clone(&self.tcp_clients);
+        Arc::new(move |client, dst| {
+            let value = map.lookup_and_delete(&record::client_key(client, dst)).ok().flatten()?;
+            Some(u32::from_ne_bytes(value.get(..4)?.try_into().ok()?))
+        })
+    }
+
+    /// Detaches the programs and returns what they counted.
+    pub fn stop(mut self) -> Result<Attempts, SensorError> {
+        self.stop.take();
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(panic)) => Err(SensorError::ThreadDied(panic_message(&*panic))),
+            None => Err(SensorError::ThreadDied(" (already stopped)".into())),
+        }
+    }
+}
+
+impl Drop for ConnectSensor {
+    /// Dropped without [`ConnectSensor::stop`], the programs still detach.
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The sensor thread holds the loaded object (it borrows its own storage) until told to stop.
+fn run(
+    cgroup_dir: PathBuf,
+    cgroup_id: u64,
+    stopped: mpsc::Receiver<()>,
+    attached: mpsc::SyncSender<MapHandle>,
+) -> Result<Attempts, SensorError> {
+    let mut object = MaybeUninit::uninit();
+    let loaded = bpf::load(&cgroup_dir, cgroup_id, &mut object)?;
+    let tcp_clients = MapHandle::try_from(&loaded.skel.maps.tcp_clients).map_err(|source| {
+        SensorError::Bpf { sensor: "connect", stage: "opening the TCP client table", source }
+    })?;
+    // start() is waiting on the other end for as long as this thread lives.
+    let _ = attached.send(tcp_clients);
+    // Every sender gone is the stop request.
+    let _ = stopped.recv();
+    let map = &loaded.skel.maps.attempts;
+    let mut attempts: Vec<Attempt> = map
+        .keys()
+        .filter_map(|key| {
+            let value = map.lookup(&key, MapFlags::ANY).ok().flatten()?;
+            record::decode(&key, &value)
+        })
+        .collect();
+    attempts.sort_by_key(|a| a.first_ns);
+    Ok(Attempts { attempts, lost: bpf::lost(&loaded.skel) })
+}
