@@ -1,6 +1,7 @@
 //! One fenced, recorded run: the order in which the fence, the sensors and the journal start and
 //! stop. Every mechanism lives in its own crate; this module only sequences them.
 
+mod attempts;
 pub mod demo;
 pub mod exit;
 mod files;
@@ -76,6 +77,8 @@ fn reason(outcome: &Outcome, status: RunStatus) -> Option<String> {
 /// Builds the fence, starts the sensor, runs CMD, and tears everything down again.
 fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> anyhow::Result<Outcome> {
     let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
+    let attempts =
+        attempts::Attempts::start(plan.mode, prepared.cgroup().path(), prepared.netns().is_some())?;
     let sink = recorder.clone();
     let sensor =
         sensors::ExecSensor::start(prepared.cgroup().id(), Box::new(move |event| sink.append(event)))
@@ -87,17 +90,18 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
             return Err(e);
         }
     };
-    let net =
-        match prepared.netns().map(|ns| network::start(plan, ns, prepared.cgroup().path(), recorder.clone()))
-        {
-            Some(Err(e)) => {
-                let _ = sensor.stop();
-                let _ = file_sensor.stop();
-                return Err(e);
-            }
-            Some(Ok(net)) => Some(net),
-            None => None,
-        };
+    let net = match prepared
+        .netns()
+        .map(|ns| network::start(plan, ns, prepared.cgroup().path(), recorder.clone(), attempts.pid_hint()))
+    {
+        Some(Err(e)) => {
+            let _ = sensor.stop();
+            let _ = file_sensor.stop();
+            return Err(e);
+        }
+        Some(Ok(net)) => Some(net),
+        None => None,
+    };
     recorder.append(Event::RunStart(RunStart {
         run_id: plan.run_id.clone(),
         ringfence_version: env!("CARGO_PKG_VERSION").into(),
@@ -110,7 +114,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         gid: plan.gid,
         env_passed: plan.env.iter().map(|(k, _)| k.clone()).collect(),
         env_dropped: plan.env_dropped.clone(),
-        fence: plan.layers(prepared.layers()),
+        fence: attempts.layers(plan.layers(prepared.layers())),
         limits: journal::Limits { pids: plan.pids, wall_secs: plan.wall.map(|w| w.as_secs()) },
     }));
     let denied = recorder.clone();
@@ -155,6 +159,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let file_stats = file_sensor.stop().context("stopping the file sensor")?;
     recorder.record_lost("files", file_stats.lost);
     torn_down.context("tearing the fence down")?;
+    attempts.finish(recorder)?;
     if let Some(stats) = &net_stats {
         network::suggest(plan, stats)?;
     }

@@ -18,6 +18,7 @@ pub fn start(
     netns: BorrowedFd<'_>,
     cgroup: &Path,
     recorder: Arc<Recorder>,
+    pid_hint: Option<sensors::PidHint>,
 ) -> anyhow::Result<NetFence> {
     let upstream_dns = match plan.policy.dns.upstream.is_empty() {
         true => netfence::host_resolvers(),
@@ -29,7 +30,7 @@ pub fn start(
         mode: plan.mode,
         upstream_dns,
         cgroup_procs: cgroup.join("cgroup.procs"),
-        pid_hint: None,
+        pid_hint,
     };
     NetFence::start(cfg, Box::new(move |event| recorder.append(event)))
         .context("starting the egress fence (resolver and proxy inside the fence's network namespace); set dns.upstream in the policy if the host has no resolver")
