@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::sni::{self, Peek};
 use crate::state::Shared;
-use crate::{addrs, fakeip, names, splice};
+use crate::{addrs, fakeip, intercept, names, splice};
 
 /// How long a client on a web port may take to send its ClientHello or request head.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,11 +99,11 @@ pub(crate) async fn serve(
 }
 
 /// Where a connection is going, once decided.
-struct Route {
-    decision: Decision,
-    reason: Option<String>,
+pub(crate) struct Route {
+    pub decision: Decision,
+    pub reason: Option<String>,
     /// Candidates to connect to, in order.
-    targets: Vec<SocketAddr>,
+    pub targets: Vec<SocketAddr>,
 }
 
 async fn handle(
@@ -146,7 +146,63 @@ async fn handle(
     event.violation = !route.decision.allowed || route.reason.is_some();
     event.reason = route.reason.clone();
     let allowed = route.decision.allowed && route.reason.is_none();
+    let tls = hello.first() == Some(&sni::TLS_HANDSHAKE);
     if !allowed && shared.block() {
+        // With secrets in the fence, a refused web request is still read (and answered 403),
+        // so a sentinel it carries is named as the exfiltration attempt it is.
+        if let Peek::Name(sent) = &peeked
+            && !shared.inspector.vault.is_empty()
+        {
+            let conn = intercept::Conn {
+                host: sent.clone(),
+                port: original.port(),
+                pid,
+                rule: route.decision.rule.clone(),
+                targets: Vec::new(),
+                refused: Some(
+                    route
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("{sent} is not allowed ({})", route.decision.rule)),
+                ),
+                client_tls: tls,
+                upstream_tls: tls,
+                check_authority: true,
+            };
+            let counters: intercept::Counters = Default::default();
+            intercept::serve(client, hello, conn, shared.clone(), counters.clone()).await;
+            event.bytes_up = counters.0.load(Ordering::Relaxed);
+            event.bytes_down = counters.1.load(Ordering::Relaxed);
+        }
+        event.duration_ms = start.elapsed().as_millis() as u64;
+        shared.record_connect(event);
+        return;
+    }
+    if let Some(host) = event.host.clone()
+        && (shared.inspector.wants(&shared.policy, &host) || (!tls && !shared.inspector.vault.is_empty()))
+        && matches!(peeked, Peek::Name(_))
+    {
+        let conn = intercept::Conn {
+            host,
+            port: original.port(),
+            pid,
+            rule: route.decision.rule.clone(),
+            targets: route.targets.clone(),
+            refused: None,
+            client_tls: tls,
+            upstream_tls: tls,
+            check_authority: true,
+        };
+        let counters: intercept::Counters = Default::default();
+        event.verdict = Verdict::Allowed;
+        tokio::select! {
+            _ = intercept::serve(client, hello, conn, shared.clone(), counters.clone()) => {}
+            _ = stop.changed() => {
+                event.reason = Some(event.reason.map_or(String::new(), |r| format!("{r}; ")) + "closed when the run ended");
+            }
+        }
+        event.bytes_up = counters.0.load(Ordering::Relaxed);
+        event.bytes_down = counters.1.load(Ordering::Relaxed);
         event.duration_ms = start.elapsed().as_millis() as u64;
         shared.record_connect(event);
         return;
@@ -247,7 +303,7 @@ async fn decide(shared: &Shared, original: SocketAddr, name: Option<Option<Strin
 
 /// Keeps only real addresses the policy lets this name reach: special-purpose addresses
 /// (private, loopback, metadata…) need a `cidr:` rule of their own.
-fn vet(shared: &Shared, decision: Decision, ips: Vec<IpAddr>, port: u16) -> Route {
+pub(crate) fn vet(shared: &Shared, decision: Decision, ips: Vec<IpAddr>, port: u16) -> Route {
     let mut refused = Vec::new();
     let mut targets = Vec::new();
     for ip in ips {
@@ -310,7 +366,7 @@ async fn read_hello(client: &mut TcpStream, port: u16) -> (Vec<u8>, Peek) {
     }
 }
 
-async fn connect(targets: &[SocketAddr]) -> io::Result<TcpStream> {
+pub(crate) async fn connect(targets: &[SocketAddr]) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
     for target in targets {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {

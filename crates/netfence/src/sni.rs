@@ -22,11 +22,14 @@ pub enum Peek {
     Other,
 }
 
+/// The first byte of a TLS handshake record.
+pub const TLS_HANDSHAKE: u8 = 0x16;
+
 /// Classifies the first bytes of a client's stream.
 pub fn peek(buf: &[u8]) -> Peek {
     match buf.first() {
         None => Peek::Incomplete,
-        Some(0x16) => tls_sni(buf),
+        Some(&TLS_HANDSHAKE) => tls_sni(buf),
         Some(_) => http_host(buf),
     }
 }

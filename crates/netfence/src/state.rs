@@ -12,6 +12,7 @@ use policy::Policy;
 use crate::NetStats;
 use crate::attribution::Attributor;
 use crate::fakeip::FakeIps;
+use crate::intercept::Inspector;
 use crate::nft;
 use crate::tunnel::Tracker;
 use crate::upstream::Upstream;
@@ -25,6 +26,7 @@ pub(crate) struct Shared {
     pub upstream: Upstream,
     pub attributor: Attributor,
     pub tunnel: Tracker,
+    pub inspector: Inspector,
     pub proxy_port: u16,
     pub dns_port: u16,
     sink: Sink,
@@ -35,12 +37,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    #[allow(clippy::too_many_arguments)] // one call site, each argument named there
     pub fn new(
         policy: Arc<Policy>,
         mode: Mode,
         upstream: Vec<std::net::SocketAddr>,
         attributor: Attributor,
         sink: Sink,
+        inspector: Inspector,
         proxy_port: u16,
         dns_port: u16,
     ) -> Shared {
@@ -51,6 +55,7 @@ impl Shared {
             upstream: Upstream::new(upstream),
             attributor,
             tunnel: Tracker::default(),
+            inspector,
             proxy_port,
             dns_port,
             sink,
@@ -63,6 +68,11 @@ impl Shared {
 
     pub fn block(&self) -> bool {
         self.mode == Mode::Block
+    }
+
+    /// Journals an event that needs no counting here (HTTP requests, secrets, budgets).
+    pub fn emit(&self, event: Event) {
+        (self.sink)(event);
     }
 
     pub fn record_query(&self, query: journal::DnsQuery) {

@@ -127,6 +127,7 @@ fn bench() {
         upstream_dns: net.upstream(),
         cgroup_procs: cgroup.procs_path(),
         pid_hint: None,
+        inspect: netfence::InspectConfig::without_secrets("test", &[]).expect("inspection config"),
     };
     let fence = on_host_side(&net, || NetFence::start(cfg, Box::new(|_| {})).expect("fence"));
 

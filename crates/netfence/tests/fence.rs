@@ -38,6 +38,7 @@ impl Run {
             upstream_dns: net.upstream(),
             cgroup_procs: cgroup.procs_path(),
             pid_hint: None,
+            inspect: netfence::InspectConfig::without_secrets("test", &[]).expect("inspection config"),
         };
         let fence = on_host_side(net, || {
             NetFence::start(cfg, Box::new(move |e| sink_events.lock().unwrap().push(e)))
@@ -344,6 +345,7 @@ fn start_fails_closed_without_an_upstream() {
         upstream_dns: Vec::new(),
         cgroup_procs: "/nonexistent/cgroup.procs".into(),
         pid_hint: None,
+        inspect: netfence::InspectConfig::without_secrets("test", &[]).expect("inspection config"),
     };
     let err = NetFence::start(cfg, Box::new(|_| {})).err().expect("must fail");
     assert!(err.to_string().contains("dns.upstream"), "{err}");

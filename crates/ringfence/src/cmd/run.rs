@@ -47,6 +47,14 @@ pub struct RunArgs {
     /// Also pass this environment variable into the fence (repeatable)
     #[arg(long = "pass-env", value_name = "NAME")]
     pass_env: Vec<String>,
+    /// Treat this environment variable as a secret that may only be sent to these hosts:
+    /// the agent sees a sentinel, the proxy puts the real value into requests to the hosts
+    /// (repeatable; NAME=host[,host…])
+    #[arg(long = "secret", value_name = "NAME=HOSTS")]
+    secrets: Vec<String>,
+    /// Also trust this PEM CA for ringfence's own TLS toward real servers (repeatable)
+    #[arg(long = "upstream-ca", value_name = "FILE")]
+    upstream_ca: Vec<PathBuf>,
     /// Run the built-in demo: a misbehaving "agent" whose every attack must fail
     #[arg(long, conflicts_with = "cmd")]
     demo: bool,
@@ -76,6 +84,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         wall: args.wall.map(Into::into),
         pids: args.pids,
         pass_env: args.pass_env,
+        secrets: args.secrets,
+        upstream_ca: args.upstream_ca,
     };
     let plan = runner::Plan::new(flags, argv)?;
     let out_dir = plan.out_dir.clone();

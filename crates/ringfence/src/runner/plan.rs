@@ -27,6 +27,8 @@ pub struct Plan {
     /// The run's places, for expanding file rules and naming them on file events.
     pub run_paths: policy::RunPaths,
     pub policy: Policy,
+    /// The vault of secrets and the run's CA (memory only; the CA bundle is in `out_dir`).
+    pub credentials: super::secrets::Credentials,
 }
 
 /// The flags of `ringfence run` that shape a plan.
@@ -39,6 +41,10 @@ pub struct Flags {
     pub wall: Option<Duration>,
     pub pids: Option<u64>,
     pub pass_env: Vec<String>,
+    /// `--secret NAME=host[,host…]`, added to the policy's `secrets`.
+    pub secrets: Vec<String>,
+    /// `--upstream-ca FILE`: CAs ringfence trusts for its own upstream TLS.
+    pub upstream_ca: Vec<PathBuf>,
 }
 
 /// The policy file used when `--policy` is not given and the working directory has one.
@@ -54,7 +60,7 @@ impl Plan {
             let default = cwd.join(DEFAULT_POLICY);
             default.is_file().then_some(default)
         });
-        let (policy, policy_sha256) = match &policy_path {
+        let (mut policy, policy_sha256) = match &policy_path {
             Some(path) => {
                 let bytes =
                     std::fs::read(path).with_context(|| format!("reading the policy {}", path.display()))?;
@@ -62,6 +68,10 @@ impl Plan {
             }
             None => (Policy::default(), None),
         };
+        for flag in &flags.secrets {
+            let (name, secret) = super::secrets::parse_flag(flag)?;
+            policy.secrets.insert(name, secret);
+        }
         // Without a policy there is nothing to enforce yet: record everything and propose one.
         let mode = flags.mode.unwrap_or(if policy_path.is_some() { policy.mode } else { Mode::Audit });
         refuse_unenforceable(&policy, mode, policy_path.as_deref())?;
@@ -83,6 +93,7 @@ impl Plan {
         let run_id = new_run_id();
         let out_dir = flags.out.unwrap_or_else(|| cwd.join("ringfence-runs").join(&run_id));
         create_out_dir(&out_dir)?;
+        let credentials = super::secrets::prepare(&policy, &run_id, &out_dir, flags.upstream_ca, &mut env)?;
         Ok(Plan {
             run_id,
             mode,
@@ -99,6 +110,7 @@ impl Plan {
             out_dir,
             run_paths,
             policy,
+            credentials,
         })
     }
 
@@ -116,6 +128,7 @@ impl Plan {
             isolate_network: true,
             files: (self.mode == Mode::Block).then(|| self.file_fence()),
             init_exe: PathBuf::from("/proc/self/exe"),
+            ca_bundle: Some(self.credentials.bundle.clone()),
         }
     }
 
@@ -151,6 +164,7 @@ impl Plan {
                 self.env_dropped.len()
             ),
         });
+        layers.push(self.credentials.layer());
         layers.push(FenceLayer {
             layer: "wall-clock".into(),
             active: self.wall.is_some(),
@@ -171,9 +185,6 @@ fn refuse_unenforceable(policy: &Policy, mode: Mode, path: Option<&Path>) -> any
     }
     let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "the policy".into());
     let unenforced = [
-        ("secrets", !policy.secrets.is_empty(), "the credential proxy"),
-        ("inspect", !policy.inspect.is_empty(), "TLS inspection"),
-        ("budget", !policy.budget.is_empty(), "model usage metering"),
         ("limits.egress_bytes", policy.limits.egress_bytes.is_some(), "egress byte counting"),
         ("limits.memory", policy.limits.memory.is_some(), "a memory limit"),
     ];

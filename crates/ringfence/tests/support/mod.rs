@@ -89,8 +89,14 @@ impl Run {
 
 /// Runs `ringfence run --out <scratch> ARGS -- CMD` in `cwd` and reads back the verified journal.
 pub fn run_in(cwd: &Path, args: &[&str], cmd: &[&str]) -> Run {
+    run_in_env(cwd, &[], args, cmd)
+}
+
+/// `run_in` with these variables added to ringfence's own environment.
+pub fn run_in_env(cwd: &Path, env: &[(&str, &str)], args: &[&str], cmd: &[&str]) -> Run {
     let out_dir = cwd.join(format!("run-{}", std::process::id())).join(unique());
     let mut command = Command::new(binary());
+    command.envs(env.iter().copied());
     command.current_dir(cwd).arg("run").arg("--out").arg(&out_dir).args(args).arg("--").args(cmd);
     let output = command.output().unwrap();
     let records = match journal::read(&out_dir.join("events.jsonl")) {

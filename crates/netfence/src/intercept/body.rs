@@ -1,0 +1,182 @@
+//! Bodies in flight through an intercepted connection. A request body is scanned for secret
+//! sentinels as it streams (nothing is buffered whole); a response body is counted and, for
+//! model APIs, metered; when it ends or is dropped the request is recorded exactly once.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Frame, Incoming};
+
+use super::BoxError;
+
+/// A found foreign sentinel: told to the caller, which answers whether to cut the body off.
+pub(crate) type OnFound = Box<dyn FnMut(Vec<String>) -> bool + Send + Sync>;
+
+pub(crate) struct ScanBody {
+    inner: Incoming,
+    scanner: Option<inspect::BodyScanner>,
+    on_found: OnFound,
+    up: Arc<AtomicU64>,
+}
+
+impl ScanBody {
+    pub fn new(
+        inner: Incoming,
+        scanner: Option<inspect::BodyScanner>,
+        on_found: OnFound,
+        up: Arc<AtomicU64>,
+    ) -> Self {
+        ScanBody { inner, scanner, on_found, up }
+    }
+
+    fn check(&mut self, found: Vec<String>) -> Result<(), BoxError> {
+        if !found.is_empty() && (self.on_found)(found) {
+            self.scanner = None;
+            return Err(
+                "ringfence refused the request: its body carries a secret's sentinel bound for another host"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl hyper::body::Body for ScanBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.up.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    let found = this.scanner.as_mut().map(|s| s.feed(data)).unwrap_or_default();
+                    if let Err(e) = this.check(found) {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(None) => {
+                let found = this.scanner.as_mut().map(|s| s.finish()).unwrap_or_default();
+                match this.check(found) {
+                    Err(e) => Poll::Ready(Some(Err(e))),
+                    Ok(()) => Poll::Ready(None),
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// How a model response's usage is read: from the event stream as it passes, or from the JSON
+/// body (kept up to a cap) at its end.
+pub(crate) enum Meter {
+    None,
+    Sse(inspect::SseMeter),
+    Json(inspect::Provider, Vec<u8>),
+}
+
+/// The most of a JSON model response kept for reading its usage.
+const JSON_CAP: usize = 8 << 20;
+
+impl Meter {
+    fn feed(&mut self, data: &[u8]) {
+        match self {
+            Meter::None => {}
+            Meter::Sse(m) => m.feed(data),
+            Meter::Json(_, buf) if buf.len() + data.len() <= JSON_CAP => buf.extend_from_slice(data),
+            Meter::Json(..) => *self = Meter::None,
+        }
+    }
+
+    fn usage(&self) -> Option<inspect::Usage> {
+        match self {
+            Meter::None => None,
+            Meter::Sse(m) => m.usage(),
+            Meter::Json(p, buf) => inspect::usage_from_json(*p, buf),
+        }
+    }
+}
+
+/// Called once with (bytes down, usage, whether the body was read to its end).
+pub(crate) type Done = Box<dyn FnOnce(u64, Option<inspect::Usage>, bool) + Send + Sync>;
+
+pub(crate) struct MeterBody {
+    inner: Incoming,
+    meter: Meter,
+    down: u64,
+    done: Option<Done>,
+}
+
+impl MeterBody {
+    pub fn new(inner: Incoming, meter: Meter, done: Done) -> Self {
+        MeterBody { inner, meter, down: 0, done: Some(done) }
+    }
+
+    fn finish(&mut self, complete: bool) {
+        if let Some(done) = self.done.take() {
+            done(self.down, self.meter.usage(), complete);
+        }
+    }
+}
+
+impl Drop for MeterBody {
+    fn drop(&mut self) {
+        self.finish(false);
+    }
+}
+
+impl hyper::body::Body for MeterBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.down += data.len() as u64;
+                    this.meter.feed(data);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.finish(false);
+                Poll::Ready(Some(Err(Box::new(e))))
+            }
+            Poll::Ready(None) => {
+                this.finish(true);
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}

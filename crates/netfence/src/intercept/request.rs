@@ -1,0 +1,549 @@
+//! One HTTP request through an intercepted connection: checked, rewritten, forwarded,
+//! recorded.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use journal::{Event, HttpRequest, ModelUsage, SecretExfil, Verdict};
+
+use super::body::{Meter, MeterBody, ScanBody};
+use super::upstream::{Speaks, Upstream};
+use super::{Body, Conn};
+use crate::state::Shared;
+
+/// The longest path kept in a record.
+const PATH_MAX: usize = 2048;
+/// How much of a refused request's body is read to look for sentinels.
+const REFUSED_BODY_SCAN: usize = 64 * 1024;
+
+/// Headers that describe one hop, not the request: never forwarded as they are.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+pub(crate) struct Ctx {
+    conn: Conn,
+    shared: Arc<Shared>,
+    upstream: Upstream,
+}
+
+impl Ctx {
+    pub fn new(conn: Conn, shared: Arc<Shared>, client_h2: bool) -> Arc<Ctx> {
+        let tls = conn.upstream_tls.then(|| shared.inspector.upstream_tls.clone());
+        let upstream = Upstream::new(conn.host.clone(), conn.targets.clone(), tls, client_h2);
+        Arc::new(Ctx { conn, shared, upstream })
+    }
+
+    fn block(&self) -> bool {
+        self.shared.block()
+    }
+
+    fn emit(&self, event: Event) {
+        self.shared.emit(event);
+    }
+
+    fn exfil(&self, secret: &str, location: &str, verdict: Verdict) {
+        self.emit(Event::SecretExfil(SecretExfil {
+            pid: self.conn.pid,
+            secret: secret.to_string(),
+            host: self.conn.host.clone(),
+            port: self.conn.port,
+            location: location.to_string(),
+            verdict,
+        }));
+    }
+}
+
+pub(crate) fn provider_name(p: inspect::Provider) -> &'static str {
+    match p {
+        inspect::Provider::Anthropic => "anthropic",
+        inspect::Provider::OpenAi => "openai",
+    }
+}
+
+pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<Body>, Infallible> {
+    let start = Instant::now();
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let mut event = HttpRequest {
+        pid: ctx.conn.pid,
+        host: ctx.conn.host.clone(),
+        port: ctx.conn.port,
+        method: req.method().to_string(),
+        path: cut(&path),
+        status: None,
+        verdict: Verdict::Blocked,
+        rule: ctx.conn.rule.clone(),
+        violation: false,
+        reason: None,
+        injected: Vec::new(),
+        bytes_up: 0,
+        bytes_down: 0,
+        duration_ms: 0,
+        usage: None,
+    };
+    let refuse = |mut event: HttpRequest, status: StatusCode, rule: &str, reason: String| {
+        event.status = Some(status.as_u16());
+        event.rule = rule.to_string();
+        event.violation = true;
+        event.reason = Some(reason.clone());
+        event.duration_ms = start.elapsed().as_millis() as u64;
+        ctx.emit(Event::HttpRequest(event));
+        text(status, &format!("ringfence: {reason}\n"))
+    };
+
+    if ctx.conn.check_authority
+        && let Some(asked) = authority(&req)
+        && !same_host(&asked, &ctx.conn.host)
+    {
+        let why =
+            format!("the request asks for {asked} over a connection to {} (domain fronting)", ctx.conn.host);
+        if ctx.block() || ctx.conn.refused.is_some() {
+            scan_refused(&ctx, req).await;
+            return Ok(refuse(event, StatusCode::MISDIRECTED_REQUEST, "host-mismatch", why));
+        }
+        event.violation = true;
+        event.reason = Some(why);
+    }
+
+    if let Some(reason) = ctx.conn.refused.clone() {
+        let rule = ctx.conn.rule.clone();
+        scan_refused(&ctx, req).await;
+        return Ok(refuse(event, StatusCode::FORBIDDEN, &rule, reason));
+    }
+
+    let inspector = &ctx.shared.inspector;
+    if let Some(rules) = ctx.shared.policy.inspect.get(&ctx.conn.host) {
+        let decision =
+            inspect::route_decision(rules, inspector.repo.as_deref(), req.method().as_str(), &path);
+        event.rule = decision.rule.clone();
+        if !decision.allowed {
+            let why =
+                format!("{} {} is not allowed on {} ({})", req.method(), path, ctx.conn.host, decision.rule);
+            if ctx.block() {
+                return Ok(refuse(event, StatusCode::FORBIDDEN, &decision.rule, why));
+            }
+            event.violation = true;
+            event.reason = Some(why);
+        }
+    }
+
+    // Secrets: real values in for this host's own secrets, sentinels of others reported.
+    let (mut parts, incoming) = req.into_parts();
+    let mut foreign = Vec::new();
+    let mut injected = Vec::new();
+    let rewritten = inspector.vault.rewrite(&ctx.conn.host, path.as_bytes());
+    foreign.extend(rewritten.foreign.iter().map(|n| (n.clone(), "url".to_string())));
+    injected.extend(rewritten.injected.iter().cloned());
+    if !rewritten.injected.is_empty() {
+        match String::from_utf8(rewritten.bytes.to_vec()).ok().and_then(|p| p.parse::<Uri>().ok()) {
+            Some(uri) => parts.uri = uri,
+            None => {
+                return Ok(refuse(
+                    event,
+                    StatusCode::BAD_REQUEST,
+                    "secrets",
+                    "the rewritten URL is not valid".into(),
+                ));
+            }
+        }
+    }
+    rewrite_headers(&ctx, &mut parts.headers, &mut injected, &mut foreign);
+    injected.sort();
+    injected.dedup();
+    event.injected = injected;
+    if !foreign.is_empty() {
+        let verdict = if ctx.block() { Verdict::Blocked } else { Verdict::Allowed };
+        for (name, location) in &foreign {
+            ctx.exfil(name, location, verdict);
+        }
+        let names: Vec<&str> = foreign.iter().map(|(n, _)| n.as_str()).collect();
+        let why = format!(
+            "the request carries the sentinel of {}, which may not go to {}",
+            names.join(", "),
+            ctx.conn.host
+        );
+        if ctx.block() {
+            return Ok(refuse(event, StatusCode::FORBIDDEN, "secrets", why));
+        }
+        event.violation = true;
+        event.reason = Some(why);
+    }
+
+    // Model budget: the next request after a cap gets the provider's own error.
+    let provider = inspect::provider_for(&ctx.conn.host);
+    if let Some(p) = provider {
+        let checked = inspector.ledger.lock().unwrap_or_else(|e| e.into_inner()).check(p);
+        if let Err(exceeded) = checked {
+            let verdict = if ctx.block() { Verdict::Blocked } else { Verdict::Allowed };
+            ctx.emit(budget_event(
+                ctx.conn.pid,
+                &exceeded,
+                verdict,
+                format!("model request refused: {}", exceeded.message),
+            ));
+            if ctx.block() {
+                let (status, content_type, body) =
+                    inspect::refusal_body(p, &format!("ringfence: {}", exceeded.message));
+                event.status = Some(status);
+                event.rule = format!("budget.{}", provider_name(p));
+                event.violation = true;
+                event.reason = Some(exceeded.message.clone());
+                event.duration_ms = start.elapsed().as_millis() as u64;
+                ctx.emit(Event::HttpRequest(event));
+                let mut resp = Response::new(full(body));
+                *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                return Ok(resp);
+            }
+        }
+        // Usage is read from the body: ask for it uncompressed.
+        parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    }
+
+    // Upgrades (websockets) pass through untouched once the server agrees.
+    let wants_upgrade = parts.headers.contains_key(header::UPGRADE);
+    let upgrade_headers = wants_upgrade.then(|| {
+        (parts.headers.get(header::UPGRADE).cloned(), parts.headers.get(header::CONNECTION).cloned())
+    });
+    strip_hop_by_hop(&mut parts.headers);
+    if let Some((upgrade, connection)) = upgrade_headers {
+        parts.headers.extend(upgrade.map(|v| (header::UPGRADE, v)));
+        parts.headers.extend(connection.map(|v| (header::CONNECTION, v)));
+    }
+
+    let up = Arc::new(AtomicU64::new(0));
+    let scanner = inspector.vault.body_scanner(
+        &ctx.conn.host,
+        parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()),
+    );
+    let on_found = {
+        let ctx = ctx.clone();
+        let mut seen = std::collections::BTreeSet::new();
+        Box::new(move |names: Vec<String>| {
+            let verdict = if ctx.block() { Verdict::Blocked } else { Verdict::Allowed };
+            for name in names {
+                if seen.insert(name.clone()) {
+                    ctx.exfil(&name, "body", verdict);
+                }
+            }
+            ctx.block()
+        })
+    };
+    let mut client_req =
+        Request::from_parts(parts, Body::new(ScanBody::new(incoming, Some(scanner), on_found, up.clone())));
+    let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut client_req));
+    let host = ctx.conn.host.clone();
+    let port = ctx.conn.port;
+    let tls = ctx.conn.upstream_tls;
+    let response = ctx.upstream.send(client_req, |req, speaks| adapt(req, speaks, &host, port, tls)).await;
+    let mut response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            event.status = Some(502);
+            event.verdict = Verdict::Allowed;
+            event.reason = Some(e.clone());
+            event.bytes_up = up.load(Ordering::Relaxed);
+            event.duration_ms = start.elapsed().as_millis() as u64;
+            ctx.emit(Event::HttpRequest(event));
+            return Ok(text(StatusCode::BAD_GATEWAY, &format!("ringfence: upstream {host}: {e}\n")));
+        }
+    };
+    event.status = Some(response.status().as_u16());
+    event.verdict = Verdict::Allowed;
+
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        && let Some(client_upgrade) = client_upgrade
+    {
+        let server_upgrade = hyper::upgrade::on(&mut response);
+        tokio::spawn(async move {
+            if let (Ok(c), Ok(s)) = (client_upgrade.await, server_upgrade.await) {
+                let mut c = hyper_util::rt::TokioIo::new(c);
+                let mut s = hyper_util::rt::TokioIo::new(s);
+                let _ = tokio::io::copy_bidirectional(&mut c, &mut s).await;
+            }
+        });
+        event.bytes_up = up.load(Ordering::Relaxed);
+        event.duration_ms = start.elapsed().as_millis() as u64;
+        ctx.emit(Event::HttpRequest(event));
+        let (mut parts, _) = response.into_parts();
+        parts.headers.remove(header::TRANSFER_ENCODING);
+        return Ok(Response::from_parts(parts, Body::new(Empty::new().map_err(|e: Infallible| match e {}))));
+    }
+
+    let meter = match provider {
+        Some(p) if is_event_stream(response.headers()) => Meter::Sse(inspect::SseMeter::new(p)),
+        Some(p) => Meter::Json(p, Vec::new()),
+        None => Meter::None,
+    };
+    let (mut parts, incoming) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    let done = {
+        let ctx = ctx.clone();
+        Box::new(move |down: u64, usage: Option<inspect::Usage>, complete: bool| {
+            event.bytes_up = up.load(Ordering::Relaxed);
+            event.bytes_down = down;
+            event.duration_ms = start.elapsed().as_millis() as u64;
+            if !complete {
+                event.reason.get_or_insert_with(|| "the response was cut off before its end".into());
+            }
+            if let (Some(p), Some(usage)) = (provider, usage) {
+                event.usage = Some(meter_usage(&ctx, p, &usage));
+            }
+            ctx.emit(Event::HttpRequest(event));
+        })
+    };
+    Ok(Response::from_parts(parts, Body::new(MeterBody::new(incoming, meter, done))))
+}
+
+/// Prices a model call, adds it to the run's ledger, and journals the crossing of a cap.
+fn meter_usage(ctx: &Ctx, p: inspect::Provider, usage: &inspect::Usage) -> ModelUsage {
+    let usd = inspect::price(p, usage);
+    let crossed = ctx.shared.inspector.ledger.lock().unwrap_or_else(|e| e.into_inner()).record(p, usage, usd);
+    if let Some(exceeded) = crossed {
+        let what = format!("cap reached: {}; the next model request will be refused", exceeded.message);
+        ctx.emit(budget_event(ctx.conn.pid, &exceeded, Verdict::Allowed, what));
+    }
+    ModelUsage {
+        provider: provider_name(p).into(),
+        model: usage.model.clone(),
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cache_read_tokens: usage.cache_read_tokens,
+        cache_write_tokens: usage.cache_write_tokens,
+        usd,
+        prices: inspect::PRICES_VERSION.into(),
+    }
+}
+
+fn budget_event(pid: Option<u32>, e: &inspect::Exceeded, verdict: Verdict, what: String) -> Event {
+    Event::Budget(journal::Budget {
+        pid,
+        provider: e.provider.clone(),
+        tokens: e.tokens,
+        usd: e.usd,
+        max_tokens: e.max_tokens,
+        max_usd: e.max_usd,
+        exceeded: true,
+        verdict,
+        what,
+    })
+}
+
+/// Puts real values into this host's own secrets' headers; collects sentinels of others.
+fn rewrite_headers(
+    ctx: &Ctx,
+    headers: &mut HeaderMap,
+    injected: &mut Vec<String>,
+    foreign: &mut Vec<(String, String)>,
+) {
+    let vault = &ctx.shared.inspector.vault;
+    let names: Vec<HeaderName> = headers.keys().cloned().collect();
+    for name in names {
+        let values: Vec<HeaderValue> = headers.get_all(&name).iter().cloned().collect();
+        let mut changed = false;
+        let mut out = Vec::with_capacity(values.len());
+        for value in values {
+            let rw = vault.rewrite(&ctx.conn.host, value.as_bytes());
+            foreign.extend(rw.foreign.iter().map(|n| (n.clone(), format!("header {name}"))));
+            if rw.injected.is_empty() {
+                out.push(value);
+                continue;
+            }
+            injected.extend(rw.injected.iter().cloned());
+            changed = true;
+            match HeaderValue::from_bytes(&rw.bytes) {
+                Ok(mut v) => {
+                    v.set_sensitive(true);
+                    out.push(v);
+                }
+                Err(_) => out.push(value),
+            }
+        }
+        if changed {
+            headers.remove(&name);
+            for v in out {
+                headers.append(name.clone(), v);
+            }
+        }
+    }
+}
+
+/// Reads what a refused request carries (headers, URL, the start of its body) and names any
+/// sentinel in it, so a blocked exfiltration is reported as one.
+async fn scan_refused(ctx: &Ctx, req: Request<Incoming>) {
+    let vault = &ctx.shared.inspector.vault;
+    if vault.is_empty() {
+        return;
+    }
+    let mut found: Vec<(String, String)> = Vec::new();
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    found.extend(
+        vault.rewrite(&ctx.conn.host, path.as_bytes()).foreign.into_iter().map(|n| (n, "url".into())),
+    );
+    for (name, value) in req.headers() {
+        let rw = vault.rewrite(&ctx.conn.host, value.as_bytes());
+        found.extend(rw.foreign.into_iter().map(|n| (n, format!("header {name}"))));
+    }
+    let encoding =
+        req.headers().get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(String::from);
+    let mut scanner = vault.body_scanner(&ctx.conn.host, encoding.as_deref());
+    let mut body = req.into_body();
+    let mut read = 0;
+    let reading = async {
+        while read < REFUSED_BODY_SCAN {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        read += data.len();
+                        found.extend(scanner.feed(data).into_iter().map(|n| (n, "body".into())));
+                    }
+                }
+                _ => break,
+            }
+        }
+        found.extend(scanner.finish().into_iter().map(|n| (n, "body".into())));
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), reading).await;
+    found.sort();
+    found.dedup();
+    for (name, location) in found {
+        ctx.exfil(&name, &location, Verdict::Blocked);
+    }
+}
+
+/// Fits a request to the upstream connection's protocol.
+fn adapt(mut req: Request<Body>, speaks: Speaks, host: &str, port: u16, tls: bool) -> Request<Body> {
+    let authority = match (tls, port) {
+        (true, 443) | (false, 80) => host.to_string(),
+        _ => format!("{host}:{port}"),
+    };
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+    match speaks {
+        Speaks::H2 => {
+            let scheme = if tls { "https" } else { "http" };
+            if let Ok(uri) = format!("{scheme}://{authority}{path}").parse() {
+                *req.uri_mut() = uri;
+            }
+            req.headers_mut().remove(header::HOST);
+            *req.version_mut() = http::Version::HTTP_2;
+        }
+        Speaks::H1 => {
+            if let Ok(uri) = path.parse() {
+                *req.uri_mut() = uri;
+            }
+            if let Ok(v) = HeaderValue::from_str(&authority) {
+                req.headers_mut().insert(header::HOST, v);
+            }
+            *req.version_mut() = http::Version::HTTP_11;
+        }
+    }
+    req
+}
+
+/// The host a request names: `:authority` (HTTP/2) or `Host` (HTTP/1.1), without the port.
+fn authority<B>(req: &Request<B>) -> Option<String> {
+    let raw = match req.uri().authority() {
+        Some(a) => a.host().to_string(),
+        None => {
+            let host = req.headers().get(header::HOST)?.to_str().ok()?;
+            host.parse::<http::uri::Authority>().ok()?.host().to_string()
+        }
+    };
+    Some(raw.trim_end_matches('.').to_ascii_lowercase())
+}
+
+fn same_host(asked: &str, host: &str) -> bool {
+    asked.trim_start_matches('[').trim_end_matches(']') == host
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers the Connection header names are hop-by-hop too.
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .collect();
+    for name in HOP_BY_HOP.iter().copied().chain(named.iter().map(String::as_str)) {
+        headers.remove(name);
+    }
+}
+
+fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
+}
+
+fn cut(path: &str) -> String {
+    if path.len() <= PATH_MAX {
+        return path.to_string();
+    }
+    let mut end = PATH_MAX;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &path[..end])
+}
+
+fn full(bytes: Vec<u8>) -> Body {
+    Body::new(Full::new(Bytes::from(bytes)).map_err(|e: Infallible| match e {}))
+}
+
+fn text(status: StatusCode, message: &str) -> Response<Body> {
+    let mut resp = Response::new(full(message.as_bytes().to_vec()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authority_comes_from_the_uri_or_the_host_header() {
+        let r = Request::builder().uri("https://API.example.test:443/x").body(()).unwrap();
+        assert_eq!(authority(&r).as_deref(), Some("api.example.test"));
+        let r = Request::builder().uri("/x").header("host", "Other.test.:8443").body(()).unwrap();
+        assert_eq!(authority(&r).as_deref(), Some("other.test"));
+        let r = Request::builder().uri("/x").body(()).unwrap();
+        assert_eq!(authority(&r), None);
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_dropped() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("keep-alive, x-secret-hop"));
+        h.insert("x-secret-hop", HeaderValue::from_static("1"));
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        h.insert("x-api-key", HeaderValue::from_static("k"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-api-key"));
+    }
+
+    #[test]
+    fn long_paths_are_cut_on_a_char_boundary() {
+        let long = "é".repeat(PATH_MAX);
+        let cut = cut(&long);
+        assert!(cut.len() <= PATH_MAX + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
+    }
+}

@@ -1,0 +1,85 @@
+//! The proxy's own TLS client toward real servers: verified against the host's trusted roots
+//! (the system store) plus any CA the caller adds (a company proxy's, or a test CA), never
+//! against the run's CA.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamTlsError {
+    #[error("reading the upstream CA file {path}: {message}; give a PEM file of CA certificates")]
+    CaFile { path: PathBuf, message: String },
+    #[error(
+        "no trusted root certificates: the system store is empty and no --upstream-ca was given; install ca-certificates"
+    )]
+    NoRoots,
+}
+
+/// Client configs for upstream connections, one per ALPN offer.
+#[derive(Clone)]
+pub struct UpstreamTls {
+    /// Offers h2 and http/1.1: for clients that negotiated h2 with the proxy.
+    pub h2: Arc<rustls::ClientConfig>,
+    /// Offers http/1.1 only: keeps upgrades (websockets) and HTTP/1 semantics end to end.
+    pub h1: Arc<rustls::ClientConfig>,
+    /// How many roots came from where, for the journal.
+    pub summary: String,
+}
+
+impl std::fmt::Debug for UpstreamTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary)
+    }
+}
+
+impl UpstreamTls {
+    /// The system's roots (honouring SSL_CERT_FILE / SSL_CERT_DIR) plus every certificate in
+    /// `extra`.
+    pub fn new(extra: &[PathBuf]) -> Result<UpstreamTls, UpstreamTlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        let (system, _) = roots.add_parsable_certificates(native.certs);
+        let mut added = 0;
+        for path in extra {
+            for cert in read_pem(path)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| UpstreamTlsError::CaFile { path: path.clone(), message: e.to_string() })?;
+                added += 1;
+            }
+        }
+        if roots.is_empty() {
+            return Err(UpstreamTlsError::NoRoots);
+        }
+        let roots = Arc::new(roots);
+        let config = |alpn: &[&[u8]]| {
+            let mut c = rustls::ClientConfig::builder_with_provider(super::provider())
+                .with_protocol_versions(rustls::ALL_VERSIONS)
+                .expect("ring supports every TLS version rustls offers")
+                .with_root_certificates(roots.clone())
+                .with_no_client_auth();
+            c.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            Arc::new(c)
+        };
+        Ok(UpstreamTls {
+            h2: config(&[b"h2", b"http/1.1"]),
+            h1: config(&[b"http/1.1"]),
+            summary: format!("{system} system root(s), {added} added"),
+        })
+    }
+}
+
+fn read_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, UpstreamTlsError> {
+    let fail = |message: String| UpstreamTlsError::CaFile { path: path.to_path_buf(), message };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| fail(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(fail("no CERTIFICATE block in it".into()));
+    }
+    Ok(certs)
+}

