@@ -16,6 +16,7 @@ mod attribution;
 mod dns;
 mod error;
 mod fakeip;
+mod intercept;
 mod names;
 mod netns;
 mod nft;
@@ -23,6 +24,7 @@ mod proxy;
 pub mod sni;
 mod splice;
 mod state;
+pub mod tls;
 pub mod tunnel;
 mod upstream;
 
@@ -35,6 +37,8 @@ use std::time::Duration;
 pub use attribution::PidHint;
 pub use error::NetError;
 pub use fakeip::is_fake;
+pub use intercept::InspectConfig;
+pub use intercept::gateway::{GATEWAYS, Gateway, wanted as gateways};
 pub use upstream::host_resolvers;
 
 use state::Shared;
@@ -53,6 +57,8 @@ pub struct NetConfig {
     /// destination → pid): a kernel hook's note of the connecting process still names a client
     /// that connected and closed before the proxy looked.
     pub pid_hint: Option<PidHint>,
+    /// TLS termination for inspected hosts: the run's CA, upstream trust, the secrets.
+    pub inspect: InspectConfig,
 }
 
 /// What the fence saw, returned by `NetFence::stop`.
@@ -92,6 +98,8 @@ struct Sockets {
     dns_tcp: TcpListener,
     attributor: attribution::Attributor,
     proxy_port: u16,
+    /// Plain-HTTP gateways to model APIs, with the host each stands for.
+    gateways: Vec<(TcpListener, &'static str)>,
 }
 
 impl NetFence {
@@ -108,6 +116,7 @@ impl NetFence {
         let host_services = names::host_service_ports(&cfg.policy);
         let cgroup_procs = cfg.cgroup_procs.clone();
         let pid_hint = cfg.pid_hint.clone();
+        let gateways = intercept::gateway::wanted(&cfg.policy, &cfg.inspect.vault);
         let sockets = netns::within(cfg.netns.as_fd(), move || {
             netns::add_routes()?;
             let bind = |what, addr: SocketAddr| {
@@ -127,7 +136,11 @@ impl NetFence {
             let attributor = attribution::Attributor::open_in_netns(cgroup_procs, pid_hint)
                 .map_err(NetError::Attribution)?;
             nft::apply(&nft::Ports { proxy: proxy_port, dns: DNS_PORT, host_services })?;
-            Ok(Sockets { proxy4, proxy6, dns_udp, dns_tcp, attributor, proxy_port })
+            let gateways = gateways
+                .into_iter()
+                .map(|g| Ok((bind("model API gateway", g.addr())?, g.host)))
+                .collect::<Result<Vec<_>, NetError>>()?;
+            Ok(Sockets { proxy4, proxy6, dns_udp, dns_tcp, attributor, proxy_port, gateways })
         })?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -136,12 +149,14 @@ impl NetFence {
             .enable_all()
             .build()
             .map_err(NetError::Runtime)?;
+        let inspector = intercept::Inspector::new(cfg.inspect, &cfg.policy);
         let shared = Arc::new(Shared::new(
             cfg.policy,
             cfg.mode,
             cfg.upstream_dns,
             sockets.attributor,
             sink,
+            inspector,
             sockets.proxy_port,
             DNS_PORT,
         ));
@@ -162,6 +177,17 @@ impl NetFence {
             runtime.spawn(proxy::serve(proxy4, shared.clone(), watch.clone(), alive.clone()));
             runtime.spawn(proxy::serve(proxy6, shared.clone(), watch.clone(), alive.clone()));
             runtime.spawn(dns::serve_udp(dns_udp, shared.clone(), watch.clone(), alive.clone()));
+            for (listener, host) in sockets.gateways {
+                nonblocking(listener.set_nonblocking(true))?;
+                let listener = tcp(listener)?;
+                runtime.spawn(intercept::gateway::serve(
+                    listener,
+                    host,
+                    shared.clone(),
+                    watch.clone(),
+                    alive.clone(),
+                ));
+            }
             runtime.spawn(dns::serve_tcp(dns_tcp, shared.clone(), watch, alive));
         }
         Ok(NetFence { runtime, shared, netns: cfg.netns, shutdown, done, proxy_port: sockets.proxy_port })

@@ -9,6 +9,7 @@ mod network;
 mod outputs;
 pub mod plan;
 mod recorder;
+mod secrets;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -31,6 +31,12 @@ pub fn start(
         upstream_dns,
         cgroup_procs: cgroup.join("cgroup.procs"),
         pid_hint,
+        inspect: netfence::InspectConfig {
+            ca: plan.credentials.ca.clone(),
+            upstream_tls: netfence::tls::UpstreamTls::new(&plan.credentials.upstream_ca)?,
+            vault: plan.credentials.vault.clone(),
+            repo: std::env::var("GITHUB_REPOSITORY").ok().filter(|r| r.contains('/')),
+        },
     };
     NetFence::start(cfg, Box::new(move |event| recorder.append(event)))
         .context("starting the egress fence (resolver and proxy inside the fence's network namespace); set dns.upstream in the policy if the host has no resolver")
