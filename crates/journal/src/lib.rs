@@ -4,12 +4,21 @@
 //! Why a hash chain: the journal is the evidence of what an agent did. A chain makes any edit,
 //! deletion or reordering of a line detectable by `ringfence verify` without a key, and a missing
 //! `run.end` shows a journal that was cut short.
+//!
+//! Two writers produce the same lines: [`JournalWriter`] writes each event with its own
+//! `write(2)` on the caller's thread; [`GroupWriter`] (what `ringfence run` uses) queues events
+//! and writes everything queued with one `write(2)` from a thread of its own, as soon as that
+//! thread is free — never on a timer. What a killed supervisor can lose with it is the batch in
+//! flight: the events queued or being sealed when it died (see [`GroupWriter`]'s module
+//! documentation); everything written before is in the file, chained and verifiable.
 
 mod event;
+mod group;
 mod reader;
 mod writer;
 
 pub use event::*;
+pub use group::{GroupWriter, WriteFailed};
 pub use reader::{Verified, VerifyError, read, verify};
 pub use writer::JournalWriter;
 
