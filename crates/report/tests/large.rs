@@ -24,6 +24,46 @@ fn twenty_thousand_events_render_small_and_fast() {
     assert!(html.len() < 4 * 1024 * 1024, "report.html is {} bytes", html.len());
     assert!(md.len() <= 64 * 1024, "report.md is {} bytes", md.len());
     assert!(json.len() < 16 * 1024 * 1024, "report.json is {} bytes", json.len());
-    assert_eq!(r.events.len(), verified.records.len(), "every record is listed");
+    assert_eq!(
+        r.events.len() as u64 + r.events_omitted,
+        verified.records.len() as u64,
+        "every record is counted"
+    );
+    assert!(r.events.len() <= report::EVENTS_MAX + r.violations.len() + 2, "{} rows", r.events.len());
     assert!(md.contains("more processes are not shown") || md.contains("more /usr/bin/cc"));
+}
+
+#[test]
+fn a_hundred_thousand_file_events_make_a_bounded_report_that_counts_what_it_leaves_out() {
+    use journal::{Event, FileOp, FileWrite, JournalWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let mut w = JournalWriter::create(&path).unwrap();
+    let write = |i: u32, op, violation: bool| {
+        Event::FileWrite(FileWrite {
+            pid: Some(7),
+            op,
+            path: format!("/ws/d/f{i}"),
+            to: None,
+            violation,
+            rule: violation.then(|| "files.protected".to_string()),
+        })
+    };
+    for i in 0..50_000 {
+        w.append(write(i, FileOp::Create, false)).unwrap();
+        w.append(write(i, FileOp::Modify, false)).unwrap();
+    }
+    w.append(write(99_999, FileOp::Create, true)).unwrap();
+    let verified = journal::read(&path).unwrap().unwrap();
+    let r = RunReport::from_journal(&verified);
+
+    assert_eq!(r.events.len(), report::EVENTS_MAX + 1, "the first rows and the violation");
+    assert_eq!(r.events_omitted, 100_001 - r.events.len() as u64);
+    assert!(r.events.last().unwrap().violation);
+    assert_eq!(r.files.changes.len(), report::CHANGES_MAX + 1);
+    assert_eq!(r.files.changed_paths(), 50_001);
+    assert!(r.files.changes[0].violation, "protected paths are always listed, first");
+    let json = render_json(&r);
+    assert!(json.len() < 16 * 1024 * 1024, "report.json is {} bytes", json.len());
+    assert!(render_html(&r).contains("The journal (events.jsonl) has every record"));
 }

@@ -1,18 +1,26 @@
-//! One short row per journal record, for the raw event table.
+//! One short row per journal record, for the raw event table: the first [`EVENTS_MAX`], then
+//! only the rows a reader must not miss.
 
 use journal::{Event, Record};
 
 use super::{Clock, ProcessTree, pid_of};
-use crate::model::EventRow;
+use crate::model::{EVENTS_MAX, EventRow};
 use crate::text::{argv_line, exit_words, thousands};
 
 #[derive(Default)]
 pub(super) struct EventCollector {
     rows: Vec<EventRow>,
+    omitted: u64,
 }
 
 impl EventCollector {
     pub fn observe(&mut self, record: &Record, tree: &ProcessTree, clock: &Clock) {
+        let always =
+            record.event.is_violation() || matches!(record.event, Event::SensorLost(_) | Event::RunEnd(_));
+        if self.rows.len() >= EVENTS_MAX && !always {
+            self.omitted += 1;
+            return;
+        }
         let pid = pid_of(&record.event);
         self.rows.push(EventRow {
             seq: record.seq,
@@ -26,8 +34,9 @@ impl EventCollector {
         });
     }
 
-    pub fn finish(self) -> Vec<EventRow> {
-        self.rows
+    /// The rows, and how many records have none.
+    pub fn finish(self) -> (Vec<EventRow>, u64) {
+        (self.rows, self.omitted)
     }
 }
 

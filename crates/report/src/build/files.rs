@@ -7,7 +7,7 @@ use journal::{Event, Record};
 
 use super::actor::Actors;
 use super::{Clock, ProcessTree};
-use crate::model::{FileChange, FileOp, FileOpRun, FileRefusal, Files, SensitiveRead};
+use crate::model::{CHANGES_MAX, FileChange, FileOp, FileOpRun, FileRefusal, Files, SensitiveRead};
 use crate::text::relative;
 
 pub(super) struct FileCollector {
@@ -128,6 +128,9 @@ impl FileCollector {
             })
             .collect();
         changes.sort_by_key(|c| (!c.violation, c.first_seq));
+        let keep = changes.iter().filter(|c| c.violation).count() + CHANGES_MAX;
+        let changes_omitted = changes.len().saturating_sub(keep) as u64;
+        changes.truncate(keep);
         let sensitive_reads = self
             .reads
             .into_iter()
@@ -145,7 +148,7 @@ impl FileCollector {
             })
             .collect();
         refusals.sort_by_key(|r| (!r.violation, r.first_seq));
-        Files { changes, sensitive_reads, refusals }
+        Files { changes, changes_omitted, sensitive_reads, refusals }
     }
 }
 

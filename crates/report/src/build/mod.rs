@@ -98,6 +98,7 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
         schema_version: records.iter().map(|r| r.v).max().unwrap_or_default(),
     };
     let parts = run.finish(&counts, &violations);
+    let (events, events_omitted) = events.finish();
     RunReport {
         report_version: REPORT_VERSION,
         run: parts.facts,
@@ -115,7 +116,8 @@ pub(crate) fn from_journal(verified: &Verified) -> RunReport {
         network: network.finish(attempts.finish()),
         api: api.finish(),
         secrets: secrets.finish(),
-        events: events.finish(),
+        events,
+        events_omitted,
     }
 }
 

@@ -26,7 +26,7 @@ fn summary(r: &RunReport) -> String {
     let f = &r.files;
     let protected =
         f.changes.iter().filter(|c| c.violation).count() + f.refusals.iter().filter(|x| x.violation).count();
-    let mut parts = vec![format!("{} changed", thousands(f.changes.len() as u64))];
+    let mut parts = vec![format!("{} changed", thousands(f.changed_paths()))];
     if protected > 0 {
         parts.push(format!("**{} protected**", thousands(protected as u64)));
     }
@@ -89,9 +89,10 @@ fn changes(r: &RunReport) -> String {
     if list.is_empty() {
         return String::new();
     }
+    let total = list.len() + r.files.changes_omitted as usize;
     let mut out = format!(
         "Changed under the workspace ({}):\n\n| Change | Path | By |\n|---|---|---|\n",
-        thousands(list.len() as u64)
+        thousands(total as u64)
     );
     for c in list.iter().take(MAX_CHANGES) {
         out.push_str(&format!(
@@ -101,7 +102,10 @@ fn changes(r: &RunReport) -> String {
             actors_cell(r, &c.processes, c.processes_total)
         ));
     }
-    more(&mut out, list.len(), MAX_CHANGES);
+    more(&mut out, total, MAX_CHANGES.min(list.len()));
+    if r.files.changes_omitted > 0 {
+        out.push_str("The reports list the first of them; the journal (events.jsonl) has every one.\n");
+    }
     out.push('\n');
     out
 }

@@ -7,8 +7,11 @@ use super::Actor;
 /// Every list is empty when the run recorded no file events.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Files {
-    /// One entry per changed path: violations (protected paths) first, then in order of first change.
+    /// One entry per changed path: violations (protected paths) first, then in order of first
+    /// change; every violation and then the first [`crate::CHANGES_MAX`] others.
     pub changes: Vec<FileChange>,
+    /// Changed paths not in `changes` (the journal has them).
+    pub changes_omitted: u64,
     /// Opens of credential paths that went through (audit mode); always violations.
     pub sensitive_reads: Vec<SensitiveRead>,
     /// Refused file operations: the fence's (with a rule, violations) first, then plain
@@ -19,6 +22,11 @@ pub struct Files {
 impl Files {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.sensitive_reads.is_empty() && self.refusals.is_empty()
+    }
+
+    /// Paths changed in all, listed or not.
+    pub fn changed_paths(&self) -> u64 {
+        self.changes.len() as u64 + self.changes_omitted
     }
 }
 

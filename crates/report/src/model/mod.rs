@@ -21,7 +21,17 @@ pub use secrets::*;
 
 /// Version of the report.json schema. Bumped only when a field is removed, renamed or changes
 /// meaning; new fields are added without a bump, so readers must ignore fields they do not know.
-pub const REPORT_VERSION: u32 = 1;
+/// 2: `events` and `files.changes` are capped (see [`EVENTS_MAX`], [`CHANGES_MAX`]), with what
+/// was left out counted in `events_omitted` and `files.changes_omitted`.
+pub const REPORT_VERSION: u32 = 2;
+
+/// Rows of `events` kept beyond the ones always kept (violations, lost events, `run.end`): a
+/// run with 100,000 file events would otherwise make a report of tens of megabytes that takes
+/// longer to write than the run took. The journal keeps every record.
+pub const EVENTS_MAX: usize = 10_000;
+
+/// Entries of `files.changes` kept beyond the protected paths, which are always kept.
+pub const CHANGES_MAX: usize = 5_000;
 
 /// Everything a report says about one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,8 +59,11 @@ pub struct RunReport {
     pub api: Api,
     /// Secret exfiltration attempts and where secrets were injected (names only).
     pub secrets: Secrets,
-    /// Every journal record, one short row each.
+    /// Journal records, one short row each, in journal order: the first [`EVENTS_MAX`], and
+    /// every violation, lost-events record and `run.end` after them.
     pub events: Vec<EventRow>,
+    /// Records not in `events` (the journal has them).
+    pub events_omitted: u64,
 }
 
 /// Facts from `run.start`, plus the run's start and end times.

@@ -16,7 +16,7 @@ impl Tab for Events {
     }
 
     fn title(&self, r: &RunReport) -> String {
-        format!("Events ({})", thousands(r.events.len() as u64))
+        format!("Events ({})", thousands(r.events.len() as u64 + r.events_omitted))
     }
 
     fn render(&self, r: &RunReport) -> Option<String> {
@@ -37,7 +37,21 @@ impl Tab for Events {
              <span class=\"muted\" id=\"event-count\"></span></div>\n\
              <table class=\"grid\" id=\"event-table\"><thead><tr><th>Seq</th><th>Time</th><th>Kind</th><th>Pid</th><th>Process</th><th>Detail</th></tr></thead><tbody></tbody></table>\n\
              <button type=\"button\" class=\"more\" id=\"event-more\" hidden>Show more</button>\n\
-             <noscript><p class=\"muted\">The event list needs JavaScript; report.json holds the same events.</p></noscript>\n"
+             <noscript><p class=\"muted\">The event list needs JavaScript; report.json holds the same events.</p></noscript>\n{}",
+            omitted(r)
         ))
     }
+}
+
+/// Says that the table stops short of the journal, when it does.
+fn omitted(r: &RunReport) -> String {
+    if r.events_omitted == 0 {
+        return String::new();
+    }
+    format!(
+        "<p class=\"muted\">{} more records (after the first {}) are not listed here or in report.json; \
+         violations, lost events and the run's end always are. The journal (events.jsonl) has every record.</p>\n",
+        thousands(r.events_omitted),
+        thousands(crate::model::EVENTS_MAX as u64)
+    )
 }

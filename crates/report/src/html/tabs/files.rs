@@ -18,7 +18,7 @@ impl Tab for Files {
     }
 
     fn title(&self, r: &RunReport) -> String {
-        format!("Files ({})", thousands(r.files.changes.len() as u64))
+        format!("Files ({})", thousands(r.files.changed_paths()))
     }
 
     fn render(&self, r: &RunReport) -> Option<String> {
@@ -95,10 +95,11 @@ fn changes(r: &RunReport) -> String {
     if list.is_empty() {
         return String::new();
     }
+    let total = list.len() as u64 + r.files.changes_omitted;
     let mut out = format!(
         "<h3>Changed under the workspace <span class=\"count\">{}</span></h3>\n<table class=\"grid files\"><thead><tr>\
          <th>Change</th><th>Path</th><th>First</th><th>By</th></tr></thead><tbody>\n",
-        thousands(list.len() as u64)
+        thousands(total)
     );
     for c in list.iter().take(MAX_ROWS) {
         out.push_str(&format!(
@@ -110,11 +111,15 @@ fn changes(r: &RunReport) -> String {
         ));
     }
     out.push_str("</tbody></table>\n");
-    if list.len() > MAX_ROWS {
+    if total > MAX_ROWS as u64 {
+        let rest = match r.files.changes_omitted {
+            0 => "report.json lists them all".to_string(),
+            _ => format!("report.json lists {}; the journal has them all", thousands(list.len() as u64)),
+        };
         out.push_str(&format!(
-            "<p class=\"muted\">Showing {} of {}; report.json lists them all.</p>\n",
-            thousands(MAX_ROWS as u64),
-            thousands(list.len() as u64)
+            "<p class=\"muted\">Showing {} of {}; {rest}.</p>\n",
+            thousands(MAX_ROWS.min(list.len()) as u64),
+            thousands(total)
         ));
     }
     out

@@ -63,7 +63,7 @@ fn cards(r: &RunReport) -> String {
             1,
             (
                 "Files changed",
-                thousands(r.files.changes.len() as u64),
+                thousands(r.files.changed_paths()),
                 format!("{} refused or credential reads", thousands(refused as u64)),
                 if refused > 0 { "warn" } else { "" },
             ),
