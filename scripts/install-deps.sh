@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(clang llvm libelf-dev zlib1g-dev pkg-config libseccomp-dev util-linux iproute2 nftables procps bash python3
   curl dnsutils openssl git nghttp2-server openssh-server openssh-client)
-# npm installs the real agent the end-to-end tests drive; a Node.js of its own (with npm) is kept.
+# npm installs the real agent the end-to-end tests drive; a Node.js already installed is kept.
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
