@@ -159,6 +159,17 @@ pub struct RunStart {
 pub struct Limits {
     pub pids: Option<u64>,
     pub wall_secs: Option<u64>,
+    /// Model spending caps (`budget:`), so a report can say "of $10.00" before any cap is near.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetCap>,
+}
+
+/// One provider's cap from `budget:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetCap {
+    pub provider: String,
+    pub max_tokens: Option<u64>,
+    pub max_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

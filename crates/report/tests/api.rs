@@ -82,3 +82,15 @@ fn the_section_is_left_out_when_there_is_nothing_to_say() {
     let (network, api) = (md.find("### Network").unwrap(), md.find("### Secrets & API").unwrap());
     assert!(network < api && api < md.find("### Processes").unwrap());
 }
+
+#[test]
+fn a_cap_the_run_never_reached_is_still_shown() {
+    let mut f = common::Fixture::new(journal::Mode::Block, &["claude", "-p", "hi"]);
+    if let journal::Event::RunStart(s) = &mut f.events[0].1 {
+        s.limits.budgets =
+            vec![journal::BudgetCap { provider: "anthropic".into(), max_tokens: None, max_usd: Some(10.0) }];
+    }
+    let r = build(f);
+    let budget = r.api.budgets.iter().find(|b| b.provider == "anthropic").expect("the cap is listed");
+    assert_eq!((budget.max_usd, budget.exceeded, budget.tokens), (Some(10.0), false, 0));
+}

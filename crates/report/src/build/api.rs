@@ -27,6 +27,13 @@ impl ApiCollector {
         match &record.event {
             Event::HttpRequest(r) => self.request(r, record, tree, clock),
             Event::Budget(b) => self.budget(b, record, tree, clock),
+            Event::RunStart(s) => {
+                for cap in &s.limits.budgets {
+                    let state = self.budget_of(&cap.provider);
+                    state.max_tokens = state.max_tokens.or(cap.max_tokens);
+                    state.max_usd = state.max_usd.or(cap.max_usd);
+                }
+            }
             _ => {}
         }
     }

@@ -14,7 +14,7 @@ pub const WS: &str = "/home/runner/work/app";
 const START_SECS: u64 = 1_795_341_600; // 2026-11-22T10:00:00Z
 
 pub struct Fixture {
-    events: Vec<(u64, Event)>,
+    pub events: Vec<(u64, Event)>,
 }
 
 pub fn run_start(mode: Mode, argv: &[&str]) -> RunStart {
@@ -38,7 +38,7 @@ pub fn run_start(mode: Mode, argv: &[&str]) -> RunStart {
             layer("seccomp", true, "deny ptrace, bpf, mount, kexec_load, init_module"),
             layer("network", false, "netfence not configured: network is not fenced in this run"),
         ],
-        limits: Limits { pids: Some(512), wall_secs: Some(1800) },
+        limits: Limits { pids: Some(512), wall_secs: Some(1800), budgets: Vec::new() },
     }
 }
 

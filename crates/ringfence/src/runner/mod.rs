@@ -116,7 +116,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         env_passed: plan.env.iter().map(|(k, _)| k.clone()).collect(),
         env_dropped: plan.env_dropped.clone(),
         fence: attempts.layers(plan.layers(prepared.layers())),
-        limits: journal::Limits { pids: plan.pids, wall_secs: plan.wall.map(|w| w.as_secs()) },
+        limits: plan.limits(),
     }));
     let denied = recorder.clone();
     let launched = prepared.launch(Box::new(move |d| {

@@ -150,6 +150,21 @@ impl Plan {
         }
     }
 
+    /// The run's limits as run.start records them.
+    pub fn limits(&self) -> journal::Limits {
+        let budgets = self
+            .policy
+            .budget
+            .iter()
+            .map(|(provider, b)| journal::BudgetCap {
+                provider: provider.clone(),
+                max_tokens: b.max_tokens,
+                max_usd: b.max_usd,
+            })
+            .collect();
+        journal::Limits { pids: self.pids, wall_secs: self.wall.map(|w| w.as_secs()), budgets }
+    }
+
     /// The sandbox's layers plus the ones this plan adds.
     pub fn layers(&self, mut layers: Vec<FenceLayer>) -> Vec<FenceLayer> {
         for layer in layers.iter_mut().filter(|l| l.layer == "network") {
