@@ -25,18 +25,27 @@ pub struct Denied {
     pub what: String,
 }
 
-/// A denied call, optionally only when an argument matches.
+/// A denied call, optionally only when every argument condition matches.
 struct Rule {
     syscall: &'static str,
-    arg: Option<(u32, u64, u64)>, // (index, mask, value): denied when args[index] & mask == value
+    /// (index, mask, value): denied when args[index] & mask == value, for all of them.
+    args: &'static [(u32, u64, u64)],
     what: &'static str,
 }
 
 const fn always(syscall: &'static str, what: &'static str) -> Rule {
-    Rule { syscall, arg: None, what }
+    Rule { syscall, args: &[], what }
+}
+
+impl Rule {
+    fn matches(&self, args: &[u64; 6]) -> bool {
+        self.args.iter().all(|&(i, mask, value)| args[i as usize] & mask == value)
+    }
 }
 
 const AF_PACKET: u64 = libc::AF_PACKET as u64;
+const AF_INET: u64 = libc::AF_INET as u64;
+const AF_INET6: u64 = libc::AF_INET6 as u64;
 const SOCK_TYPE_MASK: u64 = 0xf;
 const SOCK_RAW: u64 = libc::SOCK_RAW as u64;
 const NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
@@ -63,13 +72,20 @@ const RULES: &[Rule] = &[
     always("init_module", "load a kernel module"),
     always("finit_module", "load a kernel module"),
     always("delete_module", "unload a kernel module"),
-    Rule { syscall: "unshare", arg: Some((0, NEWUSER, NEWUSER)), what: "create a user namespace" },
-    Rule { syscall: "clone", arg: Some((0, NEWUSER, NEWUSER)), what: "create a user namespace" },
-    Rule { syscall: "socket", arg: Some((0, u64::MAX, AF_PACKET)), what: "open a packet socket (AF_PACKET)" },
+    Rule { syscall: "unshare", args: &[(0, NEWUSER, NEWUSER)], what: "create a user namespace" },
+    Rule { syscall: "clone", args: &[(0, NEWUSER, NEWUSER)], what: "create a user namespace" },
+    Rule { syscall: "socket", args: &[(0, u64::MAX, AF_PACKET)], what: "open a packet socket (AF_PACKET)" },
+    // Raw IP sockets craft packets past the proxy. Raw netlink sockets (how runtimes list network
+    // interfaces) change nothing without CAP_NET_ADMIN, which the agent does not have.
     Rule {
         syscall: "socket",
-        arg: Some((1, SOCK_TYPE_MASK, SOCK_RAW)),
-        what: "open a raw socket (SOCK_RAW)",
+        args: &[(0, u64::MAX, AF_INET), (1, SOCK_TYPE_MASK, SOCK_RAW)],
+        what: "open a raw IP socket (SOCK_RAW)",
+    },
+    Rule {
+        syscall: "socket",
+        args: &[(0, u64::MAX, AF_INET6), (1, SOCK_TYPE_MASK, SOCK_RAW)],
+        what: "open a raw IPv6 socket (SOCK_RAW)",
     },
 ];
 
@@ -89,18 +105,20 @@ pub fn filter() -> Result<ScmpFilterContext, libseccomp::error::SeccompError> {
     for rule in RULES {
         // A name this architecture does not have (e.g. an old mount call) has nothing to deny.
         let Ok(syscall) = ScmpSyscall::from_name(rule.syscall) else { continue };
-        match rule.arg {
-            None => ctx.add_rule(ScmpAction::Notify, syscall)?,
-            Some((index, mask, value)) => {
+        if rule.args.is_empty() {
+            ctx.add_rule(ScmpAction::Notify, syscall)?;
+            continue;
+        }
+        let compares: Vec<ScmpArgCompare> = rule
+            .args
+            .iter()
+            .map(|&(index, mask, value)| {
                 let op =
                     if mask == u64::MAX { ScmpCompareOp::Equal } else { ScmpCompareOp::MaskedEqual(mask) };
-                ctx.add_rule_conditional(
-                    ScmpAction::Notify,
-                    syscall,
-                    &[ScmpArgCompare::new(index, op, value)],
-                )?
-            }
-        };
+                ScmpArgCompare::new(index, op, value)
+            })
+            .collect();
+        ctx.add_rule_conditional(ScmpAction::Notify, syscall, &compares)?;
     }
     Ok(ctx)
 }
@@ -112,9 +130,7 @@ fn describe(req: &ScmpNotifReq) -> Denied {
     let args = req.data.args;
     let what = RULES
         .iter()
-        .find(|r| {
-            r.syscall == syscall && r.arg.is_none_or(|(i, mask, value)| args[i as usize] & mask == value)
-        })
+        .find(|r| r.syscall == syscall && r.matches(&args))
         .map(|r| r.what)
         .unwrap_or("a refused system call");
     Denied { pid: req.pid, what: format!("{syscall}: tried to {what}"), syscall }
@@ -161,11 +177,15 @@ mod tests {
 
     #[test]
     fn argument_rules_describe_what_matched() {
-        let raw = RULES.iter().find(|r| r.what.contains("SOCK_RAW")).unwrap();
-        let (index, mask, value) = raw.arg.unwrap();
-        assert_eq!(index, 1);
-        let nonblocking_raw = libc::SOCK_RAW as u64 | libc::SOCK_NONBLOCK as u64;
-        assert_eq!(nonblocking_raw & mask, value, "flags OR'd into the type must not hide SOCK_RAW");
-        assert_ne!(libc::SOCK_STREAM as u64 & mask, value);
+        let socket = |domain: i32, ty: i32| [domain as u64, ty as u64, 0, 0, 0, 0];
+        let denied = |args: &[u64; 6]| RULES.iter().find(|r| r.syscall == "socket" && r.matches(args));
+        let nonblocking_raw = libc::SOCK_RAW | libc::SOCK_NONBLOCK;
+        let rule = denied(&socket(libc::AF_INET, nonblocking_raw)).expect("raw IPv4, flags or'd in");
+        assert!(rule.what.contains("raw IP socket"));
+        assert!(denied(&socket(libc::AF_INET6, libc::SOCK_RAW)).is_some());
+        assert!(denied(&socket(libc::AF_PACKET, libc::SOCK_DGRAM)).is_some());
+        assert!(denied(&socket(libc::AF_INET, libc::SOCK_STREAM)).is_none());
+        // Listing interfaces over rtnetlink is not an escape.
+        assert!(denied(&socket(libc::AF_NETLINK, libc::SOCK_RAW)).is_none());
     }
 }
