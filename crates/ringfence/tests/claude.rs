@@ -131,8 +131,8 @@ fn base_policy(net: &FakeInternet, allow: &[&str]) -> String {
 }
 
 impl Fenced {
-    /// Claude Code's own verdict (`--output-format json`): ringfence's exit status also counts
-    /// the run's violations, which are not what these tests are about.
+    /// Claude Code's own verdict (`--output-format json`); ringfence's exit status is checked
+    /// separately where the run must be clean.
     fn claude_succeeded(&self) -> bool {
         let result: Value = serde_json::from_slice(&self.run.output.stdout).unwrap_or(Value::Null);
         result["is_error"] == false && result["result"] == "Done."
@@ -207,6 +207,7 @@ fn the_real_key_reaches_the_api_and_never_the_agent() {
     let fenced = world.run(&[], "");
     let why = || fenced.explain(&world.api);
     assert!(fenced.claude_succeeded(), "{}", why());
+    assert_eq!(fenced.run.code(), 0, "a clean block-mode run has no violation: {}", why());
 
     let calls = world.api.messages();
     assert!(calls.len() >= 2, "a call for the command, one for the answer: {}", why());
@@ -297,6 +298,7 @@ fn model_calls_are_recorded_with_the_key_injected_and_their_usage() {
     let fenced = world.run(&[], "");
     let why = || fenced.explain(&world.api);
     assert!(fenced.claude_succeeded(), "{}", why());
+    assert_eq!(fenced.run.code(), 0, "a clean block-mode run has no violation: {}", why());
 
     let calls = fenced.model_calls();
     assert_eq!(calls.len(), world.api.messages().len(), "one event per call: {}", why());

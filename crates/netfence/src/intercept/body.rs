@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use hyper::body::{Frame, Incoming};
+use hyper::body::{Body as _, Frame, Incoming};
 
 use super::BoxError;
 
@@ -139,7 +139,10 @@ impl MeterBody {
 
 impl Drop for MeterBody {
     fn drop(&mut self) {
-        self.finish(false);
+        // hyper stops polling once a body's known length has been delivered (and never polls a
+        // HEAD response's), so "ended" is what the body says of itself, not whether we saw None.
+        let complete = self.inner.is_end_stream();
+        self.finish(complete);
     }
 }
 

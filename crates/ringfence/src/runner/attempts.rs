@@ -127,6 +127,9 @@ pub fn judge(a: &Attempt) -> Option<NetAttempt> {
     match protocol.as_str() {
         "tcp" => None,
         "udp" if dst == FENCE_DNS => None,
+        // Connecting a UDP socket to port 0 sends nothing and nothing can be sent on it: it is
+        // how runtimes ask which source address a route would use.
+        "udp" if a.call == Call::Connect && dst.port() == 0 => None,
         "udp" if dst.port() == 53 && dst.is_ipv4() => record(
             Verdict::Allowed,
             "dns-redirect",
@@ -214,6 +217,14 @@ mod tests {
         let a = judge(&udp("[2001:db8::1]:53")).unwrap();
         assert!(a.violation);
         assert!(a.reason.unwrap().contains("IPv6"));
+    }
+
+    #[test]
+    fn a_udp_route_probe_is_not_an_attempt() {
+        let probe = attempt(Call::Connect, libc::SOCK_DGRAM, 0, Some("198.18.0.1:0"));
+        assert_eq!(judge(&probe), None);
+        let quic = attempt(Call::Connect, libc::SOCK_DGRAM, 0, Some("198.18.0.1:443"));
+        assert!(judge(&quic).unwrap().violation);
     }
 
     #[test]
