@@ -285,4 +285,8 @@ fn the_demo_passes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(!text.contains("ESCAPED"), "{text}");
+    let journal = std::fs::read_to_string(dir.path().join("demo/events.jsonl")).unwrap();
+    let exfil =
+        journal.lines().find(|l| l.contains("\"kind\":\"secret.exfil\"")).expect("the key's exfiltration");
+    assert!(exfil.contains("RINGFENCE_DEMO_KEY") && exfil.contains("collector.example"), "{exfil}");
 }

@@ -86,7 +86,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         pass_env: args.pass_env,
         secrets: args.secrets,
         upstream_ca: args.upstream_ca,
+        secret_values: Vec::new(),
     };
+    let flags = if args.demo { demo::with_secret(flags) } else { flags };
     let plan = runner::Plan::new(flags, argv)?;
     let out_dir = plan.out_dir.clone();
     let (stop, stop_signal) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));

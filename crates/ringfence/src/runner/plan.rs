@@ -45,6 +45,9 @@ pub struct Flags {
     pub secrets: Vec<String>,
     /// `--upstream-ca FILE`: CAs ringfence trusts for its own upstream TLS.
     pub upstream_ca: Vec<PathBuf>,
+    /// Secret values ringfence was handed directly (the demo's), looked up before its own
+    /// environment.
+    pub secret_values: Vec<(String, String)>,
 }
 
 /// The policy file used when `--policy` is not given and the working directory has one.
@@ -93,7 +96,14 @@ impl Plan {
         let run_id = new_run_id();
         let out_dir = flags.out.unwrap_or_else(|| cwd.join("ringfence-runs").join(&run_id));
         create_out_dir(&out_dir)?;
-        let credentials = super::secrets::prepare(&policy, &run_id, &out_dir, flags.upstream_ca, &mut env)?;
+        let credentials = super::secrets::prepare(
+            &policy,
+            &run_id,
+            &out_dir,
+            flags.upstream_ca,
+            &flags.secret_values,
+            &mut env,
+        )?;
         Ok(Plan {
             run_id,
             mode,

@@ -51,12 +51,14 @@ pub fn prepare(
     run_id: &str,
     out_dir: &Path,
     upstream_ca: Vec<PathBuf>,
+    given: &[(String, String)],
     env: &mut Vec<(String, String)>,
 ) -> anyhow::Result<Credentials> {
     let mut specs = Vec::new();
     let mut missing = Vec::new();
     for (name, secret) in &policy.secrets {
-        match std::env::var(name) {
+        let value = given.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        match value.ok_or(()).or_else(|_| std::env::var(name)) {
             Ok(value) if !value.is_empty() => {
                 specs.push(inspect::SecretSpec { name: name.clone(), value, hosts: secret.hosts.clone() })
             }
