@@ -128,7 +128,7 @@ fn a_secret_reaches_its_own_host_and_nowhere_else() {
     assert!(seen.contains(&format!("Bearer {REAL}")), "upstream saw: {seen}");
     let r = run.wait_request(|r| r.host == "allowed.test" && r.path == "/headers");
     assert_eq!((r.pid, r.status, r.verdict, r.violation), (Some(pid), Some(200), Verdict::Allowed, false));
-    assert_eq!(r.injected, vec!["SECRET_TOKEN".to_string()]);
+    assert_eq!((r.injected.clone(), r.reason.clone()), (vec!["SECRET_TOKEN".to_string()], None));
     assert!(r.bytes_down > 0);
 
     // Git sends tokens as HTTP Basic: replaced inside the base64 too.
@@ -208,4 +208,96 @@ fn audit_mode_lets_a_foreign_sentinel_through_and_records_it() {
     let r = run.wait_request(|r| r.pid == Some(pid));
     assert_eq!((r.status, r.violation), (Some(200), true));
     run.stop();
+}
+
+const MODEL_POLICY: &str = "version: 1
+egress:
+  allow:
+    - { host: api.anthropic.com, ports: [443] }
+budget:
+  anthropic: { max_tokens: 2500 }
+";
+
+/// A model client that cannot trust a CA uses the plain-HTTP gateway: the key still goes in only
+/// there, usage is metered from the stream, and the request after the cap gets Anthropic's own
+/// error shape.
+#[test]
+fn the_model_gateway_meters_usage_and_enforces_the_budget() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let api = net.model_api(
+        "api.anthropic.com",
+        "198.51.100.20",
+        &serde_json::json!({"turns": [{"text": "hi"}], "usage": {"input_tokens": 1000, "output_tokens": 500}}),
+    );
+    let real = "sk-ant-api03-GatewayRealKey0123456789abcdefghijklmnopqrstuvwxyz";
+    let fence_ns = sandbox::network::create().expect("fence netns");
+    let cgroup = TestCgroup::new("inspect-gateway");
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let vault = inspect::Vault::new(vec![inspect::SecretSpec {
+        name: "ANTHROPIC_API_KEY".into(),
+        value: real.into(),
+        hosts: vec![policy::HostPattern::parse("api.anthropic.com").expect("host")],
+    }])
+    .expect("vault");
+    let sentinel = vault.sentinels()[0].1.clone();
+    let policy = policy::parse(MODEL_POLICY, "ringfence.yml").expect("policy");
+    let gateways = netfence::gateways(&policy, &vault);
+    assert_eq!(gateways.len(), 1, "one gateway, for the inspected model API");
+    let cfg = NetConfig {
+        netns: fence_ns.try_clone().expect("dup"),
+        policy: Arc::new(policy),
+        mode: Mode::Block,
+        upstream_dns: net.upstream(),
+        cgroup_procs: cgroup.procs_path(),
+        pid_hint: None,
+        inspect: InspectConfig {
+            ca: Arc::new(RunCa::new("gateway").expect("CA")),
+            upstream_tls: UpstreamTls::new(&[net.ca()]).expect("upstream trust"),
+            vault: Arc::new(vault),
+            repo: None,
+        },
+    };
+    let fence = on_host_side(&net, || {
+        NetFence::start(cfg, Box::new(move |e| sink.lock().unwrap().push(e))).expect("fence starts")
+    });
+    let body = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"tools":[{"name":"Bash"}],"messages":[{"role":"user","content":"hi"}]}"#;
+    let url = format!("{}/v1/messages", gateways[0].url());
+    let call = || {
+        let key = format!("x-api-key: {sentinel}");
+        run_in(
+            &fence_ns,
+            &cgroup,
+            &["curl", "-sS", "--max-time", "8", "-H", &key, "--data-binary", body, &url],
+        )
+    };
+    let (pid, first) = call();
+    assert!(stdout(&first).contains("message_stop"), "{}", stdout(&first));
+    let (_, second) = call();
+    assert!(stdout(&second).contains("message_stop"), "2,000 tokens are under the cap: {}", stdout(&second));
+    let (_, third) = call();
+    let refused = stdout(&third);
+    assert!(refused.contains("invalid_request_error") && refused.contains("ringfence"), "{refused}");
+    let mut fence = fence;
+    fence.stop();
+
+    let seen = api.messages();
+    assert_eq!(seen.len(), 2, "the refused call never reached the API");
+    assert!(seen.iter().all(|m| m["headers"]["x-api-key"] == real), "the real key, and only there");
+    let events = events.lock().unwrap();
+    let requests: Vec<&HttpRequest> =
+        events.iter().filter_map(|e| if let Event::HttpRequest(r) = e { Some(r) } else { None }).collect();
+    let first = requests.iter().find(|r| r.pid == Some(pid)).expect("the first call recorded");
+    let usage = first.usage.as_ref().expect("usage metered from the stream");
+    assert_eq!((usage.input_tokens, usage.output_tokens), (1000, 500));
+    assert_eq!(first.injected, vec!["ANTHROPIC_API_KEY".to_string()]);
+    assert!(requests.iter().any(|r| r.status == Some(400) && r.rule == "budget.anthropic" && r.violation));
+    let budgets: Vec<&journal::Budget> =
+        events.iter().filter_map(|e| if let Event::Budget(b) = e { Some(b) } else { None }).collect();
+    assert!(budgets.iter().any(|b| b.exceeded && b.verdict == Verdict::Allowed), "the crossing: {budgets:?}");
+    assert!(budgets.iter().any(|b| b.exceeded && b.verdict == Verdict::Blocked), "the refusal: {budgets:?}");
 }
