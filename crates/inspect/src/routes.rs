@@ -16,7 +16,9 @@ const UNSAFE_PATH: &str = "unsafe path";
 /// and no match is refused (`no route matches`). `repo` is the run's `owner/name`; routes that
 /// use `${repo}` never match when it is unknown, and the rule text says so.
 pub fn route_decision(inspect: &Inspect, repo: Option<&str>, method: &str, path_and_query: &str) -> Decision {
-    if inspect.routes.is_empty() {
+    let preset = inspect.preset.as_deref().and_then(preset_routes);
+    let routes: Vec<&Route> = inspect.routes.iter().chain(preset.iter().flat_map(|p| &p.routes)).collect();
+    if routes.is_empty() {
         return decision(true, "inspect (no routes)");
     }
     let Ok(segments) = normalize_path(path_and_query) else {
@@ -25,7 +27,7 @@ pub fn route_decision(inspect: &Inspect, repo: Option<&str>, method: &str, path_
     let repo = repo.and_then(repo_segments);
     let method = method.to_ascii_uppercase();
     let mut skipped = false;
-    for route in &inspect.routes {
+    for route in routes {
         if !method_matches(&route.method, &method) {
             continue;
         }
@@ -173,6 +175,14 @@ fn glob(pattern: &[Segment], path: &[String]) -> bool {
 /// (hooks, deploy keys, collaborators, secrets, `actions/secrets`, settings), `/user/**` (the
 /// token owner's account), other repositories, and GraphQL (one endpoint that can do all of the
 /// above, so its path cannot be limited to the repository).
+/// The routes of a named preset (`inspect.<host>.preset`; names in [`policy::INSPECT_PRESETS`]).
+pub fn preset_routes(name: &str) -> Option<Inspect> {
+    match name {
+        "github-repo" => Some(github_api_preset()),
+        _ => None,
+    }
+}
+
 pub fn github_api_preset() -> Inspect {
     const ROUTES: &[(&str, &str)] = &[
         // Repository metadata: default branch, visibility; most clients ask first.
@@ -207,6 +217,7 @@ pub fn github_api_preset() -> Inspect {
             .iter()
             .map(|(method, path)| Route { method: (*method).to_string(), path: (*path).to_string() })
             .collect(),
+        preset: None,
     }
 }
 

@@ -282,7 +282,6 @@ fn the_model_gateway_meters_usage_and_enforces_the_budget() {
     let (_, third) = call();
     let refused = stdout(&third);
     assert!(refused.contains("invalid_request_error") && refused.contains("ringfence"), "{refused}");
-    let mut fence = fence;
     fence.stop();
 
     let seen = api.messages();

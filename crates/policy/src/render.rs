@@ -65,8 +65,12 @@ impl Policy {
         if !self.inspect.is_empty() {
             out.push_str("inspect:\n");
             for (host, inspect) in &self.inspect {
+                let _ = writeln!(out, "  {}:", q(host));
+                if let Some(preset) = &inspect.preset {
+                    let _ = writeln!(out, "    preset: {}", q(preset));
+                }
                 let routes = inspect.routes.iter().map(|r| q(&format!("{} {}", r.method, r.path)));
-                let _ = writeln!(out, "  {}:\n    routes: {}", q(host), list(routes));
+                let _ = writeln!(out, "    routes: {}", list(routes));
             }
         }
         if !self.secrets.is_empty() {

@@ -100,9 +100,15 @@ pub struct Dns {
 /// `inspect.<host>:` — route rules for a TLS-terminated host.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Inspect {
-    /// `METHOD /path` rules; empty means inspect and record without restricting routes.
+    /// `METHOD /path` rules; empty (and no preset) means inspect and record without restricting
+    /// routes.
     pub routes: Vec<Route>,
+    /// A named set of routes added to `routes` (see [`INSPECT_PRESETS`]).
+    pub preset: Option<String>,
 }
+
+/// Route presets an `inspect` entry can start from; their routes live with the route matcher.
+pub const INSPECT_PRESETS: &[&str] = &["github-repo"];
 
 /// `GET /repos/${repo}/**`: `*` is one path segment, `**` any number, `${repo}` the run's repository.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,22 @@ fn inspect(routes: &[&str]) -> Inspect {
                 Route { method: method.into(), path: path.into() }
             })
             .collect(),
+        preset: None,
     }
+}
+
+#[test]
+fn every_policy_preset_has_routes_and_the_named_one_applies() {
+    for name in policy::INSPECT_PRESETS {
+        assert!(preset_routes(name).is_some_and(|p| !p.routes.is_empty()), "{name}");
+    }
+    let mut with_preset = inspect(&["POST /markdown"]);
+    with_preset.preset = Some("github-repo".into());
+    let repo = Some("acme/app");
+    assert!(route_decision(&with_preset, repo, "GET", "/repos/acme/app/pulls/3").allowed);
+    assert!(route_decision(&with_preset, repo, "POST", "/markdown").allowed);
+    assert!(!route_decision(&with_preset, repo, "POST", "/gists").allowed);
+    assert!(!route_decision(&with_preset, repo, "GET", "/repos/other/app").allowed);
 }
 
 fn allowed(i: &Inspect, method: &str, path: &str) -> bool {

@@ -46,7 +46,7 @@ pub fn wanted(policy: &policy::Policy, vault: &inspect::Vault) -> Vec<&'static G
     GATEWAYS
         .iter()
         .filter(|g| {
-            policy.inspect.contains_key(g.host)
+            super::inspect_rules(policy).iter().any(|(pattern, _)| pattern.matches(g.host))
                 || vault.wants_inspection(g.host)
                 || inspect::provider_for(g.host)
                     .is_some_and(|p| policy.budget.contains_key(super::request::provider_name(p)))

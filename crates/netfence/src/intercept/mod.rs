@@ -58,6 +58,8 @@ pub(crate) struct Inspector {
     pub vault: Arc<inspect::Vault>,
     pub ledger: Mutex<inspect::Ledger>,
     pub repo: Option<String>,
+    /// `inspect:` entries by host pattern, in the policy's order.
+    rules: Vec<(policy::HostPattern, policy::Inspect)>,
 }
 
 impl Inspector {
@@ -68,17 +70,32 @@ impl Inspector {
             vault: cfg.vault,
             ledger: Mutex::new(inspect::Ledger::new(&policy.budget)),
             repo: cfg.repo,
+            rules: inspect_rules(policy),
         }
+    }
+
+    /// The first `inspect:` entry whose pattern matches `host`.
+    pub fn rules_for(&self, host: &str) -> Option<&policy::Inspect> {
+        self.rules.iter().find(|(pattern, _)| pattern.matches(host)).map(|(_, rules)| rules)
     }
 
     /// Hosts whose traffic is terminated and read: those with route rules or a budget, and
     /// those some secret belongs to.
     pub fn wants(&self, policy: &policy::Policy, host: &str) -> bool {
-        policy.inspect.contains_key(host)
+        self.rules_for(host).is_some()
             || self.vault.wants_inspection(host)
             || inspect::provider_for(host)
                 .is_some_and(|p| policy.budget.contains_key(request::provider_name(p)))
     }
+}
+
+/// The policy's `inspect:` keys as patterns (they were validated when the policy was loaded).
+pub(crate) fn inspect_rules(policy: &policy::Policy) -> Vec<(policy::HostPattern, policy::Inspect)> {
+    policy
+        .inspect
+        .iter()
+        .filter_map(|(key, rules)| Some((policy::HostPattern::parse(key).ok()?, rules.clone())))
+        .collect()
 }
 
 /// The proxy's decision about a connection it hands over.

@@ -127,7 +127,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     }
 
     let inspector = &ctx.shared.inspector;
-    if let Some(rules) = ctx.shared.policy.inspect.get(&ctx.conn.host) {
+    if let Some(rules) = inspector.rules_for(&ctx.conn.host) {
         let decision =
             inspect::route_decision(rules, inspector.repo.as_deref(), req.method().as_str(), &path);
         event.rule = decision.rule.clone();

@@ -6,7 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use crate::env::{NEVER_PASS, looks_secret};
 use crate::error::{Located, did_you_mean};
 use crate::hosts::HostPattern;
-use crate::schema::{BUDGET_PROVIDERS, Budget, Dns, Env, Files, Inspect, Limits, Route, Secret, UserSpec};
+use crate::schema::{
+    BUDGET_PROVIDERS, Budget, Dns, Env, Files, INSPECT_PRESETS, Inspect, Limits, Route, Secret, UserSpec,
+};
 use crate::units::{parse_duration, parse_size};
 use crate::yaml::{Node, Value};
 
@@ -40,14 +42,28 @@ pub(super) fn inspect(node: &Node) -> R<BTreeMap<String, Inspect>> {
         let host = HostPattern::parse(key_text(key))
             .map_err(|e| Located::new(key.pos, format!("`inspect`: {}", e.message), e.help))?;
         let path = format!("inspect.{host}");
-        let f = fields(value, &path, &["routes"])?;
+        let f = fields(value, &path, &["routes", "preset"])?;
         let mut routes = Vec::new();
         if let Some(n) = f.get("routes") {
             for (text, item) in strings(n, &format!("{path}.routes"))? {
                 routes.push(route(text, item, &path)?);
             }
         }
-        out.insert(host.to_string(), Inspect { routes });
+        let preset = match f.get("preset") {
+            None => None,
+            Some(n) => {
+                let name = string(n, &format!("{path}.preset"))?;
+                if !INSPECT_PRESETS.contains(&name) {
+                    return Err(Located::new(
+                        n.pos,
+                        format!("`{path}.preset`: `{name}` is not a route preset"),
+                        format!("known presets: {}", INSPECT_PRESETS.join(", ")),
+                    ));
+                }
+                Some(name.to_string())
+            }
+        };
+        out.insert(host.to_string(), Inspect { routes, preset });
     }
     Ok(out)
 }
