@@ -24,6 +24,20 @@ pub(crate) fn parse_allowed_endpoints(text: &str) -> Result<Vec<Endpoint>, (Stri
         .collect()
 }
 
+impl crate::Policy {
+    /// `--allow host[:port]` on the command line (port 443 when left out), added to
+    /// `egress.allow` and named `--allow host:port` in decisions.
+    pub fn allow_from_flag(&mut self, entry: &str) -> Result<(), HostError> {
+        let ep = parse_entry(entry)?;
+        self.egress.allow.push(crate::Rule {
+            text: format!("--allow {}:{}", ep.pattern, ep.port),
+            target: crate::Target::Host(ep.pattern),
+            ports: Some(vec![ep.port]),
+        });
+        Ok(())
+    }
+}
+
 fn parse_entry(entry: &str) -> Result<Endpoint, HostError> {
     let (host, port) = match entry.rsplit_once(':') {
         Some((host, port)) if !entry.contains('/') => (host, parse_port(port)?),
@@ -47,6 +61,18 @@ pub(crate) fn parse_port(text: &str) -> Result<u16, HostError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allow_flags_add_a_named_rule() {
+        let mut p = crate::Policy::default();
+        p.allow_from_flag("api.anthropic.com").unwrap();
+        p.allow_from_flag("github.com:22").unwrap();
+        assert!(p.egress_decision("api.anthropic.com", 443).allowed);
+        assert_eq!(p.egress_decision("github.com", 22).rule, "--allow github.com:22");
+        assert!(!p.egress_decision("github.com", 443).allowed);
+        assert!(p.allow_from_flag("*.com").is_err());
+        assert!(p.allow_from_flag("x.test:99999").is_err());
+    }
 
     #[test]
     fn harden_runner_strings() {

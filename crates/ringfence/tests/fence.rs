@@ -221,6 +221,12 @@ fn host_services_are_reachable_only_when_the_policy_allows_them() {
     assert_eq!(connect.verdict, journal::Verdict::Allowed);
     assert_eq!(connect.pid, Some(python), "attributed to the python process");
     assert_eq!(allowed.code(), 0);
+
+    // The same from the command line, without a policy file.
+    let flag = format!("localhost:{port}");
+    let (_d2, by_flag) = run(&["--mode", "block", "--allow", &flag], &["python3", "-c", &probe]);
+    assert!(by_flag.stdout().contains("CONNECTED"), "--allow: {}\n{}", by_flag.stdout(), by_flag.stderr());
+    assert_eq!(by_flag.code(), 0);
 }
 
 const LOOKUP: &str = r#"

@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// Also pass this environment variable into the fence (repeatable)
     #[arg(long = "pass-env", value_name = "NAME")]
     pass_env: Vec<String>,
+    /// Also allow egress to HOST (port 443 unless given; repeatable), e.g. --allow api.anthropic.com
+    #[arg(long = "allow", value_name = "HOST[:PORT]")]
+    allow: Vec<String>,
     /// Treat this environment variable as a secret that may only be sent to these hosts:
     /// the agent sees a sentinel, the proxy puts the real value into requests to the hosts
     /// (repeatable; NAME=host[,host…])
@@ -84,6 +87,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         wall: args.wall.map(Into::into),
         pids: args.pids,
         pass_env: args.pass_env,
+        allow: args.allow,
         secrets: args.secrets,
         upstream_ca: args.upstream_ca,
         secret_values: Vec::new(),

@@ -41,6 +41,8 @@ pub struct Flags {
     pub wall: Option<Duration>,
     pub pids: Option<u64>,
     pub pass_env: Vec<String>,
+    /// `--allow host[:port]`, added to the policy's `egress.allow`.
+    pub allow: Vec<String>,
     /// `--secret NAME=host[,host…]`, added to the policy's `secrets`.
     pub secrets: Vec<String>,
     /// `--upstream-ca FILE`: CAs ringfence trusts for its own upstream TLS.
@@ -71,6 +73,11 @@ impl Plan {
             }
             None => (Policy::default(), None),
         };
+        for flag in &flags.allow {
+            policy
+                .allow_from_flag(flag)
+                .map_err(|e| anyhow::anyhow!("--allow {flag}: {}; {}", e.message, e.help))?;
+        }
         for flag in &flags.secrets {
             let (name, secret) = super::secrets::parse_flag(flag)?;
             policy.secrets.insert(name, secret);
