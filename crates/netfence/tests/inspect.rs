@@ -300,3 +300,36 @@ fn the_model_gateway_meters_usage_and_enforces_the_budget() {
     assert!(budgets.iter().any(|b| b.exceeded && b.verdict == Verdict::Allowed), "the crossing: {budgets:?}");
     assert!(budgets.iter().any(|b| b.exceeded && b.verdict == Verdict::Blocked), "the refusal: {budgets:?}");
 }
+
+/// An HTTP/1.1 upgrade (what websockets use) through an inspected host becomes a tunnel once
+/// the server agrees.
+#[test]
+fn an_upgrade_passes_through_an_inspected_host() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let mut run = Run::start(&net, Mode::Block, "inspect-upgrade");
+    let client = format!(
+        "import socket, ssl\n\
+         ctx = ssl.create_default_context(cafile='{}')\n\
+         s = ctx.wrap_socket(socket.create_connection(('other.test', 443), timeout=5), server_hostname='other.test')\n\
+         s.sendall(b'GET /ws HTTP/1.1\\r\\nHost: other.test\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n\\r\\n')\n\
+         head = b''\n\
+         while b'\\r\\n\\r\\n' not in head: head += s.recv(1)\n\
+         s.sendall(b'ping')\n\
+         print(head.split(b'\\r\\n')[0].decode(), s.recv(4).decode())\n",
+        run.ca_file.display()
+    );
+    let (pid, out) = run_in(&run.fence_ns, &run.cgroup, &["python3", "-c", &client]);
+    assert_eq!(
+        stdout(&out).trim(),
+        "HTTP/1.1 101 Switching Protocols ping",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = run.wait_request(|r| r.pid == Some(pid));
+    assert_eq!((r.path.as_str(), r.status), ("/ws", Some(101)));
+    run.stop();
+}

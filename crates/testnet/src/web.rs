@@ -16,6 +16,13 @@ class H(http.server.BaseHTTPRequestHandler):
             while size > 0:
                 self.wfile.write(chunk[:min(size, 65536)]); size -= 65536
             return
+        if self.path == '/ws':
+            # An upgrade, then an echo of the first four bytes: enough to prove the tunnel.
+            self.send_response(101); self.send_header('Upgrade', 'websocket')
+            self.send_header('Connection', 'Upgrade'); self.end_headers(); self.wfile.flush()
+            self.wfile.write(self.rfile.read(4)); self.wfile.flush()
+            self.close_connection = True
+            return
         if self.path == '/headers':
             # What arrived, so a test can see what the proxy put into the request.
             body = ''.join('%s: %s\n' % (k, v) for k, v in self.headers.items()).encode()
