@@ -23,6 +23,9 @@ use crate::state::Shared;
 use crate::tls::{RunCa, UpstreamTls};
 pub(crate) use stream::Counters;
 
+/// How long the rest of a TLS handshake may take once the ClientHello is in.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) type Body = BoxBody<Bytes, BoxError>;
 
@@ -130,7 +133,10 @@ pub(crate) async fn serve(
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     if conn.client_tls {
         let acceptor = tokio_rustls::TlsAcceptor::from(shared.inspector.server_config.clone());
-        let Ok(tls) = acceptor.accept(stream).await else { return };
+        // The ClientHello has arrived; a client that then stalls the handshake is dropped.
+        let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+            return;
+        };
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
         let ctx = request::Ctx::new(conn, shared, h2);
         let service = hyper::service::service_fn(move |req| request::handle(req, ctx.clone()));
