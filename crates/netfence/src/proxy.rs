@@ -78,9 +78,24 @@ pub(crate) fn original_dst(stream: &TcpStream) -> io::Result<SocketAddr> {
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
+    accept_each(listener, stop, alive, move |stream, peer, stop| handle(stream, peer, shared.clone(), stop))
+        .await
+}
+
+/// Accepts until told to stop, each connection on a task of its own that holds `alive` (so
+/// `NetFence::stop` can wait for every connection to be recorded).
+pub(crate) async fn accept_each<F, Fut>(
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+    handler: F,
+) where
+    F: Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -90,10 +105,11 @@ pub(crate) async fn serve(
             },
             _ = stop.changed() => return,
         };
-        let (shared, stop, alive) = (shared.clone(), stop.clone(), alive.clone());
+        let connection = handler(stream, peer, stop.clone());
+        let alive = alive.clone();
         tokio::spawn(async move {
             let _alive = alive;
-            handle(stream, peer, shared, stop).await;
+            connection.await;
         });
     }
 }

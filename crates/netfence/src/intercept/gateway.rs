@@ -6,7 +6,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use journal::{NetConnect, Verdict};
 use tokio::net::{TcpListener, TcpStream};
@@ -58,23 +58,13 @@ pub(crate) async fn serve(
     listener: TcpListener,
     host: &'static str,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
-    loop {
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(_) => { tokio::time::sleep(Duration::from_millis(20)).await; continue }
-            },
-            _ = stop.changed() => return,
-        };
-        let (shared, stop, alive) = (shared.clone(), stop.clone(), alive.clone());
-        tokio::spawn(async move {
-            let _alive = alive;
-            handle(stream, peer, host, shared, stop).await;
-        });
-    }
+    crate::proxy::accept_each(listener, stop, alive, move |stream, peer, stop| {
+        handle(stream, peer, host, shared.clone(), stop)
+    })
+    .await
 }
 
 async fn handle(
