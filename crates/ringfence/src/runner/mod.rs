@@ -54,11 +54,11 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
         lost_events: recorder.lost(),
         reason: reason(&outcome, status),
     }));
-    if let Err(e) = recorder.finish() {
+    let written = recorder.finish().map_err(|e| {
         eprintln!("ringfence: error: {e}");
         exit_code = exit::RINGFENCE_FAILED;
-    }
-    outputs::write(&plan, &journal_path).context("writing the reports")?;
+    });
+    outputs::write(&plan, &journal_path, written.ok()).context("writing the reports")?;
     Ok(Finished { exit_code, outcome, violations })
 }
 

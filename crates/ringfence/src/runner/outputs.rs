@@ -1,5 +1,7 @@
-//! The run's reports, rendered from its journal (never from in-memory state, so a report always
-//! says what the journal can prove).
+//! The run's reports, rendered from its journal (never from other in-memory state, so a report
+//! always says what the journal can prove): from the records exactly as the journal's writer
+//! sealed and wrote them, or, when it could not write them all, from the file read back and
+//! verified.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,9 +10,13 @@ use anyhow::{Context, anyhow};
 
 use super::Plan;
 
-pub fn write(plan: &Plan, journal_path: &Path) -> anyhow::Result<()> {
-    let verified = journal::read(journal_path)?.map_err(|e| anyhow!("{}: {e}", journal_path.display()))?;
+pub fn write(plan: &Plan, journal_path: &Path, written: Option<journal::Verified>) -> anyhow::Result<()> {
+    let verified = match written {
+        Some(written) => written,
+        None => journal::read(journal_path)?.map_err(|e| anyhow!("{}: {e}", journal_path.display()))?,
+    };
     let report = report::RunReport::from_journal(&verified);
+    drop(verified);
     let out = |name: &str, text: String| {
         let path = plan.out_dir.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))

@@ -1,17 +1,15 @@
-//! The run's single journal writer, shared by the sensor thread, the seccomp thread and the
-//! supervisor. A write that fails is counted and makes the run fail: events are never dropped
-//! without a trace.
+//! The run's single journal, shared by the sensor threads, the seccomp thread and the
+//! supervisor. Appending only queues the event; the journal's own thread seals and writes what
+//! is queued in batches (`journal::GroupWriter`). A write that fails is counted and makes the run
+//! fail: events are never dropped without a trace.
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use journal::{Event, JournalError, JournalWriter};
+use journal::{Event, GroupWriter, JournalError, Verified};
 
 pub struct Recorder {
-    writer: Mutex<JournalWriter>,
-    failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
+    writer: GroupWriter,
     violations: AtomicU64,
     lost: AtomicU64,
 }
@@ -19,9 +17,7 @@ pub struct Recorder {
 impl Recorder {
     pub fn create(path: &Path) -> Result<Recorder, JournalError> {
         Ok(Recorder {
-            writer: Mutex::new(JournalWriter::create(path)?),
-            failed: AtomicU64::new(0),
-            first_error: Mutex::new(None),
+            writer: GroupWriter::create(path)?,
             violations: AtomicU64::new(0),
             lost: AtomicU64::new(0),
         })
@@ -31,16 +27,7 @@ impl Recorder {
         if event.is_violation() {
             self.violations.fetch_add(1, Ordering::Relaxed);
         }
-        let result = match self.writer.lock() {
-            Ok(mut writer) => writer.append(event).map(|_| ()).map_err(|e| e.to_string()),
-            Err(_) => Err("the journal writer panicked".to_string()),
-        };
-        if let Err(error) = result {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut first) = self.first_error.lock() {
-                first.get_or_insert(error);
-            }
-        }
+        self.writer.append(event);
     }
 
     /// Journals events a sensor could not deliver, so a report says so instead of looking complete.
@@ -59,17 +46,10 @@ impl Recorder {
         self.violations.load(Ordering::Relaxed)
     }
 
-    /// Flushes to disk; returns an error naming how many events could not be written.
-    pub fn finish(&self) -> Result<(), String> {
-        if let Ok(mut writer) = self.writer.lock() {
-            writer.sync().map_err(|e| e.to_string())?;
-        }
-        match self.failed.load(Ordering::Relaxed) {
-            0 => Ok(()),
-            n => {
-                let first = self.first_error.lock().ok().and_then(|f| f.clone()).unwrap_or_default();
-                Err(format!("{n} events could not be written to the journal; first error: {first}"))
-            }
-        }
+    /// Writes what is still queued and flushes to disk; returns the records as written (what
+    /// reading the journal back would give), or an error naming how many events could not be
+    /// written. Called once, after the last event.
+    pub fn finish(&self) -> Result<Verified, String> {
+        self.writer.finish().map_err(|e| e.to_string())
     }
 }
