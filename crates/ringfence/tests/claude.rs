@@ -32,8 +32,10 @@ fn fake_key() -> String {
     format!("sk-ant-api03-{tail}")
 }
 
+/// Where Claude Code is installed once and reused: somewhere the fenced agent can see (a build
+/// directory under /tmp is hidden by the fence's private /tmp).
 fn agents_cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("agents/claude-code")
+    support::visible_base().join("agents/claude-code")
 }
 
 /// The fake world one test runs the agent in.

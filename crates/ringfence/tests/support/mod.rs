@@ -24,23 +24,28 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_ringfence")
 }
 
-/// A scratch directory the agent's unprivileged uid can enter and that the fence does not hide:
-/// under the build's tmp dir when every ancestor is searchable by others and it is not inside
-/// one of the fence's private tmp dirs (a checkout under /tmp is), else under /run.
-pub fn scratch() -> tempfile::TempDir {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+/// A directory the fenced agent can see and its unprivileged uid can enter: the build's tmp dir,
+/// unless that is inside one of the fence's private tmp dirs or not searchable by others.
+pub fn visible_base() -> PathBuf {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let searchable =
         target_tmp.ancestors().all(|a| std::fs::metadata(a).is_ok_and(|m| m.mode() & 0o001 != 0));
     let hidden = ["/tmp", "/var/tmp", "/dev/shm"].iter().any(|t| target_tmp.starts_with(t));
-    let base = if searchable && !hidden {
-        target_tmp.to_path_buf()
-    } else {
-        let run = PathBuf::from("/run/ringfence-tests");
-        std::fs::DirBuilder::new().recursive(true).mode(0o755).create(&run).unwrap();
-        run
-    };
-    let dir = tempfile::Builder::new().prefix("ringfence-test-").tempdir_in(base).unwrap();
+    if searchable && !hidden {
+        return target_tmp.to_path_buf();
+    }
+    let run = PathBuf::from("/run/ringfence-tests");
+    std::fs::DirBuilder::new().recursive(true).mode(0o755).create(&run).unwrap();
+    run
+}
+
+/// A scratch directory the agent's unprivileged uid can enter and that the fence does not hide:
+/// under the build's tmp dir when every ancestor is searchable by others and it is not inside
+/// one of the fence's private tmp dirs (a checkout under /tmp is), else under /run.
+pub fn scratch() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new().prefix("ringfence-test-").tempdir_in(visible_base()).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }
