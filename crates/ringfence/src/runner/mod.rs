@@ -62,6 +62,11 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
     Ok(Finished { exit_code, outcome, violations })
 }
 
+/// A start-up thread's result; a panic there is a failed start, not a crash of the run.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, anyhow::Result<T>>) -> anyhow::Result<T> {
+    handle.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a sensor's start-up thread panicked")))
+}
+
 fn reason(outcome: &Outcome, status: RunStatus) -> Option<String> {
     match outcome {
         Outcome::Exited { .. } => None,
@@ -80,28 +85,41 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
     let attempts =
         attempts::Attempts::start(plan.mode, prepared.cgroup().path(), prepared.netns().is_some())?;
-    let sink = recorder.clone();
-    let sensor =
-        sensors::ExecSensor::start(prepared.cgroup().id(), Box::new(move |event| sink.append(event)))
-            .context("starting the exec sensor (eBPF)")?;
-    let file_sensor = match files::start(plan, prepared.cgroup().id(), recorder.clone()) {
-        Ok(sensor) => sensor,
-        Err(e) => {
-            let _ = sensor.stop();
-            return Err(e);
+    // The two sensors (BPF load and verification) and the network fence (nftables) start side by
+    // side: each is independent of the others, and together they are most of the fixed cost.
+    let (sensor, file_sensor, net) = std::thread::scope(|s| {
+        let exec = s.spawn(|| {
+            let sink = recorder.clone();
+            sensors::ExecSensor::start(prepared.cgroup().id(), Box::new(move |event| sink.append(event)))
+                .context("starting the exec sensor (eBPF)")
+        });
+        let files = s.spawn(|| files::start(plan, prepared.cgroup().id(), recorder.clone()));
+        let net = prepared
+            .netns()
+            .map(|ns| {
+                network::start(plan, ns, prepared.cgroup().path(), recorder.clone(), attempts.pid_hint())
+            })
+            .transpose();
+        (joined(exec), joined(files), net)
+    });
+    let (sensor, file_sensor, net) = match (sensor, file_sensor, net) {
+        (Ok(sensor), Ok(file_sensor), Ok(net)) => (sensor, file_sensor, net),
+        (sensor, file_sensor, net) => {
+            let mut first = None;
+            match sensor {
+                Ok(s) => drop(s.stop()),
+                Err(e) => first = first.or(Some(e)),
+            }
+            match file_sensor {
+                Ok(s) => drop(s.stop()),
+                Err(e) => first = first.or(Some(e)),
+            }
+            match net {
+                Ok(n) => drop(n.map(|n| n.stop())),
+                Err(e) => first = first.or(Some(e)),
+            }
+            return Err(first.expect("one of them failed"));
         }
-    };
-    let net = match prepared
-        .netns()
-        .map(|ns| network::start(plan, ns, prepared.cgroup().path(), recorder.clone(), attempts.pid_hint()))
-    {
-        Some(Err(e)) => {
-            let _ = sensor.stop();
-            let _ = file_sensor.stop();
-            return Err(e);
-        }
-        Some(Ok(net)) => Some(net),
-        None => None,
     };
     recorder.append(Event::RunStart(RunStart {
         run_id: plan.run_id.clone(),
