@@ -116,6 +116,9 @@ fn apply_usage(p: Provider, object: &Value, usage: &mut Usage) -> Option<()> {
 /// stream cannot make the proxy hold unbounded memory.
 pub const MAX_EVENT: usize = 1 << 20;
 
+/// The bytes an event must contain to be parsed at all: every usage-bearing event has the key.
+const USAGE_KEY: &[u8] = b"\"usage\"";
+
 /// Reads usage from a streamed (server-sent events) response as it passes through the proxy.
 ///
 /// Fed byte chunks split anywhere; lines end in LF, CRLF or CR, `data:` lines of one event are
@@ -199,19 +202,23 @@ impl SseMeter {
     }
 
     fn end_line(&mut self) {
-        let line = std::mem::take(&mut self.line);
-        if line.is_empty() {
+        // The line and data buffers are cleared, not replaced: a stream is hundreds of
+        // thousands of short lines, and one allocation each is what metering would cost.
+        if self.line.is_empty() {
             if !self.skipping && !self.data.is_empty() {
                 let data = std::mem::take(&mut self.data);
                 self.event(&data);
+                self.data = data;
             }
             self.data.clear();
             self.skipping = false;
             return;
         }
         if self.skipping {
+            self.line.clear();
             return;
         }
+        let line = &self.line;
         let (field, value) = match line.iter().position(|&b| b == b':') {
             Some(colon) => (&line[..colon], &line[colon + 1..]),
             None => (&line[..], &[][..]),
@@ -223,11 +230,17 @@ impl SseMeter {
             }
             self.data.extend_from_slice(value);
         }
+        self.line.clear();
         // `event:` names repeat the JSON `type`, which is what is read; `id:`, `retry:` and
         // comments (`:` lines, like keep-alives) carry no usage.
     }
 
     fn event(&mut self, data: &[u8]) {
+        // Every event that carries usage (or the model, which comes with usage in
+        // `message_start`) names a `usage` field; the text deltas in between are not parsed.
+        if !data.windows(USAGE_KEY.len()).any(|w| w == USAGE_KEY) {
+            return;
+        }
         let Ok(json) = serde_json::from_slice::<Value>(data) else { return };
         let kind = json.get("type").and_then(Value::as_str).unwrap_or_default();
         let p = self.provider;

@@ -123,16 +123,43 @@ pub(crate) struct MeterBody {
     meter: Meter,
     down: u64,
     done: Option<Done>,
+    /// What ended a gathering of data frames and is passed on next.
+    held: Option<Held>,
+}
+
+/// Data frames already waiting are passed on together, up to this many bytes: an event stream
+/// arrives as one small chunk per event, and one TLS record and write per event is what limits
+/// it. Nothing waits for more data to arrive.
+const GATHER: usize = 64 * 1024;
+
+enum Held {
+    Frame(Frame<Bytes>),
+    Error(BoxError),
+    End,
 }
 
 impl MeterBody {
     pub fn new(inner: Incoming, meter: Meter, done: Done) -> Self {
-        MeterBody { inner, meter, down: 0, done: Some(done) }
+        MeterBody { inner, meter, down: 0, done: Some(done), held: None }
     }
 
     fn finish(&mut self, complete: bool) {
         if let Some(done) = self.done.take() {
             done(self.down, self.meter.usage(), complete);
+        }
+    }
+
+    fn release(&mut self, held: Held) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match held {
+            Held::Frame(frame) => Poll::Ready(Some(Ok(frame))),
+            Held::Error(e) => {
+                self.finish(false);
+                Poll::Ready(Some(Err(e)))
+            }
+            Held::End => {
+                self.finish(true);
+                Poll::Ready(None)
+            }
         }
     }
 }
@@ -155,28 +182,43 @@ impl hyper::body::Body for MeterBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.down += data.len() as u64;
-                    this.meter.feed(data);
-                }
-                Poll::Ready(Some(Ok(frame)))
+        if let Some(held) = this.held.take() {
+            return this.release(held);
+        }
+        let mut gathered = bytes::BytesMut::new();
+        let data = |gathered: bytes::BytesMut| Poll::Ready(Some(Ok(Frame::data(gathered.freeze()))));
+        loop {
+            let next = match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending if gathered.is_empty() => return Poll::Pending,
+                Poll::Pending => return data(gathered),
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(chunk) => {
+                        this.down += chunk.len() as u64;
+                        this.meter.feed(&chunk);
+                        if gathered.is_empty() && chunk.len() >= GATHER {
+                            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+                        }
+                        gathered.extend_from_slice(&chunk);
+                        if gathered.len() >= GATHER {
+                            return data(gathered);
+                        }
+                        continue;
+                    }
+                    Err(trailers) => Held::Frame(trailers),
+                },
+                Poll::Ready(Some(Err(e))) => Held::Error(Box::new(e)),
+                Poll::Ready(None) => Held::End,
+            };
+            if gathered.is_empty() {
+                return this.release(next);
             }
-            Poll::Ready(Some(Err(e))) => {
-                this.finish(false);
-                Poll::Ready(Some(Err(Box::new(e))))
-            }
-            Poll::Ready(None) => {
-                this.finish(true);
-                Poll::Ready(None)
-            }
+            this.held = Some(next);
+            return data(gathered);
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        matches!(self.held, None | Some(Held::End)) && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
