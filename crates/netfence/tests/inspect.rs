@@ -35,6 +35,10 @@ struct Run {
 
 impl Run {
     fn start(net: &FakeInternet, mode: Mode, tag: &str) -> Run {
+        Run::start_with(net, mode, POLICY, tag)
+    }
+
+    fn start_with(net: &FakeInternet, mode: Mode, policy_text: &str, tag: &str) -> Run {
         let fence_ns = sandbox::network::create().expect("fence netns");
         let cgroup = TestCgroup::new(tag);
         let events = Arc::new(Mutex::new(Vec::new()));
@@ -52,7 +56,7 @@ impl Run {
         let sentinel = vault.sentinels()[0].1.clone();
         let cfg = NetConfig {
             netns: fence_ns.try_clone().expect("dup"),
-            policy: Arc::new(policy::parse(POLICY, "ringfence.yml").expect("policy")),
+            policy: Arc::new(policy::parse(policy_text, "ringfence.yml").expect("policy")),
             mode,
             upstream_dns: net.upstream(),
             cgroup_procs: cgroup.procs_path(),
@@ -331,5 +335,52 @@ fn an_upgrade_passes_through_an_inspected_host() {
     );
     let r = run.wait_request(|r| r.pid == Some(pid));
     assert_eq!((r.path.as_str(), r.status), ("/ws", Some(101)));
+    run.stop();
+}
+
+/// HTTP/2 on both sides of the termination: the client's and the server's (nghttpd speaks
+/// nothing else, so an answer at all means the upstream leg was HTTP/2 too), the secret put into
+/// each stream's headers.
+#[test]
+fn http2_end_to_end_through_an_inspected_host() {
+    if !privileged() || !have(&["nghttpd"]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let root = net.dir.path().join("h2");
+    std::fs::create_dir(&root).expect("docroot");
+    std::fs::write(root.join("index.html"), "hello over h2\n").expect("page");
+    let (key, cert) = (net.dir.path().join("leaf.key"), net.dir.path().join("leaf.pem"));
+    let _h2 = net.daemon(
+        &[
+            "nghttpd",
+            &format!("--address={ALLOWED_IP}"),
+            "-d",
+            &root.display().to_string(),
+            "8443",
+            &key.display().to_string(),
+            &cert.display().to_string(),
+        ],
+        &format!("{ALLOWED_IP}:8443"),
+    );
+    let policy = "version: 1\negress:\n  allow:\n    - { host: allowed.test, ports: [8443] }\n";
+    let mut run = Run::start_with(&net, Mode::Block, policy, "inspect-h2");
+    let bearer = format!("Authorization: Bearer {}", run.sentinel);
+    let url = "https://allowed.test:8443/index.html";
+    let (pid, out) = run.curl(&["--http2", "-H", &bearer, "-w", "%{http_version}", url, url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout(&out), "hello over h2\n2hello over h2\n2", "both answers over HTTP/2");
+    for _ in 0..100 {
+        if run.requests().iter().filter(|r| r.pid == Some(pid)).count() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    let requests: Vec<HttpRequest> = run.requests().into_iter().filter(|r| r.pid == Some(pid)).collect();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    for r in &requests {
+        assert_eq!((r.status, r.injected.clone()), (Some(200), vec!["SECRET_TOKEN".to_string()]));
+    }
     run.stop();
 }
