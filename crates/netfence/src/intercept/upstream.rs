@@ -102,7 +102,7 @@ impl Upstream {
         let stream = tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS to {} failed: {e}", self.host))?;
+            .map_err(|e| format!("TLS to {} failed: {e} (trusting {})", self.host, tls.summary))?;
         let h2_agreed = stream.get_ref().1.alpn_protocol() == Some(b"h2");
         let io = TokioIo::new(stream);
         if h2_agreed {

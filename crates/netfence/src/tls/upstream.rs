@@ -12,10 +12,6 @@ use rustls::pki_types::pem::PemObject;
 pub enum UpstreamTlsError {
     #[error("reading the upstream CA file {path}: {message}; give a PEM file of CA certificates")]
     CaFile { path: PathBuf, message: String },
-    #[error(
-        "no trusted root certificates: the system store is empty and no --upstream-ca was given; install ca-certificates"
-    )]
-    NoRoots,
 }
 
 /// Client configs for upstream connections, one per ALPN offer.
@@ -51,9 +47,6 @@ impl UpstreamTls {
                 added += 1;
             }
         }
-        if roots.is_empty() {
-            return Err(UpstreamTlsError::NoRoots);
-        }
         let roots = Arc::new(roots);
         let config = |alpn: &[&[u8]]| {
             let mut c = rustls::ClientConfig::builder_with_provider(super::provider())
@@ -67,7 +60,13 @@ impl UpstreamTls {
         Ok(UpstreamTls {
             h2: config(&[b"h2", b"http/1.1"]),
             h1: config(&[b"http/1.1"]),
-            summary: format!("{system} system root(s), {added} added"),
+            // No roots is not an error here: a run that inspects nothing never needs them, and
+            // one that does fails each upstream handshake with this summary in its reason.
+            summary: if system + added == 0 {
+                "no trusted root certificates (install ca-certificates, or give --upstream-ca)".into()
+            } else {
+                format!("{system} system root(s), {added} added")
+            },
         })
     }
 }

@@ -145,7 +145,7 @@ impl Plan {
             isolate_network: true,
             files: (self.mode == Mode::Block).then(|| self.file_fence()),
             init_exe: PathBuf::from("/proc/self/exe"),
-            ca_bundle: Some(self.credentials.bundle.clone()),
+            ca_bundle: self.credentials.bundle.clone(),
         }
     }
 

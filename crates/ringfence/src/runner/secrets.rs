@@ -17,8 +17,9 @@ pub const CA_ENV: [&str; 5] =
 pub struct Credentials {
     pub vault: Arc<inspect::Vault>,
     pub ca: Arc<RunCa>,
-    /// The bundle file on the host (in the run directory), bound over the system bundle.
-    pub bundle: PathBuf,
+    /// The bundle file on the host (in the run directory), bound over the system bundle; `None`
+    /// when the host has no system bundle and nothing is inspected.
+    pub bundle: Option<PathBuf>,
     /// Declared secrets that were not set in ringfence's environment, so have no sentinel.
     pub missing: Vec<String>,
     /// Extra CAs ringfence trusts for its own upstream TLS (`--upstream-ca`).
@@ -74,12 +75,36 @@ pub fn prepare(
         sandbox::env::set(env, gateway.env, &gateway.url());
     }
     let ca = RunCa::new(run_id).context("making the run's certificate authority")?;
-    let system = sandbox::CA_BUNDLES.iter().map(Path::new).find(|p| p.is_file()).with_context(|| {
-        format!(
-            "no system CA bundle at {}; install ca-certificates so TLS inside the fence can trust the run's CA",
-            sandbox::CA_BUNDLES.join(", ")
-        )
-    })?;
+    let inspects = !vault.is_empty() || !policy.inspect.is_empty() || !policy.budget.is_empty();
+    let bundle = fence_bundle(&ca, out_dir, inspects, env)?;
+    std::fs::write(out_dir.join("ca.pem"), ca.pem()).context("writing the run's CA certificate")?;
+    for path in &upstream_ca {
+        if !path.is_file() {
+            bail!("--upstream-ca {}: no such file; give a PEM file of CA certificates", path.display());
+        }
+    }
+    Ok(Credentials { vault: Arc::new(vault), ca: Arc::new(ca), bundle, missing, upstream_ca })
+}
+
+/// The system CA bundle with the run's CA appended, written into the run directory, and the
+/// variables that name it inside the fence. Without a system bundle there is nothing to copy:
+/// an error when the run inspects anything, else the fence keeps the host's TLS trust as it is.
+fn fence_bundle(
+    ca: &RunCa,
+    out_dir: &Path,
+    inspects: bool,
+    env: &mut Vec<(String, String)>,
+) -> anyhow::Result<Option<PathBuf>> {
+    let Some(system) = sandbox::CA_BUNDLES.iter().map(Path::new).find(|p| p.is_file()) else {
+        if inspects {
+            bail!(
+                "no system CA bundle at {}; install ca-certificates so TLS inside the fence can trust the run's CA \
+                 (the policy's secrets, inspect or budget need it)",
+                sandbox::CA_BUNDLES.join(", ")
+            );
+        }
+        return Ok(None);
+    };
     let mut bundle_text = std::fs::read_to_string(system)
         .with_context(|| format!("reading the CA bundle {}", system.display()))?;
     if !bundle_text.ends_with('\n') {
@@ -89,16 +114,10 @@ pub fn prepare(
     bundle_text.push_str(&ca.pem());
     let bundle = out_dir.join("ca-bundle.pem");
     write_world_readable(&bundle, bundle_text.as_bytes())?;
-    std::fs::write(out_dir.join("ca.pem"), ca.pem()).context("writing the run's CA certificate")?;
     for name in CA_ENV {
         sandbox::env::set(env, name, &system.display().to_string());
     }
-    for path in &upstream_ca {
-        if !path.is_file() {
-            bail!("--upstream-ca {}: no such file; give a PEM file of CA certificates", path.display());
-        }
-    }
-    Ok(Credentials { vault: Arc::new(vault), ca: Arc::new(ca), bundle, missing, upstream_ca })
+    Ok(Some(bundle))
 }
 
 /// The bundle is read by the agent's uid through the bind mount, so it must be readable by all.
