@@ -79,6 +79,9 @@ pub struct NetFence {
     shared: Arc<Shared>,
     netns: OwnedFd,
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// A kernel hook records each dropped attempt with its process (`pid_hint` comes from it), so
+    /// nftables' anonymous counters are context, not violations of their own.
+    attempts_recorded: bool,
     done: tokio::sync::mpsc::Receiver<()>,
     /// The proxy's port inside the namespace (the DNS server is on 127.0.0.1:53).
     pub proxy_port: u16,
@@ -116,6 +119,7 @@ impl NetFence {
         let host_services = names::host_service_ports(&cfg.policy);
         let cgroup_procs = cfg.cgroup_procs.clone();
         let pid_hint = cfg.pid_hint.clone();
+        let attempts_recorded = cfg.pid_hint.is_some();
         let gateways = intercept::gateway::wanted(&cfg.policy, &cfg.inspect.vault);
         let sockets = netns::within(cfg.netns.as_fd(), move || {
             netns::add_routes()?;
@@ -190,7 +194,15 @@ impl NetFence {
             }
             runtime.spawn(dns::serve_tcp(dns_tcp, shared.clone(), watch, alive));
         }
-        Ok(NetFence { runtime, shared, netns: cfg.netns, shutdown, done, proxy_port: sockets.proxy_port })
+        Ok(NetFence {
+            runtime,
+            shared,
+            netns: cfg.netns,
+            shutdown,
+            attempts_recorded,
+            done,
+            proxy_port: sockets.proxy_port,
+        })
     }
 
     /// Stops serving, closes open connections (recording each), journals what nftables
@@ -204,7 +216,7 @@ impl NetFence {
         });
         self.runtime.shutdown_timeout(Duration::from_millis(200));
         if let Ok(counters) = netns::within(self.netns.as_fd(), nft::read_counters) {
-            self.shared.record_drops(&counters);
+            self.shared.record_drops(&counters, self.attempts_recorded);
         }
         self.shared.stats()
     }

@@ -94,8 +94,9 @@ impl Shared {
     }
 
     /// Journals what nftables refused (no pid: the kernel dropped it before any socket of ours
-    /// saw it).
-    pub fn record_drops(&self, counters: &[(String, u64)]) {
+    /// saw it). When `attempts_recorded`, each attempt is already a `net.attempt` violation with
+    /// its process, and the count is journaled as context only.
+    pub fn record_drops(&self, counters: &[(String, u64)], attempts_recorded: bool) {
         for (name, packets) in counters {
             let Some((_, protocol)) = nft::COUNTERS.iter().find(|(n, _)| n == name) else { continue };
             if *packets == 0 {
@@ -112,9 +113,14 @@ impl Shared {
                 upstream: None,
                 verdict: Verdict::Blocked,
                 rule: "fence-drop".into(),
-                violation: true,
+                violation: !attempts_recorded,
                 reason: Some(format!(
-                    "{packets} {protocol} packet(s) dropped by the fence: only DNS and TCP leave the agent's namespace"
+                    "{packets} {protocol} packet(s) dropped by the fence: only DNS and TCP leave the agent's namespace{}",
+                    if attempts_recorded {
+                        "; the attempts are recorded with their processes as net.attempt"
+                    } else {
+                        ""
+                    }
                 )),
                 bytes_up: 0,
                 bytes_down: 0,
