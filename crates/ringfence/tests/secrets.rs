@@ -61,3 +61,25 @@ fn a_bad_secret_flag_names_itself() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--secret RF_TEST_KEY") && err.contains("NAME=host"), "{err}");
 }
+
+#[test]
+fn a_run_directory_under_tmp_still_gives_the_fence_its_ca_bundle() {
+    if !privileged("a_run_directory_under_tmp_still_gives_the_fence_its_ca_bundle") {
+        return;
+    }
+    // The fence mounts a private tmpfs on /tmp; a run directory there (`--out /tmp/...`, as
+    // benchmarks and many CI scripts use) must not take the bundle bound from it with it.
+    let dir = scratch();
+    let out = tempfile::Builder::new().prefix("ringfence-out-").tempdir_in("/tmp").unwrap();
+    let output = std::process::Command::new(support::binary())
+        .current_dir(dir.path())
+        .env("RF_TEST_KEY", REAL)
+        .args(["run", "--mode", "block", "--secret", "RF_TEST_KEY=api.anthropic.com", "--out"])
+        .arg(out.path().join("run"))
+        .args(["--", "/bin/sh", "-c", "grep -c 'ringfence: this run' /etc/ssl/certs/ca-certificates.crt"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "1", "{stderr}");
+}

@@ -33,6 +33,13 @@ pub(crate) fn setup(
     let hardened = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     mount(Some("proc"), "/proc", Some("proc"), hardened, None::<&str>)
         .map_err(|e| format!("mounting a fresh /proc: {e}"))?;
+    // Before the private tmp dirs: the bundle lives in the run directory, which may be under
+    // /tmp (`--out /tmp/...`) and would be hidden by them.
+    if let Some(bundle) = ca_bundle {
+        for target in crate::CA_BUNDLES.iter().map(Path::new).filter(|p| p.exists()) {
+            bind_read_only(bundle, target)?;
+        }
+    }
     for dir in PRIVATE_TMP {
         if !Path::new(dir).is_dir() {
             continue;
@@ -41,11 +48,6 @@ pub(crate) fn setup(
             .map_err(|e| format!("mounting a private tmpfs on {dir}: {e}"))?;
         if cwd.starts_with(dir) {
             bind_back(&workspace, cwd)?;
-        }
-    }
-    if let Some(bundle) = ca_bundle {
-        for target in crate::CA_BUNDLES.iter().map(Path::new).filter(|p| p.exists()) {
-            bind_read_only(bundle, target)?;
         }
     }
     if let Some(files) = files {
