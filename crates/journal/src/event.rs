@@ -304,7 +304,9 @@ pub struct NetConnect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileOp {
+    /// Created; the creating process's writes until it first closes the file are part of it.
     Create,
+    /// Written, once per open-to-close session of a process (not once per write).
     Modify,
     Delete,
     Rename,
@@ -343,7 +345,8 @@ pub struct FileDenied {
     /// `open-read`, `open-write`, `unlink`, `rename`, `link`, `mkdir`, …
     pub op: String,
     pub path: String,
-    /// `EACCES`, `EPERM`, `EROFS`.
+    /// `EACCES`, `EPERM`, `EROFS`; `EBUSY` (a pinned or protected mount point moved or removed)
+    /// and `EISDIR` (a file written over a protected path's placeholder).
     pub errno: String,
     /// The protection that applies, when ringfence can name it.
     pub rule: Option<String>,

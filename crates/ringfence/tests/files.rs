@@ -71,6 +71,12 @@ t write-bashrc sh -c 'echo evil >> {home}/.bashrc'
 t write-outside sh -c 'echo x > {outside}/dropped'
 t write-source sh -c 'echo "fn main() {{}}" > src/main.rs'
 t write-tmp sh -c 'echo x > /tmp/scratch'
+t write-claude-md sh -c 'echo evil > CLAUDE.md'
+t write-mcp sh -c 'echo {{}} > .mcp.json'
+t write-claude-settings sh -c 'mkdir -p .claude && echo x > .claude/settings.json'
+t write-action sh -c 'mkdir -p .github/actions/x && echo x > .github/actions/x/action.yml'
+t move-git-aside mv .git .git-old
+t move-github-aside mv .github .github-old
 "#
     )
 }
@@ -115,6 +121,12 @@ fn block_mode_confines_writes_and_hides_credentials() {
         "remove-workflows",
         "write-bashrc",
         "write-outside",
+        "write-claude-md",
+        "write-mcp",
+        "write-claude-settings",
+        "write-action",
+        "move-git-aside",
+        "move-github-aside",
     ] {
         assert_eq!(
             outcome(&text, refused),
@@ -132,6 +144,12 @@ fn block_mode_confines_writes_and_hides_credentials() {
     assert!(s.workspace.join("src/main.rs").exists(), "the allowed edit reached the real workspace");
     let files = r.run_start().fence.iter().find(|l| l.layer == "files").expect("files layer");
     assert!(files.active && files.detail.contains("Landlock ABI"), "{files:?}");
+    assert!(files.detail.contains("placeholder") && files.detail.contains("CLAUDE.md"), "{files:?}");
+    // The protected paths that did not exist were held by placeholders, gone after the run.
+    for missing in ["CLAUDE.md", ".mcp.json", ".claude", ".github/actions", "AGENTS.md"] {
+        assert!(!s.workspace.join(missing).exists(), "{missing} left behind");
+    }
+    assert!(s.workspace.join(".github/workflows/ci.yml").exists() && s.workspace.join(".git/hooks").is_dir());
 
     // Each refusal is journaled with the rule and the process that tried.
     let denied: Vec<&journal::FileDenied> = r
@@ -150,6 +168,20 @@ fn block_mode_confines_writes_and_hides_credentials() {
         denied.iter().any(|d| d.path == key && d.rule.as_deref() == Some("files.deny_read ~/.ssh")),
         "{denied:#?}"
     );
+    let claude_md = s.workspace.join("CLAUDE.md").display().to_string();
+    assert!(
+        denied.iter().any(|d| d.path == claude_md
+            && d.errno == "EISDIR"
+            && d.rule.as_deref() == Some("files.protected ${workspace}/CLAUDE.md")),
+        "{denied:#?}"
+    );
+    let github = s.workspace.join(".github").display().to_string();
+    assert!(
+        denied.iter().any(|d| d.path == github
+            && d.op == "rename"
+            && d.rule.as_deref().is_some_and(|r| r.contains("moving or removing a directory that holds it"))),
+        "{denied:#?}"
+    );
     let dropped = s.outside.join("dropped").display().to_string();
     assert!(
         denied
@@ -166,9 +198,16 @@ fn audit_mode_lets_the_same_attempts_through() {
     }
     let s = setup();
     let (text, r) = run(&s, "audit");
-    for allowed in
-        ["read-key", "read-via-symlink", "write-hook", "write-workflow", "write-outside", "write-source"]
-    {
+    for allowed in [
+        "read-key",
+        "read-via-symlink",
+        "write-hook",
+        "write-workflow",
+        "write-outside",
+        "write-source",
+        "write-claude-md",
+        "move-github-aside",
+    ] {
         assert_eq!(
             outcome(&text, allowed),
             "ok",
@@ -176,4 +215,14 @@ fn audit_mode_lets_the_same_attempts_through() {
             r.stderr()
         );
     }
+    // Each flagged: the new protected file and the directory moved aside with one inside.
+    let flagged: Vec<&journal::FileWrite> = r
+        .events()
+        .filter_map(|e| if let journal::Event::FileWrite(w) = e { Some(w) } else { None })
+        .filter(|w| w.violation)
+        .collect();
+    let claude_md = s.workspace.join("CLAUDE.md").display().to_string();
+    assert!(flagged.iter().any(|w| w.path == claude_md && w.op == journal::FileOp::Create), "{flagged:#?}");
+    let github = s.workspace.join(".github").display().to_string();
+    assert!(flagged.iter().any(|w| w.path == github && w.op == journal::FileOp::Rename), "{flagged:#?}");
 }

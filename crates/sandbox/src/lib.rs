@@ -68,6 +68,11 @@ pub struct FileFence {
     pub writable: Vec<PathBuf>,
     /// Paths made read-only even inside writable trees (read-only bind mounts).
     pub read_only: Vec<PathBuf>,
+    /// Directories bound onto themselves, still writable: a mount point cannot be renamed or
+    /// removed, so a read-only path's parents (`.git`, `.github`) cannot be moved aside, taking
+    /// the read-only mount with them, and replaced by a writable copy.
+    #[serde(default)]
+    pub pinned: Vec<PathBuf>,
     /// Paths hidden from the agent (credential material): an empty, unreadable mount over each.
     pub masked: Vec<PathBuf>,
 }

@@ -5,7 +5,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
@@ -51,6 +51,14 @@ pub(crate) fn setup(
         }
     }
     if let Some(files) = files {
+        // Parents first, shallow before deep: a bind over a directory would hide mounts made
+        // below it earlier.
+        let mut pinned: Vec<&Path> =
+            files.pinned.iter().map(PathBuf::as_path).filter(|p| p.is_dir()).collect();
+        pinned.sort_by_key(|p| p.components().count());
+        for path in pinned {
+            pin(path)?;
+        }
         for path in files.read_only.iter().filter(|p| p.exists()) {
             read_only(path)?;
         }
@@ -68,6 +76,13 @@ fn bind_read_only(source: &Path, target: &Path) -> Result<(), String> {
     let flags =
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     mount(None::<&str>, target, None::<&str>, flags, None::<&str>).map_err(fail)
+}
+
+/// Makes `path` a mount point of itself in this namespace, as writable as before: renaming or
+/// removing it fails with EBUSY.
+fn pin(path: &Path) -> Result<(), String> {
+    mount(Some(path), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .map_err(|e| format!("pinning {} in place: {e}", path.display()))
 }
 
 /// Makes `path` read-only in this namespace: writes fail with EROFS, and the path cannot be

@@ -33,6 +33,12 @@ pub fn claude_code(cache: &Path) -> Result<PathBuf, String> {
         return Err("needs `npm` on PATH (scripts/install-deps.sh installs nodejs and npm)".into());
     }
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    // Test runners that start one process per test (nextest) install from several processes at
+    // once; npm must run once per cache, the others wait for it and reuse its result.
+    let _lock = lock(&cache.join(".install.lock"))?;
+    if works(&bin) {
+        return Ok(bin);
+    }
     let out = Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
         .arg(cache)
@@ -49,6 +55,22 @@ pub fn claude_code(cache: &Path) -> Result<PathBuf, String> {
         ));
     }
     Ok(bin)
+}
+
+/// An exclusive `flock` on `path`, held until the file is dropped.
+fn lock(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!("locking {}: {}", path.display(), std::io::Error::last_os_error()));
+    }
+    Ok(file)
 }
 
 fn works(bin: &Path) -> bool {

@@ -25,6 +25,113 @@ pub fn start(plan: &Plan, cgroup_id: u64, recorder: Arc<Recorder>) -> anyhow::Re
         .context("starting the file sensor (fanotify and eBPF)")
 }
 
+/// Block mode's stand-ins for protected paths that do not exist. A read-only mount needs
+/// something to mount on, and Landlock cannot refuse one name inside a writable directory, so a
+/// missing `CLAUDE.md`, `.mcp.json`, `.claude/` or `.github/workflows/` would otherwise be free to
+/// create. Each is held for the run by an empty directory (made read-only by the fence like any
+/// protected path: creating a file there fails with EISDIR, anything inside with EROFS) and
+/// removed when the run ends. Empty directories are invisible to git, so a `git add -A` inside
+/// the fence does not pick them up. Not done for paths under a missing `.git` (that would make a
+/// repository appear) nor outside the writable trees (Landlock already refuses those).
+pub struct Placeholders {
+    /// Directories made, in the order they were made.
+    created: Vec<PathBuf>,
+    /// The protected paths they stand for.
+    pub held: Vec<PathBuf>,
+}
+
+impl Placeholders {
+    pub fn create(plan: &Plan) -> anyhow::Result<Placeholders> {
+        let mut made = Placeholders { created: Vec::new(), held: Vec::new() };
+        if plan.mode != Mode::Block {
+            return Ok(made);
+        }
+        let writable = plan.policy.writable_paths(&plan.run_paths);
+        for rule in plan.policy.protected_paths(&plan.run_paths) {
+            let Some(tree) = writable.iter().find(|w| rule.path.starts_with(w) && rule.path != **w) else {
+                continue;
+            };
+            if sandbox::PRIVATE_TMP.iter().any(|t| tree.starts_with(t)) {
+                continue; // private to the fence: nothing written there outlives it
+            }
+            let Ok(rest) = rule.path.strip_prefix(tree) else { continue };
+            let mut missing = Vec::new();
+            let mut at = tree.clone();
+            let mut blocked = false;
+            for part in rest.components() {
+                at.push(part);
+                match at.symlink_metadata() {
+                    Ok(meta) if meta.is_dir() && missing.is_empty() => {}
+                    // A file or link in the way: the path cannot be made through it.
+                    Ok(_) => blocked = true,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(at.clone()),
+                    Err(e) => {
+                        return Err(e)
+                            .with_context(|| format!("looking at the protected path {}", at.display()));
+                    }
+                }
+            }
+            if blocked || missing.is_empty() || missing.iter().any(|m| m.file_name() == Some(".git".as_ref()))
+            {
+                continue;
+            }
+            for dir in missing {
+                std::fs::create_dir(&dir).with_context(|| {
+                    format!(
+                        "creating {} to hold the protected path {} for the run",
+                        dir.display(),
+                        rule.path.display()
+                    )
+                })?;
+                made.created.push(dir);
+            }
+            made.held.push(rule.path);
+        }
+        Ok(made)
+    }
+
+    /// Removes what was made, deepest first; says what could not be removed (something was put
+    /// in it from outside the fence during the run) instead of deleting anything else.
+    pub fn remove(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        while let Some(dir) = self.created.pop() {
+            if let Err(e) = std::fs::remove_dir(&dir) {
+                problems.push(format!(
+                    "could not remove the placeholder directory {}: {e}; it was made empty by ringfence, remove it by hand",
+                    dir.display()
+                ));
+            }
+        }
+        problems
+    }
+}
+
+impl Drop for Placeholders {
+    fn drop(&mut self) {
+        for problem in self.remove() {
+            eprintln!("ringfence: warning: {problem}");
+        }
+    }
+}
+
+/// The files layer's detail with the placeholders named, when there are any.
+pub fn placeholder_layer(
+    placeholders: &Placeholders,
+    mut layers: Vec<journal::FenceLayer>,
+) -> Vec<journal::FenceLayer> {
+    if placeholders.held.is_empty() {
+        return layers;
+    }
+    let held: Vec<String> = placeholders.held.iter().map(|p| p.display().to_string()).collect();
+    for layer in layers.iter_mut().filter(|l| l.layer == "files") {
+        layer.detail.push_str(&format!(
+            "; held by empty read-only placeholder directories until the run ends (they did not exist): {}",
+            held.join(", ")
+        ));
+    }
+    layers
+}
+
 /// The run's file rules, expanded once: the sensor calls `decorate` for every event, and
 /// rebuilding the lists per event cost ~35 µs each (measured in bench/files).
 struct Rules {
@@ -59,20 +166,46 @@ impl Rules {
             .map(|(_, r)| r.rule.clone())
     }
 
+    /// The rule of a protected path inside `dir`: moving or removing `dir` takes it along.
+    fn rule_inside(&self, dir: &Path) -> Option<String> {
+        self.named
+            .iter()
+            .find(|(_, r)| r.path.starts_with(dir) && r.path != dir)
+            .map(|(_, r)| format!("{} (moving or removing a directory that holds it)", r.rule))
+    }
+
     fn decorate(&self, event: Event) -> Event {
         match event {
             Event::FileWrite(mut w) => {
-                w.rule = self.rule_for(Path::new(&w.path));
+                let path = Path::new(&w.path);
+                w.rule = self.rule_for(path);
+                // A rename onto a protected path changes it as much as a write does; moving or
+                // deleting a directory that holds one (`mv .github x`) takes it along.
+                if w.rule.is_none()
+                    && let Some(to) = &w.to
+                {
+                    w.rule = self.rule_for(Path::new(to));
+                }
+                if w.rule.is_none() && matches!(w.op, journal::FileOp::Rename | journal::FileOp::Delete) {
+                    w.rule = self.rule_inside(path);
+                }
                 w.violation = w.rule.is_some();
                 Event::FileWrite(w)
             }
             Event::FileDenied(mut d) => {
                 let path = Path::new(&d.path);
-                d.rule = self.rule_for(path).or_else(|| {
-                    let writes = d.op != "open-read";
-                    let inside = self.writable.iter().any(|w| path.starts_with(w));
-                    (writes && !inside).then(|| "files.writable (outside the writable trees)".to_string())
-                });
+                // EISDIR and EBUSY are how a placeholder or a pinned directory refuses; only a
+                // protected path makes them the fence's refusal.
+                let fence_errno = !matches!(d.errno.as_str(), "EISDIR" | "EBUSY");
+                let moves = matches!(d.op.as_str(), "rename" | "rmdir" | "unlink");
+                d.rule = self
+                    .rule_for(path)
+                    .or_else(|| moves.then(|| self.rule_inside(path)).flatten())
+                    .or_else(|| {
+                        let writes = d.op != "open-read" && fence_errno;
+                        let inside = self.writable.iter().any(|w| path.starts_with(w));
+                        (writes && !inside).then(|| "files.writable (outside the writable trees)".to_string())
+                    });
                 Event::FileDenied(d)
             }
             other => other,

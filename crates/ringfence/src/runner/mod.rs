@@ -82,6 +82,8 @@ fn reason(outcome: &Outcome, status: RunStatus) -> Option<String> {
 
 /// Builds the fence, starts the sensor, runs CMD, and tears everything down again.
 fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> anyhow::Result<Outcome> {
+    // Made before the fence so its mounts find them; removed when this function returns, however.
+    let mut placeholders = files::Placeholders::create(plan)?;
     let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
     let attempts =
         attempts::Attempts::start(plan.mode, prepared.cgroup().path(), prepared.netns().is_some())?;
@@ -133,7 +135,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         gid: plan.gid,
         env_passed: plan.env.iter().map(|(k, _)| k.clone()).collect(),
         env_dropped: plan.env_dropped.clone(),
-        fence: attempts.layers(plan.layers(prepared.layers())),
+        fence: attempts.layers(plan.layers(files::placeholder_layer(&placeholders, prepared.layers()))),
         limits: plan.limits(),
     }));
     let denied = recorder.clone();
@@ -178,6 +180,9 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let file_stats = file_sensor.stop().context("stopping the file sensor")?;
     recorder.record_lost("files", file_stats.lost);
     torn_down.context("tearing the fence down")?;
+    for problem in placeholders.remove() {
+        eprintln!("ringfence: warning: {problem}");
+    }
     attempts.finish(recorder)?;
     if let Some(stats) = &net_stats {
         network::suggest(plan, stats)?;

@@ -160,9 +160,12 @@ impl Plan {
         {
             read_only.push(self.cwd.join(top));
         }
+        let writable = self.policy.writable_paths(&self.run_paths);
+        let pinned = pinned_parents(&read_only, &writable);
         sandbox::FileFence {
-            writable: self.policy.writable_paths(&self.run_paths),
+            writable,
             read_only,
+            pinned,
             masked: paths(self.policy.deny_read_paths(&self.run_paths)),
         }
     }
@@ -293,4 +296,45 @@ fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
     })?;
     let _ = std::fs::remove_file(probe);
     Ok(())
+}
+
+/// The directories between each read-only path and the writable tree it lies in (`.git` for
+/// `.git/hooks`): the agent could otherwise rename one aside, read-only mount and all, and put a
+/// writable copy in its place.
+fn pinned_parents(read_only: &[PathBuf], writable: &[PathBuf]) -> Vec<PathBuf> {
+    let mut pinned = std::collections::BTreeSet::new();
+    for path in read_only {
+        for tree in writable.iter().filter(|w| path.starts_with(w) && path != *w) {
+            pinned.extend(
+                path.ancestors()
+                    .skip(1)
+                    .take_while(|a| a != tree && a.starts_with(tree))
+                    .map(Path::to_path_buf),
+            );
+        }
+    }
+    pinned.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parents_of_read_only_paths_inside_writable_trees_are_pinned() {
+        let p = |s: &str| PathBuf::from(s);
+        let read_only = [
+            p("/w/.git/hooks"),
+            p("/w/.git/config"),
+            p("/w/.github/workflows"),
+            p("/w/CLAUDE.md"),
+            p("/h/.bashrc"),
+        ];
+        let pinned = pinned_parents(&read_only, &[p("/w"), p("/c")]);
+        assert_eq!(
+            pinned,
+            [p("/w/.git"), p("/w/.github")],
+            "nothing outside the writable trees, not the tree itself"
+        );
+    }
 }

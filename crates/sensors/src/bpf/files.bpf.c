@@ -3,7 +3,8 @@
  * File sensor, kernel side. Two jobs:
  *
  * 1. Refusals: every file syscall of a process in the run's cgroup that the kernel refused with
- *    EACCES, EPERM or EROFS (what Landlock, read-only mounts and permissions return) is written to
+ *    EACCES, EPERM or EROFS (what Landlock, read-only mounts and permissions return), or EBUSY or
+ *    EISDIR (a pinned directory, a placeholder standing for a protected file), is written to
  *    a ring buffer with the caller's pid, the operation, the path as passed and the directory it
  *    was relative to. Record layout decoded by src/files/denied.rs; change both together.
  * 2. Membership: `run_pids` holds the thread-group ids of the run's processes, including ones
@@ -24,6 +25,8 @@
 
 #define EPERM 1
 #define EACCES 13
+#define EBUSY 16
+#define EISDIR 21
 #define EROFS 30
 
 #define AT_FDCWD -100
@@ -136,7 +139,7 @@ int BPF_PROG(track_attach, struct cgroup *dst, const char *path, struct task_str
 
 static __always_inline bool refused(long ret)
 {
-	return ret == -EACCES || ret == -EPERM || ret == -EROFS;
+	return ret == -EACCES || ret == -EPERM || ret == -EROFS || ret == -EBUSY || ret == -EISDIR;
 }
 
 static __always_inline struct vfsmount *vfsmount_of(struct mount *mnt)

@@ -43,6 +43,8 @@ pub fn errno_name(errno: u16) -> String {
         libc::EACCES => "EACCES".into(),
         libc::EPERM => "EPERM".into(),
         libc::EROFS => "EROFS".into(),
+        libc::EBUSY => "EBUSY".into(),
+        libc::EISDIR => "EISDIR".into(),
         other => format!("errno {other}"),
     }
 }
