@@ -306,7 +306,8 @@ pub struct NetConnect {
 pub enum FileOp {
     /// Created; the creating process's writes until it first closes the file are part of it.
     Create,
-    /// Written, once per open-to-close session of a process (not once per write).
+    /// Opened for writing and closed: reported at the close, once per session (not per write),
+    /// with the process that closed it.
     Modify,
     Delete,
     Rename,

@@ -25,16 +25,16 @@ pub trait Lookup {
     fn is_member(&mut self, pid: u32) -> bool;
 }
 
-/// Bound on open write sessions remembered; past it they start over (an extra Modify, no loss).
-const WRITING_MAX: usize = 4096;
+/// Bound on created files remembered until their first close; past it they start over (an
+/// extra Modify, no loss).
+const CREATED_MAX: usize = 4096;
 
 pub struct Tracker {
     tree: String,
     rules: Rules,
-    /// (pid, path) that were reported created or modified and not yet closed: one event per write
-    /// session, not one per write(2). A file's creator writing it before closing it is part of
-    /// its Create (`echo x > f` is one event, not two).
-    writing: HashSet<(u32, String)>,
+    /// (pid, path) of files reported created and not yet closed by their creator: its writes
+    /// until then are part of the Create (`echo x > f` is one event, not two).
+    created: HashSet<(u32, String)>,
     /// Events waiting for a deleted directory's path, by that directory's handle; with whether
     /// they are the run's (else they only help resolve others).
     pending: HashMap<Fid, Vec<(RawEvent, bool)>>,
@@ -53,7 +53,7 @@ enum Located {
 
 impl Tracker {
     pub fn new(tree: String, rules: Rules) -> Tracker {
-        Tracker { tree, rules, writing: HashSet::new(), pending: HashMap::new(), overflows: 0 }
+        Tracker { tree, rules, created: HashSet::new(), pending: HashMap::new(), overflows: 0 }
     }
 
     /// The journal events for one fanotify event, appended to `out`.
@@ -135,14 +135,16 @@ impl Tracker {
         if raw.mask & libc::FAN_CREATE != 0 && in_tree {
             out.push(write(FileOp::Create, &path, None));
             if raw.mask & libc::FAN_ONDIR == 0 {
-                self.open_session(pid, &path);
+                if self.created.len() >= CREATED_MAX {
+                    self.created.clear();
+                }
+                self.created.insert((pid, path.clone()));
             }
         }
-        if raw.mask & libc::FAN_MODIFY != 0 && in_tree && self.open_session(pid, &path) {
+        // A close after writing is a Modify, unless it ends the creator's first session: then
+        // the Create said it.
+        if raw.mask & libc::FAN_CLOSE_WRITE != 0 && in_tree && !self.created.remove(&(pid, path.clone())) {
             out.push(write(FileOp::Modify, &path, None));
-        }
-        if raw.mask & libc::FAN_CLOSE_WRITE != 0 {
-            self.writing.remove(&(pid, path.clone()));
         }
         if raw.mask & libc::FAN_RENAME != 0
             && let Some(to) = to
@@ -153,16 +155,6 @@ impl Tracker {
         if raw.mask & libc::FAN_DELETE != 0 && in_tree {
             out.push(write(FileOp::Delete, &path, None));
         }
-    }
-}
-
-impl Tracker {
-    /// Starts `pid`'s write session on `path`; false if one was open already.
-    fn open_session(&mut self, pid: u32, path: &str) -> bool {
-        if self.writing.len() >= WRITING_MAX {
-            self.writing.clear();
-        }
-        self.writing.insert((pid, path.to_owned()))
     }
 }
 
@@ -271,15 +263,13 @@ mod tests {
         let mut fake = fake();
         let events = vec![
             ev(libc::FAN_CREATE, 10, b"ws", "f", Some(b"f")),
-            ev(libc::FAN_MODIFY, 10, b"ws", "f", None),
-            ev(libc::FAN_MODIFY, 10, b"ws", "f", None),
             ev(libc::FAN_CLOSE_WRITE, 10, b"ws", "f", None),
-            ev(libc::FAN_MODIFY | libc::FAN_CLOSE_WRITE, 10, b"ws", "f", None),
+            ev(libc::FAN_CLOSE_WRITE, 10, b"ws", "f", None),
             ev(libc::FAN_DELETE, 10, b"ws", "f", Some(b"f")),
         ];
         let (_, out) = run(events, &mut fake);
         // The creator's writes before its first close are part of the Create; the next session
-        // is a Modify.
+        // is a Modify, reported at its close.
         assert_eq!(
             out,
             [
@@ -291,12 +281,12 @@ mod tests {
     }
 
     #[test]
-    fn a_merged_create_and_modify_is_one_create_but_another_writer_is_reported() {
+    fn a_merged_create_and_close_is_one_create_but_another_writer_is_reported() {
         let mut fake = fake();
         fake.members.insert(11);
         let events = vec![
-            ev(libc::FAN_CREATE | libc::FAN_MODIFY, 10, b"ws", "g", Some(b"g")),
-            ev(libc::FAN_MODIFY, 11, b"ws", "g", None),
+            ev(libc::FAN_CREATE | libc::FAN_CLOSE_WRITE, 10, b"ws", "g", Some(b"g")),
+            ev(libc::FAN_CLOSE_WRITE, 11, b"ws", "g", None),
         ];
         let (_, out) = run(events, &mut fake);
         let mut other = write(FileOp::Modify, "/ws/g", None);
@@ -311,7 +301,7 @@ mod tests {
         let mut fake = fake();
         let events = vec![
             ev(libc::FAN_CREATE | libc::FAN_ONDIR, 10, b"ws", "d", Some(b"d")),
-            ev(libc::FAN_MODIFY, 10, b"ws", "d", None),
+            ev(libc::FAN_CLOSE_WRITE, 10, b"ws", "d", None),
         ];
         let (_, out) = run(events, &mut fake);
         assert_eq!(out, [write(FileOp::Create, "/ws/d", None), write(FileOp::Modify, "/ws/d", None)]);

@@ -25,8 +25,11 @@
 //!   within the queue's latency) drops those events. A process that joined the run's cgroup by
 //!   a path the programs do not see (none known besides fork, clone3 and cgroup.procs) is not
 //!   attributed.
-//! - Writes through a shared `mmap` raise no modify event; attribute changes (chmod, chown)
-//!   are not watched.
+//! - A write is reported when the file is closed, with the process that closed it: when a
+//!   descriptor is shared (a shell redirection around several commands), that is the last one
+//!   to close it, not necessarily the one that wrote. A file opened for writing and closed
+//!   unwritten is reported modified. `truncate(2)` by path (no open) is not seen; attribute
+//!   changes (chmod, chown) are not watched.
 //! - Sensitive directories are marked with their subdirectories at start (4096 at most); a
 //!   directory created inside one later is not watched. Opens of a masked path (a mount over it
 //!   in the agent's namespace) open the mask, not the watched inode, and are not reported.
@@ -151,13 +154,12 @@ impl Drop for FileSensor {
 }
 
 /// The workspace's changes: a filesystem mark, since only filesystem (and inode) marks report
-/// directory-entry events; events outside the tree are dropped in user space.
-const TREE_EVENTS: u64 = libc::FAN_CREATE
-    | libc::FAN_DELETE
-    | libc::FAN_RENAME
-    | libc::FAN_MODIFY
-    | libc::FAN_CLOSE_WRITE
-    | libc::FAN_ONDIR;
+/// directory-entry events; events outside the tree are dropped in user space. Writes are seen
+/// at their close (`FAN_CLOSE_WRITE`), not per `write(2)` (`FAN_MODIFY`): one event per write
+/// session instead of one per call to queue, merge and read (measured: ~0.15 s of CPU on
+/// 50,000 created files), and a file written through `mmap` is seen too.
+const TREE_EVENTS: u64 =
+    libc::FAN_CREATE | libc::FAN_DELETE | libc::FAN_RENAME | libc::FAN_CLOSE_WRITE | libc::FAN_ONDIR;
 
 fn run(
     watch: FileWatch,
