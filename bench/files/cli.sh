@@ -18,20 +18,13 @@
 #   RESULTS     directory for the hyperfine JSON and the summary (default: a temporary directory)
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-rf=${1:-${RINGFENCE:-target/release/ringfence}}
-case $rf in /*) ;; *) rf=$repo/$rf ;; esac
+. "$(dirname "$0")/../lib.sh"
+bench_binary "${1:-}"
 files=${FILES:-50000}
 git_files=${GIT_FILES:-20000}
 runs=${RUNS:-5}
 rounds=${ROUNDS:-1}
 [ "$runs" -ge 5 ] || { echo "RUNS must be at least 5" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "ringfence run needs root; run this as root" >&2; exit 2; }
-[ -x "$rf" ] || {
-    echo "no ringfence binary at $rf; build it with: cargo build --release -p ringfence" >&2
-    exit 2
-}
-
 need=()
 for tool in hyperfine git python3; do
     command -v "$tool" >/dev/null || need+=("$tool")
@@ -62,12 +55,8 @@ if [ "${FS:-loop}" = loop ]; then
     # A fresh journaled ext4 of its own (as a CI runner's disk is), so the workload is not
     # dominated by the state of a shared filesystem and the sensor's filesystem mark sees only
     # this benchmark's writes (see README.md).
-    truncate -s 2G "$work/fs.img"
-    mkfs.ext4 -q -F -N 200000 "$work/fs.img"
+    loop_fs "$work"
     mnt=$work/fs
-    mkdir -p "$mnt"
-    mount -o loop "$work/fs.img" "$mnt"
-    chmod 755 "$mnt"
     base=$mnt
 fi
 outs=$work/outs # the fenced runs' --out directories, outside the workspaces
@@ -88,23 +77,7 @@ clean_ws="rm -rf $ws/d"
 
 # (ii) git status in a committed repository of GIT_FILES files (100 per directory).
 gitrepo=$base/gitrepo
-mkdir -p "$gitrepo"
-(
-    cd "$gitrepo"
-    git init -q .
-    python3 - "$git_files" <<'PY'
-import os, sys
-n = int(sys.argv[1])
-for i in range(n):
-    d = f"src/m{i // 100:04d}"
-    if i % 100 == 0:
-        os.makedirs(d, exist_ok=True)
-    with open(f"{d}/f{i:05d}.c", "w") as f:
-        f.write(f"int f{i}(void) {{ return {i}; }}\n")
-PY
-    git add -A
-    git -c user.name=bench -c user.email=bench@example.invalid commit -q -m tree
-)
+git_tree "$gitrepo" "$git_files"
 chown -R 65534:65534 "$gitrepo"
 (cd "$gitrepo" && $nobody git status --porcelain | head -3) # warm the index as its owner
 

@@ -11,17 +11,11 @@
 #   RESULTS     directory for the hyperfine JSON and the summary (default: a temporary directory)
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-rf=${1:-${RINGFENCE:-target/release/ringfence}}
-case $rf in /*) ;; *) rf=$repo/$rf ;; esac
+. "$(dirname "$0")/../lib.sh"
+bench_binary "${1:-}"
 runs=${RUNS:-5}
 rounds=${ROUNDS:-3}
 [ "$runs" -ge 5 ] || { echo "RUNS must be at least 5" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "ringfence run needs root; run this as root" >&2; exit 2; }
-[ -x "$rf" ] || {
-    echo "no ringfence binary at $rf; build it with: cargo build --release -p ringfence" >&2
-    exit 2
-}
 
 # --- dependencies -----------------------------------------------------------------------------
 need=()
