@@ -75,17 +75,29 @@ impl Placeholders {
             {
                 continue;
             }
+            let mut held = true;
             for dir in missing {
-                std::fs::create_dir(&dir).with_context(|| {
-                    format!(
-                        "creating {} to hold the protected path {} for the run",
-                        dir.display(),
-                        rule.path.display()
-                    )
-                })?;
-                made.created.push(dir);
+                match std::fs::create_dir(&dir) {
+                    Ok(()) => made.created.push(dir),
+                    // A read-only file system: nobody can make the path there, the agent neither.
+                    Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
+                        held = false;
+                        break;
+                    }
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!(
+                                "creating {} to hold the protected path {} for the run",
+                                dir.display(),
+                                rule.path.display()
+                            )
+                        });
+                    }
+                }
             }
-            made.held.push(rule.path);
+            if held {
+                made.held.push(rule.path);
+            }
         }
         Ok(made)
     }
