@@ -226,3 +226,51 @@ fn audit_mode_lets_the_same_attempts_through() {
     let github = s.workspace.join(".github").display().to_string();
     assert!(flagged.iter().any(|w| w.path == github && w.op == journal::FileOp::Rename), "{flagged:#?}");
 }
+
+#[test]
+fn a_protected_symlink_is_said_not_held_and_its_replacement_is_a_violation() {
+    if !privileged("a_protected_symlink_is_said_not_held_and_its_replacement_is_a_violation") {
+        return;
+    }
+    // CLAUDE.md -> AGENTS.md, as many repositories have it: the mount lands on AGENTS.md, which
+    // stays read-only; the link itself cannot be held, and replacing it must not pass unnoticed.
+    let s = setup();
+    let agents = s.workspace.join("AGENTS.md");
+    std::fs::write(&agents, "be good\n").unwrap();
+    chown(&agents, Some(AGENT), Some(AGENT)).unwrap();
+    std::fs::set_permissions(&agents, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::os::unix::fs::symlink("AGENTS.md", s.workspace.join("CLAUDE.md")).unwrap();
+    std::os::unix::fs::lchown(s.workspace.join("CLAUDE.md"), Some(AGENT), Some(AGENT)).unwrap();
+    let out_dir = s.workspace.parent().unwrap().join("out-link");
+    let script = r#"t() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name ok"; else echo "$name refused"; fi; }
+t write-target sh -c 'echo evil >> AGENTS.md'
+t write-through-link sh -c 'echo evil >> CLAUDE.md'
+t replace-link sh -c 'rm CLAUDE.md && echo evil > CLAUDE.md'
+"#;
+    let output = Command::new(support::binary())
+        .current_dir(&s.workspace)
+        .env("HOME", &s.home)
+        .args(["run", "--mode", "block", "--out"])
+        .arg(&out_dir)
+        .args(["--", "/bin/sh", "-c", script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let records = journal::read(&out_dir.join("events.jsonl")).unwrap().unwrap().records;
+    let r = support::Run { output, out_dir, records };
+    assert_eq!(outcome(&text, "write-target"), "refused", "{text}");
+    assert_eq!(outcome(&text, "write-through-link"), "refused", "{text}");
+    assert_eq!(outcome(&text, "replace-link"), "ok", "the known gap this test pins down:\n{text}");
+    let files = r.run_start().fence.iter().find(|l| l.layer == "files").expect("files layer");
+    let claude_md = s.workspace.join("CLAUDE.md").display().to_string();
+    assert!(files.detail.contains("NOT held in place") && files.detail.contains(&claude_md), "{files:?}");
+    let flagged: Vec<&journal::FileWrite> = r
+        .events()
+        .filter_map(|e| if let journal::Event::FileWrite(w) = e { Some(w) } else { None })
+        .filter(|w| w.violation && w.path == claude_md)
+        .collect();
+    assert!(flagged.iter().any(|w| w.op == journal::FileOp::Delete), "{flagged:#?}");
+    assert!(flagged.iter().any(|w| w.op == journal::FileOp::Create), "{flagged:#?}");
+    assert_eq!(r.code(), 122, "the violation fails the run: {}", r.stderr());
+    assert_eq!(std::fs::read_to_string(s.workspace.join("AGENTS.md")).unwrap(), "be good\n");
+}

@@ -38,11 +38,14 @@ pub struct Placeholders {
     created: Vec<PathBuf>,
     /// The protected paths they stand for.
     pub held: Vec<PathBuf>,
+    /// Protected paths that are, or lie under, a symbolic link inside the writable tree: the
+    /// fence makes the link's target read-only, but cannot keep the link from being replaced.
+    pub linked: Vec<PathBuf>,
 }
 
 impl Placeholders {
     pub fn create(plan: &Plan) -> anyhow::Result<Placeholders> {
-        let mut made = Placeholders { created: Vec::new(), held: Vec::new() };
+        let mut made = Placeholders { created: Vec::new(), held: Vec::new(), linked: Vec::new() };
         if plan.mode != Mode::Block {
             return Ok(made);
         }
@@ -61,6 +64,13 @@ impl Placeholders {
             for part in rest.components() {
                 at.push(part);
                 match at.symlink_metadata() {
+                    Ok(meta) if meta.file_type().is_symlink() => {
+                        // The mount lands on the link's target; the link itself can still be
+                        // removed and replaced. Said in run.start, recorded when it happens.
+                        made.linked.push(rule.path.clone());
+                        blocked = true;
+                        break;
+                    }
                     Ok(meta) if meta.is_dir() && missing.is_empty() => {}
                     // A file or link in the way: the path cannot be made through it.
                     Ok(_) => blocked = true,
@@ -131,15 +141,22 @@ pub fn placeholder_layer(
     placeholders: &Placeholders,
     mut layers: Vec<journal::FenceLayer>,
 ) -> Vec<journal::FenceLayer> {
-    if placeholders.held.is_empty() {
-        return layers;
-    }
-    let held: Vec<String> = placeholders.held.iter().map(|p| p.display().to_string()).collect();
+    let list =
+        |paths: &[PathBuf]| paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     for layer in layers.iter_mut().filter(|l| l.layer == "files") {
-        layer.detail.push_str(&format!(
-            "; held by empty read-only placeholder directories until the run ends (they did not exist): {}",
-            held.join(", ")
-        ));
+        if !placeholders.held.is_empty() {
+            layer.detail.push_str(&format!(
+                "; held by empty read-only placeholder directories until the run ends (they did not exist): {}",
+                list(&placeholders.held)
+            ));
+        }
+        if !placeholders.linked.is_empty() {
+            layer.detail.push_str(&format!(
+                "; NOT held in place, being or lying under a symbolic link (the target is read-only, the link \
+                 can be replaced; that is recorded as a violation): {}",
+                list(&placeholders.linked)
+            ));
+        }
     }
     layers
 }
