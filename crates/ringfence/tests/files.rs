@@ -228,24 +228,37 @@ fn audit_mode_lets_the_same_attempts_through() {
 }
 
 #[test]
-fn a_protected_symlink_is_said_not_held_and_its_replacement_is_a_violation() {
-    if !privileged("a_protected_symlink_is_said_not_held_and_its_replacement_is_a_violation") {
+fn protected_symlinks_are_held_in_place_or_said_not_to_be() {
+    if !privileged("protected_symlinks_are_held_in_place_or_said_not_to_be") {
         return;
     }
-    // CLAUDE.md -> AGENTS.md, as many repositories have it: the mount lands on AGENTS.md, which
-    // stays read-only; the link itself cannot be held, and replacing it must not pass unnoticed.
+    // CLAUDE.md -> AGENTS.md, as many repositories have it: the target is mounted read-only on
+    // the link itself, so the link can be neither written through nor removed and replaced.
+    // .claude -> a directory: a mount cannot sit on a link to a directory; the target is
+    // read-only, the link is said not held, and replacing it is a violation.
     let s = setup();
     let agents = s.workspace.join("AGENTS.md");
+    let shared = s.workspace.join("claude-shared");
     std::fs::write(&agents, "be good\n").unwrap();
-    chown(&agents, Some(AGENT), Some(AGENT)).unwrap();
-    std::fs::set_permissions(&agents, std::fs::Permissions::from_mode(0o666)).unwrap();
-    std::os::unix::fs::symlink("AGENTS.md", s.workspace.join("CLAUDE.md")).unwrap();
-    std::os::unix::fs::lchown(s.workspace.join("CLAUDE.md"), Some(AGENT), Some(AGENT)).unwrap();
+    std::fs::create_dir(&shared).unwrap();
+    for path in [&agents, &shared] {
+        chown(path, Some(AGENT), Some(AGENT)).unwrap();
+        let mode = if path.is_dir() { 0o777 } else { 0o666 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    for (link, target) in [("CLAUDE.md", "AGENTS.md"), (".claude", "claude-shared")] {
+        std::os::unix::fs::symlink(target, s.workspace.join(link)).unwrap();
+        std::os::unix::fs::lchown(s.workspace.join(link), Some(AGENT), Some(AGENT)).unwrap();
+    }
     let out_dir = s.workspace.parent().unwrap().join("out-link");
     let script = r#"t() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name ok"; else echo "$name refused"; fi; }
+t read-through-link grep -q 'be good' CLAUDE.md
 t write-target sh -c 'echo evil >> AGENTS.md'
 t write-through-link sh -c 'echo evil >> CLAUDE.md'
-t replace-link sh -c 'rm CLAUDE.md && echo evil > CLAUDE.md'
+t remove-link rm CLAUDE.md
+t rename-link mv CLAUDE.md elsewhere.md
+t write-into-dir-link sh -c 'echo x > .claude/settings.json'
+t replace-dir-link sh -c 'rm .claude && mkdir .claude && echo x > .claude/settings.json'
 "#;
     let output = Command::new(support::binary())
         .current_dir(&s.workspace)
@@ -258,19 +271,25 @@ t replace-link sh -c 'rm CLAUDE.md && echo evil > CLAUDE.md'
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     let records = journal::read(&out_dir.join("events.jsonl")).unwrap().unwrap().records;
     let r = support::Run { output, out_dir, records };
-    assert_eq!(outcome(&text, "write-target"), "refused", "{text}");
-    assert_eq!(outcome(&text, "write-through-link"), "refused", "{text}");
-    assert_eq!(outcome(&text, "replace-link"), "ok", "the known gap this test pins down:\n{text}");
+    assert_eq!(outcome(&text, "read-through-link"), "ok", "{text}\n{}", r.stderr());
+    for refused in ["write-target", "write-through-link", "remove-link", "rename-link", "write-into-dir-link"]
+    {
+        assert_eq!(outcome(&text, refused), "refused", "{refused}:\n{text}");
+    }
+    assert_eq!(outcome(&text, "replace-dir-link"), "ok", "the known gap this test pins down:\n{text}");
+    assert!(std::fs::symlink_metadata(s.workspace.join("CLAUDE.md")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&agents).unwrap(), "be good\n");
     let files = r.run_start().fence.iter().find(|l| l.layer == "files").expect("files layer");
+    let claude_dir = s.workspace.join(".claude").display().to_string();
     let claude_md = s.workspace.join("CLAUDE.md").display().to_string();
-    assert!(files.detail.contains("NOT held in place") && files.detail.contains(&claude_md), "{files:?}");
+    let not_held = files.detail.split("NOT held in place").nth(1).unwrap_or_else(|| panic!("{files:?}"));
+    assert!(not_held.contains(&claude_dir) && !not_held.contains(&claude_md), "{files:?}");
     let flagged: Vec<&journal::FileWrite> = r
         .events()
         .filter_map(|e| if let journal::Event::FileWrite(w) = e { Some(w) } else { None })
-        .filter(|w| w.violation && w.path == claude_md)
+        .filter(|w| w.violation && w.path.starts_with(&claude_dir))
         .collect();
     assert!(flagged.iter().any(|w| w.op == journal::FileOp::Delete), "{flagged:#?}");
     assert!(flagged.iter().any(|w| w.op == journal::FileOp::Create), "{flagged:#?}");
-    assert_eq!(r.code(), 122, "the violation fails the run: {}", r.stderr());
-    assert_eq!(std::fs::read_to_string(s.workspace.join("AGENTS.md")).unwrap(), "be good\n");
+    assert_eq!(r.code(), 122, "refusals and the violation fail the run: {}", r.stderr());
 }

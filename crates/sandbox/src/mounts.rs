@@ -78,6 +78,70 @@ fn bind_read_only(source: &Path, target: &Path) -> Result<(), String> {
     mount(None::<&str>, target, None::<&str>, flags, None::<&str>).map_err(fail)
 }
 
+/// A protected path that is a symbolic link to a file (`CLAUDE.md -> AGENTS.md`). `mount(2)`
+/// follows the link, which would leave the link itself free to be removed and replaced; so the
+/// target is cloned as a detached mount (`open_tree`), made read-only (`mount_setattr`) and
+/// attached on the link itself (`move_mount` does not follow a final link). The path then reads
+/// as the target, read-only, and the link cannot be removed or renamed (EBUSY). Kernel 5.12+;
+/// older kernels fail here, and the fence with them.
+fn read_only_link(path: &Path) -> Result<(), String> {
+    use std::ffi::CString;
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let fail = |what: &str| {
+        format!(
+            "holding the symbolic link {} in place ({what}): {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        )
+    };
+    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|_| fail("a NUL in the path"))?;
+    let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
+    // SAFETY: a valid C string; the returned descriptor is owned below.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c_path.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(fail("open_tree"));
+    }
+    // SAFETY: open_tree returned a new descriptor that nothing else owns.
+    let tree = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let attr = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let empty = c"";
+    // SAFETY: `attr` outlives the call and its size is passed.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    if rc != 0 {
+        return Err(fail("mount_setattr"));
+    }
+    // SAFETY: valid descriptors and C strings.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    if rc != 0 {
+        return Err(fail("move_mount"));
+    }
+    Ok(())
+}
+
 /// Makes `path` a mount point of itself in this namespace, as writable as before: renaming or
 /// removing it fails with EBUSY.
 fn pin(path: &Path) -> Result<(), String> {
@@ -88,6 +152,9 @@ fn pin(path: &Path) -> Result<(), String> {
 /// Makes `path` read-only in this namespace: writes fail with EROFS, and the path cannot be
 /// renamed or unlinked away (it is a mount point now).
 fn read_only(path: &Path) -> Result<(), String> {
+    if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) && !path.is_dir() {
+        return read_only_link(path);
+    }
     let fail = |e| format!("making {} read-only: {e}", path.display());
     mount(Some(path), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).map_err(fail)?;
     let flags =

@@ -38,8 +38,9 @@ pub struct Placeholders {
     created: Vec<PathBuf>,
     /// The protected paths they stand for.
     pub held: Vec<PathBuf>,
-    /// Protected paths that are, or lie under, a symbolic link inside the writable tree: the
-    /// fence makes the link's target read-only, but cannot keep the link from being replaced.
+    /// Protected paths that are a symbolic link to a directory, or lie under a symbolic link,
+    /// inside the writable tree: the fence makes the target read-only, but cannot keep the link
+    /// from being replaced. (A link to a file is held: the fence mounts its target on it.)
     pub linked: Vec<PathBuf>,
 }
 
@@ -65,9 +66,13 @@ impl Placeholders {
                 at.push(part);
                 match at.symlink_metadata() {
                     Ok(meta) if meta.file_type().is_symlink() => {
-                        // The mount lands on the link's target; the link itself can still be
-                        // removed and replaced. Said in run.start, recorded when it happens.
-                        made.linked.push(rule.path.clone());
+                        // The protected path itself, a link to a file: the fence mounts the
+                        // target on the link. Otherwise (a link to a directory, or a link on
+                        // the way) the mount lands on the target and the link can still be
+                        // replaced: said in run.start, recorded when it happens.
+                        if !(at == rule.path && at.exists() && !at.is_dir()) {
+                            made.linked.push(rule.path.clone());
+                        }
                         blocked = true;
                         break;
                     }
