@@ -26,6 +26,9 @@ use std::time::{Duration, SystemTime};
 use crate::writer::{Chain, create, write_error};
 use crate::{Event, JournalError, Record, Verified};
 
+/// Where a writer made with [`GroupWriter::create_with`] sends each record it wrote.
+pub type EachRecord = Box<dyn FnMut(&Record) + Send>;
+
 /// Events queued before [`GroupWriter::append`] waits for the writer: bounds memory when the disk
 /// is slower than the sensors, which then fall back on their own (counted) queues.
 const QUEUE_MAX: usize = 64 * 1024;
@@ -81,12 +84,27 @@ struct Outcome {
 }
 
 impl GroupWriter {
-    /// Creates a new journal (never overwriting a file) and starts its writer thread.
+    /// Creates a new journal (never overwriting a file) and starts its writer thread; the records
+    /// written are kept and returned by [`GroupWriter::finish`].
     pub fn create(path: &Path) -> Result<GroupWriter, JournalError> {
+        GroupWriter::start(path, None)
+    }
+
+    /// Like [`GroupWriter::create`], but each record, once written, goes to `each` (on the
+    /// writer's thread, in journal order) instead of being kept: [`GroupWriter::finish`] then
+    /// returns no records. For building what is needed from them while the run goes on.
+    pub fn create_with(
+        path: &Path,
+        each: Box<dyn FnMut(&Record) + Send>,
+    ) -> Result<GroupWriter, JournalError> {
+        GroupWriter::start(path, Some(each))
+    }
+
+    fn start(path: &Path, each: Option<EachRecord>) -> Result<GroupWriter, JournalError> {
         let file = create(path)?;
         let shared =
             Arc::new(Shared { queue: Mutex::default(), ready: Condvar::new(), room: Condvar::new() });
-        let writer = Writer { file, path: path.to_path_buf(), shared: Arc::clone(&shared) };
+        let writer = Writer { file, path: path.to_path_buf(), shared: Arc::clone(&shared), each };
         let thread = thread::Builder::new()
             .name("journal".into())
             .spawn(move || writer.run())
@@ -145,6 +163,8 @@ struct Writer {
     file: File,
     path: PathBuf,
     shared: Arc<Shared>,
+    /// Where written records go instead of being kept, when set.
+    each: Option<EachRecord>,
 }
 
 impl Writer {
@@ -207,7 +227,10 @@ impl Writer {
             let failed = sealed.len() as u64 + lost.as_ref().map_or(0, |l| l.failed);
             return Some(Lost { failed, first: write_error(&self.path, source) });
         }
-        records.append(&mut sealed);
+        match &mut self.each {
+            Some(each) => sealed.iter().for_each(each),
+            None => records.append(&mut sealed),
+        }
         lost
     }
 
@@ -245,6 +268,24 @@ mod tests {
 
     use super::*;
     use crate::{ProcessExit, RunEnd, RunStatus};
+
+    #[test]
+    fn a_writer_with_a_consumer_hands_over_each_record_as_written_and_keeps_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let each = {
+            let seen = Arc::clone(&seen);
+            Box::new(move |r: &Record| seen.lock().unwrap().push(r.clone()))
+        };
+        let w = GroupWriter::create_with(&path, each).unwrap();
+        (0..1_000).for_each(|i| w.append(exit(i)));
+        let written = w.finish().unwrap();
+        assert!(written.records.is_empty());
+        let read = crate::read(&path).unwrap().unwrap();
+        assert_eq!(*seen.lock().unwrap(), read.records, "the same records, in journal order");
+        assert_eq!(written.head, read.head);
+    }
 
     fn exit(pid: u32) -> Event {
         Event::ProcessExit(ProcessExit { pid, code: Some(0), signal: None })

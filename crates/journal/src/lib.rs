@@ -18,7 +18,7 @@ mod reader;
 mod writer;
 
 pub use event::*;
-pub use group::{GroupWriter, WriteFailed};
+pub use group::{EachRecord, GroupWriter, WriteFailed};
 pub use reader::{Verified, VerifyError, read, verify};
 pub use writer::JournalWriter;
 

@@ -11,6 +11,7 @@ mod model;
 mod text;
 mod tree;
 
+pub use build::ReportBuilder;
 pub use model::*;
 
 impl RunReport {

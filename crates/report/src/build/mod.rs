@@ -31,9 +31,9 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    fn new(records: &[journal::Record]) -> Clock {
-        let start = records.first().and_then(|r| humantime::parse_rfc3339(&r.ts).ok());
-        Clock { start }
+    /// The run starts at the first record's time.
+    fn starting_at(first: &journal::Record) -> Clock {
+        Clock { start: humantime::parse_rfc3339(&first.ts).ok() }
     }
 
     /// Milliseconds since the first record; `None` for a timestamp that does not parse.
@@ -44,85 +44,153 @@ impl Clock {
     }
 }
 
-pub(crate) fn from_journal(verified: &Verified) -> RunReport {
-    let records = &verified.records;
-    let clock = Clock::new(records);
-    let mut run = run::RunCollector::default();
-    let mut tree = ProcessTree::default();
-    let workspace = workspace(records);
-    let mut violations = violations::ViolationCollector::new(workspace);
-    let mut files = files::FileCollector::new(workspace);
-    let mut network = network::NetworkCollector::default();
-    let mut attempts = attempts::AttemptCollector::default();
-    let mut api = api::ApiCollector::default();
-    let mut secrets = secrets::SecretCollector::default();
-    let mut events = events::EventCollector::default();
-    for record in records {
-        tree.observe(record, &clock);
-        run.observe(record);
-        violations.observe(record, &tree, &clock);
-        files.observe(record, &tree, &clock);
-        network.observe(record, &tree, &clock);
-        attempts.observe(record, &tree, &clock);
-        api.observe(record, &tree, &clock);
-        secrets.observe(record, &tree, &clock);
-        events.observe(record, &tree, &clock);
+/// The report built one record at a time, in journal order: from a journal read back
+/// ([`from_journal`]) or from the records as the journal's writer seals them, so a run's report
+/// is ready when its last record is written and the records need not be kept.
+pub struct ReportBuilder {
+    clock: Option<Clock>,
+    run: run::RunCollector,
+    tree: ProcessTree,
+    violations: violations::ViolationCollector,
+    files: files::FileCollector,
+    network: network::NetworkCollector,
+    attempts: attempts::AttemptCollector,
+    api: api::ApiCollector,
+    secrets: secrets::SecretCollector,
+    events: events::EventCollector,
+    tally: Tally,
+    /// Whether the last record observed was run.end.
+    ended: bool,
+}
+
+/// What the counts need that no collector keeps.
+#[derive(Default)]
+struct Tally {
+    records: u64,
+    execs: u64,
+    forks: u64,
+    exits: u64,
+    file_events: u64,
+    dns_queries: u64,
+    net_connections: u64,
+    net_attempts: u64,
+    http_requests: u64,
+    secret_exfil: u64,
+    schema_version: u32,
+}
+
+impl ReportBuilder {
+    /// `workspace`: the run's working directory (run.start's `cwd`), which file paths are shown
+    /// relative to; empty when unknown.
+    pub fn new(workspace: &str) -> ReportBuilder {
+        ReportBuilder {
+            clock: None,
+            run: run::RunCollector::default(),
+            tree: ProcessTree::default(),
+            violations: violations::ViolationCollector::new(workspace),
+            files: files::FileCollector::new(workspace),
+            network: network::NetworkCollector::default(),
+            attempts: attempts::AttemptCollector::default(),
+            api: api::ApiCollector::default(),
+            secrets: secrets::SecretCollector::default(),
+            events: events::EventCollector::default(),
+            tally: Tally::default(),
+            ended: false,
+        }
     }
 
-    let processes = tree.finish();
-    let violations = violations.finish();
-    let counts = Counts {
-        events: records.len() as u64,
-        processes: processes.list.len() as u64,
-        execs: count(records, |e| matches!(e, Event::ProcessExec(_))),
-        forks: count(records, |e| matches!(e, Event::ProcessFork(_))),
-        exits: count(records, |e| matches!(e, Event::ProcessExit(_))),
-        violations: violations.len() as u64,
-        violations_blocked: violations.iter().filter(|v| v.is_blocked()).count() as u64,
-        violations_allowed: violations.iter().filter(|v| !v.is_blocked()).count() as u64,
-        lost_events: run.lost_events(),
-        file_events: count(records, |e| {
-            matches!(e, Event::FileWrite(_) | Event::FileReadSensitive(_) | Event::FileDenied(_))
-        }),
-        dns_queries: count(records, |e| matches!(e, Event::DnsQuery(_))),
-        net_connections: count(records, |e| matches!(e, Event::NetConnect(_))),
-        net_attempts: count(records, |e| matches!(e, Event::NetAttempt(_))),
-        http_requests: count(records, |e| matches!(e, Event::HttpRequest(_))),
-        secret_exfil: count(records, |e| matches!(e, Event::SecretExfil(_))),
-    };
-    let journal = JournalFacts {
-        head: verified.head.clone(),
-        chain_verified: true,
-        complete: verified.complete,
-        records: records.len() as u64,
-        schema_version: records.iter().map(|r| r.v).max().unwrap_or_default(),
-    };
-    let parts = run.finish(&counts, &violations);
-    let (events, events_omitted) = events.finish();
-    RunReport {
-        report_version: REPORT_VERSION,
-        run: parts.facts,
-        outcome: parts.outcome,
-        journal,
-        counts,
-        fence: parts.fence,
-        env: parts.env,
-        limits: parts.limits,
-        warnings: parts.warnings,
-        violations,
-        processes: processes.list,
-        roots: processes.roots,
-        files: files.finish(),
-        network: network.finish(attempts.finish()),
-        api: api.finish(),
-        secrets: secrets.finish(),
-        events,
-        events_omitted,
+    /// Takes the next record of the journal.
+    pub fn observe(&mut self, record: &journal::Record) {
+        let clock = self.clock.get_or_insert_with(|| Clock::starting_at(record));
+        self.tree.observe(record, clock);
+        self.run.observe(record);
+        self.violations.observe(record, &self.tree, clock);
+        self.files.observe(record, &self.tree, clock);
+        self.network.observe(record, &self.tree, clock);
+        self.attempts.observe(record, &self.tree, clock);
+        self.api.observe(record, &self.tree, clock);
+        self.secrets.observe(record, &self.tree, clock);
+        self.events.observe(record, &self.tree, clock);
+        let t = &mut self.tally;
+        t.records += 1;
+        t.schema_version = t.schema_version.max(record.v);
+        match &record.event {
+            Event::ProcessExec(_) => t.execs += 1,
+            Event::ProcessFork(_) => t.forks += 1,
+            Event::ProcessExit(_) => t.exits += 1,
+            Event::FileWrite(_) | Event::FileReadSensitive(_) | Event::FileDenied(_) => t.file_events += 1,
+            Event::DnsQuery(_) => t.dns_queries += 1,
+            Event::NetConnect(_) => t.net_connections += 1,
+            Event::NetAttempt(_) => t.net_attempts += 1,
+            Event::HttpRequest(_) => t.http_requests += 1,
+            Event::SecretExfil(_) => t.secret_exfil += 1,
+            _ => {}
+        }
+        self.ended = matches!(record.event, Event::RunEnd(_));
+    }
+
+    /// The report, given the journal's chain head; complete when the last record was run.end.
+    pub fn finish(self, head: String) -> RunReport {
+        let t = self.tally;
+        let processes = self.tree.finish();
+        let violations = self.violations.finish();
+        let counts = Counts {
+            events: t.records,
+            processes: processes.list.len() as u64,
+            execs: t.execs,
+            forks: t.forks,
+            exits: t.exits,
+            violations: violations.len() as u64,
+            violations_blocked: violations.iter().filter(|v| v.is_blocked()).count() as u64,
+            violations_allowed: violations.iter().filter(|v| !v.is_blocked()).count() as u64,
+            lost_events: self.run.lost_events(),
+            file_events: t.file_events,
+            dns_queries: t.dns_queries,
+            net_connections: t.net_connections,
+            net_attempts: t.net_attempts,
+            http_requests: t.http_requests,
+            secret_exfil: t.secret_exfil,
+        };
+        let journal = JournalFacts {
+            head,
+            chain_verified: true,
+            complete: self.ended,
+            records: t.records,
+            schema_version: t.schema_version,
+        };
+        let parts = self.run.finish(&counts, &violations);
+        let (events, events_omitted) = self.events.finish();
+        RunReport {
+            report_version: REPORT_VERSION,
+            run: parts.facts,
+            outcome: parts.outcome,
+            journal,
+            counts,
+            fence: parts.fence,
+            env: parts.env,
+            limits: parts.limits,
+            warnings: parts.warnings,
+            violations,
+            processes: processes.list,
+            roots: processes.roots,
+            files: self.files.finish(),
+            network: self.network.finish(self.attempts.finish()),
+            api: self.api.finish(),
+            secrets: self.secrets.finish(),
+            events,
+            events_omitted,
+        }
     }
 }
 
-fn count(records: &[journal::Record], pred: impl Fn(&Event) -> bool) -> u64 {
-    records.iter().filter(|r| pred(&r.event)).count() as u64
+pub(crate) fn from_journal(verified: &Verified) -> RunReport {
+    let mut builder = ReportBuilder::new(workspace(&verified.records));
+    for record in &verified.records {
+        builder.observe(record);
+    }
+    let mut report = builder.finish(verified.head.clone());
+    report.journal.complete = verified.complete;
+    report
 }
 
 /// The run's working directory, which file paths are shown relative to; empty when unknown.

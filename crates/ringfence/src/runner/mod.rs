@@ -33,7 +33,7 @@ pub struct Finished {
 /// recorded in the journal's run.end and turned into [`exit::RINGFENCE_FAILED`].
 pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>) -> anyhow::Result<Finished> {
     let journal_path = plan.out_dir.join("events.jsonl");
-    let recorder = Arc::new(Recorder::create(&journal_path)?);
+    let recorder = Arc::new(Recorder::create(&journal_path, &plan.cwd)?);
     let started = Instant::now();
     let outcome =
         fence_and_run(&plan, &recorder, &stop).unwrap_or_else(|e| Outcome::SetupFailed(format!("{e:#}")));
@@ -58,7 +58,7 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
         eprintln!("ringfence: error: {e}");
         exit_code = exit::RINGFENCE_FAILED;
     });
-    outputs::write(&plan, &journal_path, written.ok()).context("writing the reports")?;
+    outputs::write(&plan, &journal_path, written.ok().flatten()).context("writing the reports")?;
     Ok(Finished { exit_code, outcome, violations })
 }
 

@@ -1,7 +1,7 @@
 //! The run's reports, rendered from its journal (never from other in-memory state, so a report
-//! always says what the journal can prove): from the records exactly as the journal's writer
-//! sealed and wrote them, or, when it could not write them all, from the file read back and
-//! verified.
+//! always says what the journal can prove): built from the records exactly as the journal's
+//! writer sealed and wrote them, or, when it could not write them all (or building failed), from
+//! the file read back and verified.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,13 +10,15 @@ use anyhow::{Context, anyhow};
 
 use super::Plan;
 
-pub fn write(plan: &Plan, journal_path: &Path, written: Option<journal::Verified>) -> anyhow::Result<()> {
-    let verified = match written {
-        Some(written) => written,
-        None => journal::read(journal_path)?.map_err(|e| anyhow!("{}: {e}", journal_path.display()))?,
+pub fn write(plan: &Plan, journal_path: &Path, built: Option<report::RunReport>) -> anyhow::Result<()> {
+    let report = match built {
+        Some(report) => report,
+        None => {
+            let verified =
+                journal::read(journal_path)?.map_err(|e| anyhow!("{}: {e}", journal_path.display()))?;
+            report::RunReport::from_journal(&verified)
+        }
     };
-    let report = report::RunReport::from_journal(&verified);
-    drop(verified);
     let out = |name: &str, text: String| {
         let path = plan.out_dir.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))

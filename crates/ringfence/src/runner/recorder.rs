@@ -1,26 +1,44 @@
 //! The run's single journal, shared by the sensor threads, the seccomp thread and the
 //! supervisor. Appending only queues the event; the journal's own thread seals and writes what
-//! is queued in batches (`journal::GroupWriter`). A write that fails is counted and makes the run
-//! fail: events are never dropped without a trace.
+//! is queued in batches (`journal::GroupWriter`), and hands each record it wrote to the report's
+//! builder. A write that fails is counted and makes the run fail: events are never dropped
+//! without a trace.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use journal::{Event, GroupWriter, JournalError, Verified};
+use journal::{Event, GroupWriter, JournalError};
+use report::{ReportBuilder, RunReport};
 
 pub struct Recorder {
     writer: GroupWriter,
+    /// The report, built from each record as the journal's writer writes it (so the run's
+    /// records need not be kept, and the report is ready when run.end is written). `None` once
+    /// building it panicked: the reports are then built from the journal read back.
+    report: Arc<Mutex<Option<ReportBuilder>>>,
     violations: AtomicU64,
     lost: AtomicU64,
 }
 
 impl Recorder {
-    pub fn create(path: &Path) -> Result<Recorder, JournalError> {
-        Ok(Recorder {
-            writer: GroupWriter::create(path)?,
-            violations: AtomicU64::new(0),
-            lost: AtomicU64::new(0),
-        })
+    /// `workspace`: the run's working directory, as run.start will record it.
+    pub fn create(path: &Path, workspace: &Path) -> Result<Recorder, JournalError> {
+        let report = Arc::new(Mutex::new(Some(ReportBuilder::new(&workspace.display().to_string()))));
+        let builder = Arc::clone(&report);
+        let writer = GroupWriter::create_with(
+            path,
+            Box::new(move |record| {
+                let mut builder = builder.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if let Some(b) = builder.as_mut()
+                    && panic::catch_unwind(AssertUnwindSafe(|| b.observe(record))).is_err()
+                {
+                    *builder = None;
+                }
+            }),
+        )?;
+        Ok(Recorder { writer, report, violations: AtomicU64::new(0), lost: AtomicU64::new(0) })
     }
 
     pub fn append(&self, event: Event) {
@@ -46,10 +64,12 @@ impl Recorder {
         self.violations.load(Ordering::Relaxed)
     }
 
-    /// Writes what is still queued and flushes to disk; returns the records as written (what
-    /// reading the journal back would give), or an error naming how many events could not be
-    /// written. Called once, after the last event.
-    pub fn finish(&self) -> Result<Verified, String> {
-        self.writer.finish().map_err(|e| e.to_string())
+    /// Writes what is still queued and flushes to disk; returns the report built from the
+    /// records as written (`None` if building it failed: read the journal back), or an error
+    /// naming how many events could not be written. Called once, after the last event.
+    pub fn finish(&self) -> Result<Option<RunReport>, String> {
+        let written = self.writer.finish().map_err(|e| e.to_string())?;
+        let builder = self.report.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        Ok(builder.map(|b| b.finish(written.head)))
     }
 }
