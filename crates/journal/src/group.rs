@@ -93,10 +93,7 @@ impl GroupWriter {
     /// Like [`GroupWriter::create`], but each record, once written, goes to `each` (on the
     /// writer's thread, in journal order) instead of being kept: [`GroupWriter::finish`] then
     /// returns no records. For building what is needed from them while the run goes on.
-    pub fn create_with(
-        path: &Path,
-        each: Box<dyn FnMut(&Record) + Send>,
-    ) -> Result<GroupWriter, JournalError> {
+    pub fn create_with(path: &Path, each: EachRecord) -> Result<GroupWriter, JournalError> {
         GroupWriter::start(path, Some(each))
     }
 

@@ -293,3 +293,34 @@ t replace-dir-link sh -c 'rm .claude && mkdir .claude && echo x > .claude/settin
     assert!(flagged.iter().any(|w| w.op == journal::FileOp::Create), "{flagged:#?}");
     assert_eq!(r.code(), 122, "refusals and the violation fail the run: {}", r.stderr());
 }
+
+#[test]
+fn a_directory_made_on_the_way_to_a_placeholder_stays_the_agents_to_use() {
+    if !privileged("a_directory_made_on_the_way_to_a_placeholder_stays_the_agents_to_use") {
+        return;
+    }
+    // No .github at all: ringfence makes .github/ to hold .github/workflows and .github/actions
+    // for the run. The agent may still put other files in .github/, and they stay.
+    let s = setup();
+    std::fs::remove_dir_all(s.workspace.join(".github")).unwrap();
+    let out_dir = s.workspace.parent().unwrap().join("out-github");
+    let script = r#"t() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name ok"; else echo "$name refused"; fi; }
+t write-dependabot sh -c 'echo "version: 2" > .github/dependabot.yml'
+t write-workflow sh -c 'echo evil > .github/workflows/x.yml'
+"#;
+    let output = Command::new(support::binary())
+        .current_dir(&s.workspace)
+        .env("HOME", &s.home)
+        .args(["run", "--mode", "block", "--out"])
+        .arg(&out_dir)
+        .args(["--", "/bin/sh", "-c", script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(outcome(&text, "write-dependabot"), "ok", "{text}\n{stderr}");
+    assert_eq!(outcome(&text, "write-workflow"), "refused", "{text}");
+    assert_eq!(std::fs::read_to_string(s.workspace.join(".github/dependabot.yml")).unwrap(), "version: 2\n");
+    assert!(!s.workspace.join(".github/workflows").exists() && !s.workspace.join(".github/actions").exists());
+    assert!(!stderr.contains("placeholder"), "no warning for a directory the agent now uses: {stderr}");
+}

@@ -93,7 +93,14 @@ impl Placeholders {
             let mut held = true;
             for dir in missing {
                 match std::fs::create_dir(&dir) {
-                    Ok(()) => made.created.push(dir),
+                    Ok(()) => {
+                        made.created.push(dir.clone());
+                        // A directory on the way (`.github` for `.github/actions`) stays the
+                        // agent's to write in, as if it had made it: owner and mode of its parent.
+                        like_parent(&dir).with_context(|| {
+                            format!("giving {} the owner and mode of its parent", dir.display())
+                        })?;
+                    }
                     // A read-only file system: nobody can make the path there, the agent neither.
                     Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
                         held = false;
@@ -122,15 +129,29 @@ impl Placeholders {
     pub fn remove(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         while let Some(dir) = self.created.pop() {
-            if let Err(e) = std::fs::remove_dir(&dir) {
-                problems.push(format!(
-                    "could not remove the placeholder directory {}: {e}; it was made empty by ringfence, remove it by hand",
+            match std::fs::remove_dir(&dir) {
+                Ok(()) => {}
+                // A directory on the way that the agent put files in (`.github/dependabot.yml`):
+                // it is theirs now, as if they had made it.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) && !self.held.contains(&dir) => {}
+                Err(e) => problems.push(format!(
+                    "could not remove the placeholder directory {}: {e}; ringfence made it empty for the run, \
+                     remove it by hand",
                     dir.display()
-                ));
+                )),
             }
         }
         problems
     }
+}
+
+/// Gives `dir` the owner, group and permission bits of its parent directory.
+fn like_parent(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let parent = dir.parent().map(Path::metadata).transpose()?;
+    let Some(parent) = parent else { return Ok(()) };
+    std::os::unix::fs::chown(dir, Some(parent.uid()), Some(parent.gid()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(parent.mode() & 0o7777))
 }
 
 impl Drop for Placeholders {
