@@ -23,6 +23,9 @@ pub struct Denied {
     pub syscall: String,
     /// What was attempted, in words.
     pub what: String,
+    /// The call's arguments as the kernel passed them (a `socket(2)`'s family, type and
+    /// protocol, say), for records that need more than the words.
+    pub args: [u64; 6],
 }
 
 /// A denied call, optionally only when every argument condition matches.
@@ -48,6 +51,9 @@ const AF_INET: u64 = libc::AF_INET as u64;
 const AF_INET6: u64 = libc::AF_INET6 as u64;
 const SOCK_TYPE_MASK: u64 = 0xf;
 const SOCK_RAW: u64 = libc::SOCK_RAW as u64;
+const SOCK_DGRAM: u64 = libc::SOCK_DGRAM as u64;
+const IPPROTO_ICMP: u64 = libc::IPPROTO_ICMP as u64;
+const IPPROTO_ICMPV6: u64 = libc::IPPROTO_ICMPV6 as u64;
 const NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
 
 const RULES: &[Rule] = &[
@@ -86,6 +92,19 @@ const RULES: &[Rule] = &[
         syscall: "socket",
         args: &[(0, u64::MAX, AF_INET6), (1, SOCK_TYPE_MASK, SOCK_RAW)],
         what: "open a raw IPv6 socket (SOCK_RAW)",
+    },
+    // Ping sockets send ICMP past the proxy. The fence's namespace already turns them off
+    // (net.ipv4.ping_group_range); refused here too, so each attempt reaches the supervisor with
+    // its process, without a syscall-exit hook that every system call on the host would pay for.
+    Rule {
+        syscall: "socket",
+        args: &[(0, u64::MAX, AF_INET), (1, SOCK_TYPE_MASK, SOCK_DGRAM), (2, u64::MAX, IPPROTO_ICMP)],
+        what: "open an ICMP (ping) socket",
+    },
+    Rule {
+        syscall: "socket",
+        args: &[(0, u64::MAX, AF_INET6), (1, SOCK_TYPE_MASK, SOCK_DGRAM), (2, u64::MAX, IPPROTO_ICMPV6)],
+        what: "open an ICMPv6 (ping) socket",
     },
 ];
 
@@ -133,7 +152,7 @@ fn describe(req: &ScmpNotifReq) -> Denied {
         .find(|r| r.syscall == syscall && r.matches(&args))
         .map(|r| r.what)
         .unwrap_or("a refused system call");
-    Denied { pid: req.pid, what: format!("{syscall}: tried to {what}"), syscall }
+    Denied { pid: req.pid, what: format!("{syscall}: tried to {what}"), syscall, args }
 }
 
 /// Answers every notification on `listener` with EPERM and reports it, until no process uses
@@ -185,6 +204,14 @@ mod tests {
         assert!(denied(&socket(libc::AF_INET6, libc::SOCK_RAW)).is_some());
         assert!(denied(&socket(libc::AF_PACKET, libc::SOCK_DGRAM)).is_some());
         assert!(denied(&socket(libc::AF_INET, libc::SOCK_STREAM)).is_none());
+        let with_protocol =
+            |domain: i32, ty: i32, protocol: i32| [domain as u64, ty as u64, protocol as u64, 0, 0, 0];
+        let ping =
+            denied(&with_protocol(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::IPPROTO_ICMP));
+        assert!(ping.expect("ping socket").what.contains("ICMP (ping)"));
+        assert!(denied(&with_protocol(libc::AF_INET6, libc::SOCK_DGRAM, libc::IPPROTO_ICMPV6)).is_some());
+        assert!(denied(&with_protocol(libc::AF_INET, libc::SOCK_DGRAM, 0)).is_none(), "UDP is the proxy's");
+        assert!(denied(&with_protocol(libc::AF_INET, libc::SOCK_DGRAM, libc::IPPROTO_UDP)).is_none());
         // Listing interfaces over rtnetlink is not an escape.
         assert!(denied(&socket(libc::AF_NETLINK, libc::SOCK_RAW)).is_none());
     }

@@ -1,7 +1,9 @@
-//! Connect attempts the proxy never sees: the connect sensor counts every `connect(2)`, addressed
-//! datagram and ICMP/raw socket attempt of the run in the kernel, and at the end each distinct
-//! one that the fence refused or redirected becomes one `net.attempt` with its count. TCP is
-//! left to the proxy, which records it as `net.connect`; the sensor only names its client.
+//! Connect attempts the proxy never sees: the connect sensor counts every `connect(2)` and
+//! addressed datagram of the run in the kernel, and at the end each distinct one that the fence
+//! refused or redirected becomes one `net.attempt` with its count. TCP is left to the proxy,
+//! which records it as `net.connect`; the sensor only names its client. ICMP, raw and packet
+//! socket attempts are refused by the fence's seccomp filter, which reports each with its
+//! process: [`refused_socket`] makes the same `net.attempt` of it.
 //!
 //! The judgement is a pure function of the observation: nftables in the fence's namespace is the
 //! same in both modes, so what it refuses is refused (and a violation) in audit mode too.
@@ -39,8 +41,8 @@ impl Attempts {
                 sensor: Some(sensor),
                 layer: layer(
                     true,
-                    "cgroup connect/sendmsg hooks and socket(2) exits: UDP, IPv6, ICMP and raw \
-                    socket attempts recorded per process; TCP clients named for the proxy"
+                    "cgroup connect/sendmsg hooks: UDP and IPv6 attempts recorded per process; TCP \
+                    clients named for the proxy (ICMP and raw sockets: the seccomp filter's)"
                         .into(),
                 ),
             }),
@@ -82,6 +84,29 @@ impl Attempts {
     }
 }
 
+/// The `net.attempt` for one `socket(2)` the fence's seccomp filter refused (`args` as the call
+/// passed them): an ICMP, raw or packet socket; `None` for another family.
+pub fn refused_socket(pid: u32, args: &[u64; 6]) -> Option<NetAttempt> {
+    let domain = match i32::try_from(args[0]).ok()? {
+        libc::AF_INET => Domain::Ipv4,
+        libc::AF_INET6 => Domain::Ipv6,
+        libc::AF_PACKET => Domain::Packet,
+        _ => return None,
+    };
+    judge(&Attempt {
+        pid,
+        call: Call::Socket,
+        domain,
+        // The type's low bits; SOCK_NONBLOCK and SOCK_CLOEXEC are or'd above them.
+        sock_type: (args[1] & 0xf) as u32,
+        protocol: args[2] as u32,
+        dst: None,
+        errno: Some(libc::EPERM),
+        count: 1,
+        first_ns: 0,
+    })
+}
+
 fn layer(active: bool, detail: String) -> Option<FenceLayer> {
     Some(FenceLayer { layer: "connect-sensor".into(), active, detail })
 }
@@ -106,19 +131,15 @@ pub fn judge(a: &Attempt) -> Option<NetAttempt> {
     };
     let refused = |rule, reason| record(Verdict::Blocked, rule, true, reason);
     let Some(dst) = a.dst else {
-        return match a.errno {
-            Some(errno) => refused(
-                "socket-refused",
-                format!(
-                    "the kernel refused a {protocol} socket ({}): ping sockets are off inside the fence and raw \
-                     ones need CAP_NET_RAW",
-                    nix::errno::Errno::from_raw(errno).desc()
-                ),
+        let errno = nix::errno::Errno::from_raw(a.errno.unwrap_or(libc::EPERM));
+        return refused(
+            "socket-refused",
+            format!(
+                "the fence refused a {protocol} socket ({}): ICMP, raw and packet sockets would reach the \
+                 network past the proxy",
+                errno.desc()
             ),
-            None => {
-                refused("fence-drop", format!("a {protocol} socket was opened; nftables drops all it sends"))
-            }
-        };
+        );
     };
     if dst.ip().is_loopback() {
         // The agent's own servers inside its namespace; nothing leaves.
@@ -247,16 +268,21 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_ping_socket_names_the_errno() {
-        let mut ping = attempt(Call::Socket, libc::SOCK_DGRAM, libc::IPPROTO_ICMP, None);
-        ping.errno = Some(libc::EACCES);
-        let a = judge(&ping).unwrap();
+    fn a_ping_socket_refused_by_seccomp_is_a_socket_attempt() {
+        let flags = (libc::SOCK_DGRAM | libc::SOCK_CLOEXEC) as u64;
+        let a =
+            refused_socket(77, &[libc::AF_INET as u64, flags, libc::IPPROTO_ICMP as u64, 0, 0, 0]).unwrap();
         assert_eq!(
             (a.protocol.as_str(), a.call.as_str(), a.rule.as_str()),
             ("icmp", "socket", "socket-refused")
         );
-        assert_eq!((a.ip.as_str(), a.port, a.violation), ("", 0, true));
-        assert!(a.reason.unwrap().contains("Permission denied"));
+        assert_eq!((a.pid, a.ip.as_str(), a.port, a.violation, a.count), (Some(77), "", 0, true, 1));
+        assert!(a.reason.unwrap().contains("Operation not permitted"));
+        let v6 = refused_socket(77, &[libc::AF_INET6 as u64, libc::SOCK_DGRAM as u64, 58, 0, 0, 0]).unwrap();
+        assert_eq!(v6.protocol, "icmpv6");
+        let raw = refused_socket(77, &[libc::AF_INET as u64, libc::SOCK_RAW as u64, 6, 0, 0, 0]).unwrap();
+        assert_eq!(raw.protocol, "raw");
+        assert_eq!(refused_socket(77, &[libc::AF_UNIX as u64, libc::SOCK_DGRAM as u64, 0, 0, 0, 0]), None);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Connect sensor: every connect(), every datagram sent to an address, and every attempt to open
- * an ICMP or raw socket by the processes of one cgroup v2, counted per (process, call, socket
- * kind, destination) in the `attempts` map; and, for each TCP connect, the connecting process
+ * Connect sensor: every connect() and every datagram sent to an address by the processes of one
+ * cgroup v2, counted per (process, call, socket kind, destination) in the `attempts` map; and, for each TCP connect, the connecting process
  * keyed by the connection's addresses in `tcp_clients`, for the proxy to name a client that has
  * already exited. The key layouts below are decoded by src/net/record.rs; change both together.
  *
@@ -14,23 +13,14 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
-#include <bpf/bpf_core_read.h>
 
 #define CALL_CONNECT 1
 #define CALL_SENDMSG 2
-#define CALL_SOCKET 3
 
 #define AF_INET 2
 #define AF_INET6 10
-#define AF_PACKET 17
 #define SOCK_STREAM 1
-#define SOCK_DGRAM 2
-#define SOCK_RAW 3
-#define SOCK_TYPE_MASK 0xf
-#define IPPROTO_ICMP 1
-#define IPPROTO_ICMPV6 58
 
 /* Distinct attempts kept per run; a scan past this counts in `lost`. */
 #define ATTEMPTS_MAX 16384
@@ -41,12 +31,11 @@ struct attempt_key {
 	__u16 family;
 	__u32 type;
 	__u32 protocol;
-	/* socket(): 0 when the kernel made the socket, else the negative errno. */
-	__s32 error;
-	/* Host byte order; 0 for socket(). */
+	__u32 reserved;
+	/* Host byte order. */
 	__u16 port;
 	__u16 pad;
-	/* IPv6, or IPv4 mapped (::ffff:a.b.c.d), network byte order; zero for socket(). */
+	/* IPv6, or IPv4 mapped (::ffff:a.b.c.d), network byte order. */
 	__u32 addr[4];
 };
 
@@ -226,51 +215,6 @@ int tcp_connect(struct bpf_sock_ops *ctx)
 	bpf_map_update_elem(&tcp_clients, &key, tgid, BPF_ANY);
 	bpf_map_delete_elem(&connecting, &cookie);
 	return 1;
-}
-
-/* socket(2)'s number (stable ABI). */
-#if defined(__TARGET_ARCH_x86)
-#define NR_SOCKET 41
-#define syscall_nr(regs) BPF_CORE_READ(regs, orig_ax)
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_SOCKET 198
-#define syscall_nr(regs) BPF_CORE_READ((struct pt_regs___nr *)(regs), syscallno)
-#endif
-
-/*
- * ICMP and raw sockets have no cgroup hook that sees a refused attempt: inside the fence ping
- * sockets are off (net.ipv4.ping_group_range) and raw ones need CAP_NET_RAW, so socket() fails
- * before any socket exists. Seen at the syscall's return instead, with its result. The raw
- * BTF tracepoint, like the file sensor's, needs neither BPF trampolines (refused on some
- * kernels) nor tracefs; every other syscall costs one compare.
- */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(socket_exit, struct pt_regs *regs, long ret)
-{
-	struct attempt_key key = {};
-	int family, kind, protocol;
-
-	if (syscall_nr(regs) != NR_SOCKET || bpf_get_current_cgroup_id() != target_cgroup)
-		return 0;
-	family = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	kind = PT_REGS_PARM2_CORE_SYSCALL(regs) & SOCK_TYPE_MASK;
-	protocol = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	if (family == AF_PACKET) {
-		/* Link-level: the protocol is an ethertype, kept as given. */
-	} else if (family != AF_INET && family != AF_INET6) {
-		return 0;
-	} else if (kind != SOCK_RAW &&
-		   !(kind == SOCK_DGRAM && (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6))) {
-		return 0;
-	}
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	key.call = CALL_SOCKET;
-	key.family = family;
-	key.type = kind;
-	key.protocol = protocol;
-	key.error = ret < 0 ? ret : 0;
-	count(&key);
-	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -23,8 +23,7 @@ pub struct Attached<'obj> {
     _links: Vec<Link>,
 }
 
-/// Loads the programs and attaches them: the cgroup hooks to `cgroup_dir` (and so to every
-/// cgroup below it), the `socket()` one to the kernel, filtered to `cgroup_id`.
+/// Loads the programs and attaches them to `cgroup_dir` (and so to every cgroup below it).
 pub fn load<'obj>(
     cgroup_dir: &Path,
     cgroup_id: u64,
@@ -42,7 +41,6 @@ pub fn load<'obj>(
     for prog in [&progs.connect4, &progs.connect6, &progs.sendmsg4, &progs.sendmsg6, &progs.tcp_connect] {
         links.push(prog.attach_cgroup(fd).map_err(refused("attaching to the run's cgroup"))?);
     }
-    links.push(progs.socket_exit.attach().map_err(refused("attaching to the sys_exit tracepoint"))?);
     Ok(Attached { skel, _links: links })
 }
 

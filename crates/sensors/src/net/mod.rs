@@ -1,16 +1,17 @@
-//! The connect sensor: every `connect(2)` and addressed datagram of the run's processes, and
-//! every attempt to open an ICMP, raw or packet socket, counted in the kernel per (process,
-//! call, socket kind, destination); and, for each TCP connect, which process made it, for the
-//! proxy to name a client that connected and closed before it looked.
+//! The connect sensor: every `connect(2)` and addressed datagram of the run's processes, counted
+//! in the kernel per (process, call, socket kind, destination); and, for each TCP connect, which
+//! process made it, for the proxy to name a client that connected and closed before it looked.
 //!
 //! What it sees, and what not:
 //! - TCP, UDP, ping and any other inet socket's `connect`, and `sendto`/`sendmsg` with an
 //!   address on UDP sockets (the kernel's cgroup `connect4/6` and `sendmsg4/6` hooks), before
 //!   any netfilter rule, so with the address the process gave.
 //! - A connected UDP socket's later `send`s: not seen again; its `connect` is counted once.
-//! - ICMP: ping and raw sockets cannot be made inside the fence (ping sockets are off in a new
-//!   network namespace, raw ones need CAP_NET_RAW), so the attempt is the `socket(2)` call, seen
-//!   at its return with the errno it failed with; no destination exists yet.
+//! - ICMP, raw and packet sockets: not here. They cannot be made inside the fence, and the
+//!   attempt is the `socket(2)` call, which the fence's seccomp filter refuses and reports with
+//!   its process; the runner records it as a [`Call::Socket`] attempt. (This sensor once watched
+//!   every syscall's exit for it, which put every system call on the host on the kernel's slow
+//!   exit path while a run was up.)
 //! - The programs never refuse anything: enforcement is nftables' and the proxy's.
 
 mod bpf;
