@@ -45,3 +45,24 @@ PY
         git -c user.name=bench -c user.email=bench@example.invalid commit -q -m tree
     )
 }
+
+# package_tarball FILE N: a gzip-less tar of N small files shaped like an unpacked package tree
+# (100 per directory, 10 directories per package, sizes 200 B - 8 KiB, deterministic), the
+# kind of archive `npm install` or `pip install` unpacks.
+package_tarball() {
+    local src
+    src=$(mktemp -d)
+    python3 - "$src/pkg" "$2" <<'PY'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(42)
+for i in range(n):
+    d = f"{root}/p{i // 1000:03d}/d{(i // 100) % 10}"
+    if i % 100 == 0:
+        os.makedirs(d, exist_ok=True)
+    with open(f"{d}/m{i:05d}.js", "w") as f:
+        f.write("x" * rng.randint(200, 8192))
+PY
+    tar -C "$src" -cf "$1" pkg
+    rm -rf "$src"
+}

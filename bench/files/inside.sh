@@ -5,8 +5,8 @@
 # what a user sees end to end; this isolates what the fence costs per file operation.
 #
 # Usage (as root): bench/files/inside.sh [path/to/ringfence]
-# Environment: FILES (default 50000), GIT_FILES (20000), GIT_REPEAT (git status per run, 10),
-#              RUNS (per side, default 7)
+# Environment: FILES (default 50000, created and untarred), GIT_FILES (20000), GIT_REPEAT
+#              (git status per run, 10), RUNS (per side, default 7)
 set -euo pipefail
 
 . "$(dirname "$0")/../lib.sh"
@@ -25,11 +25,14 @@ ws=$work/fs/ws
 gitrepo=$work/fs/gitrepo
 mkdir -p "$ws"
 git_tree "$gitrepo" "$git_files"
+package_tarball "$work/fs/pkg.tar" "$files"
+chmod 644 "$work/fs/pkg.tar"
 chown -R 65534:65534 "$ws" "$gitrepo"
 
 # Each prints its own elapsed nanoseconds on the last line of stdout.
 timed() { echo "t0=\$(date +%s%N); $1; t1=\$(date +%s%N); echo \$((t1 - t0))"; }
 create=$(timed "mkdir d && cd d && i=0; while [ \$i -lt $files ]; do echo x > f\$i; i=\$((i+1)); done")
+untar=$(timed "mkdir d && tar -C d -xf $work/fs/pkg.tar")
 status=$(timed "i=0; while [ \$i -lt $repeat ]; do git status >/dev/null; i=\$((i+1)); done")
 nobody=(setpriv --reuid 65534 --regid 65534 --clear-groups env HOME=/tmp)
 
@@ -45,6 +48,7 @@ run_side() { # side workload dir
 for i in $(seq 1 "$runs"); do
     for side in unfenced block audit; do
         run_side "$side" "$create" "$ws" create
+        run_side "$side" "$untar" "$ws" untar
         run_side "$side" "$status" "$gitrepo" status
     done
 done
@@ -59,7 +63,7 @@ def med(name, side):
     return statistics.median(xs), min(xs), max(xs)
 print(f"| workload, timed inside the run | unfenced | block | audit | block / unfenced | audit / unfenced |")
 print("|---|---:|---:|---:|---:|---:|")
-for name, label in [("create", f"create {files:,} files"), ("status", f"`git status` ×{repeat}, {git_files:,} files")]:
+for name, label in [("create", f"create {files:,} files"), ("untar", f"untar {files:,} files"), ("status", f"`git status` ×{repeat}, {git_files:,} files")]:
     u, b, a = (med(name, s) for s in ("unfenced", "block", "audit"))
     print(f"| {label} | {u[0]:.0f} ms ({u[1]:.0f}–{u[2]:.0f}) | {b[0]:.0f} ms ({b[1]:.0f}–{b[2]:.0f}) | "
           f"{a[0]:.0f} ms ({a[1]:.0f}–{a[2]:.0f}) | **{b[0]/u[0]:.2f}×** | **{a[0]/u[0]:.2f}×** |")
