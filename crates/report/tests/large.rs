@@ -67,3 +67,41 @@ fn a_hundred_thousand_file_events_make_a_bounded_report_that_counts_what_it_leav
     assert!(json.len() < 16 * 1024 * 1024, "report.json is {} bytes", json.len());
     assert!(render_html(&r).contains("The journal (events.jsonl) has every record"));
 }
+
+#[test]
+fn paths_past_the_rows_are_counted_once_and_a_late_violation_still_gets_its_row() {
+    use journal::{Event, FileOp, FileWrite, JournalWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let mut w = JournalWriter::create(&path).unwrap();
+    let write = |i: usize, op, violation: bool| {
+        Event::FileWrite(FileWrite {
+            pid: Some(7),
+            op,
+            path: format!("/ws/f{i}"),
+            to: None,
+            violation,
+            rule: violation.then(|| "files.protected".to_string()),
+        })
+    };
+    let paths = report::CHANGES_MAX + 100;
+    for round in [FileOp::Create, FileOp::Modify, FileOp::Modify] {
+        for i in 0..paths {
+            w.append(write(i, round, false)).unwrap();
+        }
+    }
+    // An ordinary path past the rows is written again, this time as a violation.
+    let late = report::CHANGES_MAX + 50;
+    w.append(write(late, FileOp::Modify, true)).unwrap();
+    let verified = journal::read(&path).unwrap().unwrap();
+    let r = RunReport::from_journal(&verified);
+
+    assert_eq!(r.files.changed_paths(), paths as u64, "each path counted once, shown or not");
+    assert_eq!(r.files.changes.len(), report::CHANGES_MAX + 1);
+    assert_eq!(r.files.changes_omitted, 99);
+    let flagged = &r.files.changes[0];
+    assert!(flagged.violation && flagged.path == format!("/ws/f{late}"), "{flagged:?}");
+    assert_eq!(flagged.events, 1, "its row starts at the violation");
+    let first = &r.files.changes[1];
+    assert_eq!((first.path.as_str(), first.events), ("/ws/f0", 3));
+}

@@ -1,7 +1,13 @@
 //! The Files section: changes grouped per path, credential reads and refusals grouped per
 //! (path, what was tried), each with the processes that did it.
+//!
+//! Memory stays bounded however many files a run touches: a path gets a row only while fewer
+//! than [`CHANGES_MAX`] ordinary ones have (the report shows no more), or when its change is a
+//! violation; the paths past that are only counted, by a 64-bit hash each. The journal keeps
+//! every change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 
 use journal::{Event, Record};
 
@@ -14,6 +20,11 @@ pub(super) struct FileCollector {
     workspace: String,
     changes: Vec<(FileChange, Actors)>,
     change_at: HashMap<String, usize>,
+    /// Rows of changes that are not violations; at most [`CHANGES_MAX`].
+    ordinary: usize,
+    /// Hashes of the changed paths that got no row.
+    omitted: HashSet<u64>,
+    hasher: RandomState,
     reads: Vec<(SensitiveRead, Actors)>,
     read_at: HashMap<(String, String), usize>,
     refusals: Vec<(FileRefusal, Actors)>,
@@ -26,6 +37,9 @@ impl FileCollector {
             workspace: workspace.to_string(),
             changes: Vec::new(),
             change_at: HashMap::new(),
+            ordinary: 0,
+            omitted: HashSet::new(),
+            hasher: RandomState::new(),
             reads: Vec::new(),
             read_at: HashMap::new(),
             refusals: Vec::new(),
@@ -37,25 +51,39 @@ impl FileCollector {
         let at = clock.offset_ms(&record.ts);
         match &record.event {
             Event::FileWrite(w) => {
-                let i = *self.change_at.entry(w.path.clone()).or_insert_with(|| {
-                    self.changes.push((
-                        FileChange {
-                            path: w.path.clone(),
-                            relative: relative(&w.path, &self.workspace),
-                            ops: Vec::new(),
-                            events: 0,
-                            violation: false,
-                            rule: None,
-                            first_seq: record.seq,
-                            first_offset_ms: at,
-                            last_offset_ms: at,
-                            processes: Vec::new(),
-                            processes_total: 0,
-                        },
-                        Actors::default(),
-                    ));
-                    self.changes.len() - 1
-                });
+                let i = match self.change_at.get(&w.path) {
+                    Some(&i) => i,
+                    None if w.violation || self.ordinary < CHANGES_MAX => {
+                        if w.violation {
+                            // Seen before as an ordinary change past the rows: its row starts here.
+                            self.omitted.remove(&self.hasher.hash_one(&w.path));
+                        } else {
+                            self.ordinary += 1;
+                        }
+                        self.changes.push((
+                            FileChange {
+                                path: w.path.clone(),
+                                relative: relative(&w.path, &self.workspace),
+                                ops: Vec::new(),
+                                events: 0,
+                                violation: false,
+                                rule: None,
+                                first_seq: record.seq,
+                                first_offset_ms: at,
+                                last_offset_ms: at,
+                                processes: Vec::new(),
+                                processes_total: 0,
+                            },
+                            Actors::default(),
+                        ));
+                        self.change_at.insert(w.path.clone(), self.changes.len() - 1);
+                        self.changes.len() - 1
+                    }
+                    None => {
+                        self.omitted.insert(self.hasher.hash_one(&w.path));
+                        return;
+                    }
+                };
                 let (change, actors) = &mut self.changes[i];
                 let op = file_op(w.op);
                 match change.ops.last_mut() {
@@ -128,9 +156,7 @@ impl FileCollector {
             })
             .collect();
         changes.sort_by_key(|c| (!c.violation, c.first_seq));
-        let keep = changes.iter().filter(|c| c.violation).count() + CHANGES_MAX;
-        let changes_omitted = changes.len().saturating_sub(keep) as u64;
-        changes.truncate(keep);
+        let changes_omitted = self.omitted.len() as u64;
         let sensitive_reads = self
             .reads
             .into_iter()
