@@ -171,6 +171,9 @@ impl Writer {
         let mut lost: Option<Lost> = None;
         let mut batch = Vec::new();
         let mut lines = Vec::new();
+        // Kept between batches: a fresh one each time cost page faults on every batch (its
+        // records are a few hundred bytes each).
+        let mut sealed = Vec::new();
         while self.next_batch(&mut batch) {
             if let Some(lost) = &mut lost {
                 // The chain cannot go on past a line that is not in the file: the journal ends
@@ -179,7 +182,7 @@ impl Writer {
                 batch.clear();
                 continue;
             }
-            lost = self.write_batch(&mut chain, &mut batch, &mut lines, &mut records);
+            lost = self.write_batch(&mut chain, &mut batch, &mut lines, &mut sealed, &mut records);
         }
         let failed = match (lost, self.file.sync_all()) {
             (Some(Lost { failed, first }), _) => Some(WriteFailed::Events { failed, first }),
@@ -189,17 +192,19 @@ impl Writer {
         Outcome { records, head: chain.prev, failed }
     }
 
-    /// Seals `batch` into `lines` and writes them with one `write(2)`; the records written join
-    /// `records` and the chain moves on. On failure the chain is left at the last line written.
+    /// Seals `batch` into `lines` (and its records into `sealed`, emptied first) and writes them
+    /// with one `write(2)`; the records written join `records` and the chain moves on. On
+    /// failure the chain is left at the last line written.
     fn write_batch(
         &mut self,
         chain: &mut Chain,
         batch: &mut Vec<(SystemTime, Event)>,
         lines: &mut Vec<u8>,
+        sealed: &mut Vec<Record>,
         records: &mut Vec<Record>,
     ) -> Option<Lost> {
         let written = chain.clone();
-        let mut sealed = Vec::with_capacity(batch.len());
+        sealed.clear();
         let mut lost = None;
         lines.clear();
         let mut events = batch.drain(..);
@@ -225,8 +230,8 @@ impl Writer {
             return Some(Lost { failed, first: write_error(&self.path, source) });
         }
         match &mut self.each {
-            Some(each) => sealed.iter().for_each(each),
-            None => records.append(&mut sealed),
+            Some(each) => sealed.drain(..).for_each(|record| each(&record)),
+            None => records.append(sealed),
         }
         lost
     }

@@ -111,11 +111,14 @@ impl Chain {
         out.extend_from_slice(b",\"prev\":\"");
         out.extend_from_slice(self.prev.as_bytes());
         out.extend_from_slice(b"\"}");
-        let hash = hex::encode(Sha256::digest(&out[start..]));
+        let mut hex = [0u8; 64];
+        // Cannot fail: 32 bytes always fill 64 hex digits.
+        let _ = hex::encode_to_slice(Sha256::digest(&out[start..]), &mut hex);
         out.pop();
         out.extend_from_slice(b",\"hash\":\"");
-        out.extend_from_slice(hash.as_bytes());
+        out.extend_from_slice(&hex);
         out.extend_from_slice(b"\"}\n");
+        let hash = String::from_utf8(hex.to_vec()).unwrap_or_default();
         Ok(Sealed { ts, hash })
     }
 
