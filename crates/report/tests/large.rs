@@ -4,7 +4,27 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use journal::{Event, FileOp, FileWrite, JournalWriter};
 use report::{RunReport, render_html, render_json, render_markdown};
+
+/// A journal being written in a temporary directory (kept alive by the caller).
+fn journal_in_tempdir() -> (tempfile::TempDir, JournalWriter) {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = JournalWriter::create(&dir.path().join("events.jsonl")).unwrap();
+    (dir, writer)
+}
+
+/// One file change by pid 7; a violation names the protected-path rule.
+fn file_write(path: String, op: FileOp, violation: bool) -> Event {
+    Event::FileWrite(FileWrite {
+        pid: Some(7),
+        op,
+        path,
+        to: None,
+        violation,
+        rule: violation.then(|| "files.protected".to_string()),
+    })
+}
 
 #[test]
 fn twenty_thousand_events_render_small_and_fast() {
@@ -35,20 +55,9 @@ fn twenty_thousand_events_render_small_and_fast() {
 
 #[test]
 fn a_hundred_thousand_file_events_make_a_bounded_report_that_counts_what_it_leaves_out() {
-    use journal::{Event, FileOp, FileWrite, JournalWriter};
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, mut w) = journal_in_tempdir();
     let path = dir.path().join("events.jsonl");
-    let mut w = JournalWriter::create(&path).unwrap();
-    let write = |i: u32, op, violation: bool| {
-        Event::FileWrite(FileWrite {
-            pid: Some(7),
-            op,
-            path: format!("/ws/d/f{i}"),
-            to: None,
-            violation,
-            rule: violation.then(|| "files.protected".to_string()),
-        })
-    };
+    let write = |i: u32, op, violation| file_write(format!("/ws/d/f{i}"), op, violation);
     for i in 0..50_000 {
         w.append(write(i, FileOp::Create, false)).unwrap();
         w.append(write(i, FileOp::Modify, false)).unwrap();
@@ -70,20 +79,9 @@ fn a_hundred_thousand_file_events_make_a_bounded_report_that_counts_what_it_leav
 
 #[test]
 fn paths_past_the_rows_are_counted_once_and_a_late_violation_still_gets_its_row() {
-    use journal::{Event, FileOp, FileWrite, JournalWriter};
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, mut w) = journal_in_tempdir();
     let path = dir.path().join("events.jsonl");
-    let mut w = JournalWriter::create(&path).unwrap();
-    let write = |i: usize, op, violation: bool| {
-        Event::FileWrite(FileWrite {
-            pid: Some(7),
-            op,
-            path: format!("/ws/f{i}"),
-            to: None,
-            violation,
-            rule: violation.then(|| "files.protected".to_string()),
-        })
-    };
+    let write = |i: usize, op, violation| file_write(format!("/ws/f{i}"), op, violation);
     let paths = report::CHANGES_MAX + 100;
     for round in [FileOp::Create, FileOp::Modify, FileOp::Modify] {
         for i in 0..paths {
