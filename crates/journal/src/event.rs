@@ -46,6 +46,8 @@ pub enum Event {
     FileReadSensitive(FileReadSensitive),
     #[serde(rename = "file.denied")]
     FileDenied(FileDenied),
+    #[serde(rename = "files.final")]
+    FilesFinal(FilesFinal),
     #[serde(rename = "policy.violation")]
     PolicyViolation(PolicyViolation),
     #[serde(rename = "sensor.lost")]
@@ -71,6 +73,7 @@ impl Event {
             Event::FileWrite(_) => "file.write",
             Event::FileReadSensitive(_) => "file.read_sensitive",
             Event::FileDenied(_) => "file.denied",
+            Event::FilesFinal(_) => "files.final",
             Event::PolicyViolation(_) => "policy.violation",
             Event::SensorLost(_) => "sensor.lost",
             Event::RunEnd(_) => "run.end",
@@ -329,6 +332,25 @@ pub struct FileWrite {
     /// The protection that applies, when `violation` is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+}
+
+/// What the changed files are once the run's processes are gone: written by the supervisor
+/// after teardown, before run.end, for the paths a report lists (every protected one and the
+/// first few thousand others), so the diff summary can give sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilesFinal {
+    pub files: Vec<FinalFile>,
+}
+
+/// One changed path at the end of the run, looked at without following a final symlink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinalFile {
+    pub path: String,
+    /// `file`, `dir`, `symlink`, `other`, or `gone` (deleted or moved away).
+    pub kind: String,
+    /// Bytes, for a regular file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 /// An open of a credential path (`files.deny_read`) that went through (audit mode).

@@ -65,7 +65,7 @@ struct Shared {
     queue: Mutex<Queue>,
     /// The writer waits here for events.
     ready: Condvar,
-    /// Appenders wait here for room.
+    /// Appenders wait here for room, and [`GroupWriter::flush`] for the writer to go idle.
     room: Condvar,
 }
 
@@ -121,6 +121,22 @@ impl GroupWriter {
         if mem::take(&mut queue.idle) {
             self.shared.ready.notify_one();
         }
+    }
+
+    /// Waits, at most `limit`, until every event appended before the call is written (and,
+    /// with [`GroupWriter::create_with`], handed over); false if that took longer.
+    pub fn flush(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        let mut queue = lock(&self.shared.queue);
+        let done = |q: &Queue| q.closed || (q.events.is_empty() && q.idle);
+        while !done(&queue) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            queue = self.shared.room.wait_timeout(queue, left).map_or_else(|p| p.into_inner().0, |(q, _)| q);
+        }
+        true
     }
 
     /// Writes what is queued, syncs the file and returns what was written: the records exactly
@@ -246,6 +262,8 @@ impl Writer {
             }
             queue.idle = true;
             waited = true;
+            // Everything appended so far is written: a flush may be waiting for that.
+            self.shared.room.notify_all();
             queue = self.shared.ready.wait(queue).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
         if waited && !queue.closed {
@@ -270,6 +288,23 @@ mod tests {
 
     use super::*;
     use crate::{ProcessExit, RunEnd, RunStatus};
+
+    #[test]
+    fn flush_returns_once_everything_appended_was_handed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = Arc::new(Mutex::new(0usize));
+        let each = {
+            let seen = Arc::clone(&seen);
+            Box::new(move |_: &Record| *seen.lock().unwrap() += 1) as EachRecord
+        };
+        let w = GroupWriter::create_with(&dir.path().join("events.jsonl"), each).unwrap();
+        for pid in 0..1000 {
+            w.append(Event::ProcessExit(ProcessExit { pid, code: Some(0), signal: None }));
+        }
+        assert!(w.flush(Duration::from_secs(10)));
+        assert_eq!(*seen.lock().unwrap(), 1000);
+        w.finish().unwrap();
+    }
 
     #[test]
     fn a_writer_with_a_consumer_hands_over_each_record_as_written_and_keeps_none() {

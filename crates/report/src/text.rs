@@ -142,6 +142,21 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// `$0.31`, `$10.00`, `$1,204.50`: dollars to the cent; `<$0.01` for a price that is not zero.
+/// What a changed path was at the end of the run, in words (`now 1.2 KiB`, `a directory`), when
+/// its operations do not already say it (a deleted path is gone, of course).
+pub fn at_end(c: &crate::model::FileChange) -> Option<String> {
+    use crate::model::FileOp;
+    let ended_away = c.ops.last().is_some_and(|run| matches!(run.op, FileOp::Delete | FileOp::Rename));
+    match (c.at_end.as_deref()?, c.size) {
+        ("file", Some(size)) => Some(format!("now {}", bytes(size))),
+        ("gone", _) if ended_away => None,
+        ("gone", _) => Some("gone at the end".into()),
+        ("dir", _) => Some("a directory".into()),
+        ("symlink", _) => Some("a symlink".into()),
+        _ => Some("not a regular file".into()),
+    }
+}
+
 pub fn usd(dollars: f64) -> String {
     let cents = (dollars.max(0.0) * 100.0).round() as u64;
     if cents == 0 && dollars > 0.0 {

@@ -18,6 +18,46 @@ fn repeated_modifies_collapse_per_path() {
 }
 
 #[test]
+fn the_state_at_the_end_gives_the_diff_summary_its_sizes() {
+    use journal::{Event, FilesFinal, FinalFile, Mode};
+    let mut f = common::Fixture::new(Mode::Block, &["sh"]);
+    f.exec(1, 1000, 900, "/bin/sh", &["sh"])
+        .write(2, 1000, journal::FileOp::Create, "a.txt", None)
+        .write(3, 1000, journal::FileOp::Create, "tmp", None)
+        .write(4, 1000, journal::FileOp::Delete, "tmp", None)
+        .write(5, 1000, journal::FileOp::Modify, "moved-away", None);
+    let final_file = |path: &str, kind: &str, size| FinalFile {
+        path: format!("{}/{path}", common::WS),
+        kind: kind.into(),
+        size,
+    };
+    f.push(
+        6,
+        Event::FilesFinal(FilesFinal {
+            files: vec![
+                final_file("a.txt", "file", Some(5000)),
+                final_file("tmp", "gone", None),
+                final_file("moved-away", "gone", None),
+                final_file("never-changed", "file", Some(1)),
+            ],
+        }),
+    )
+    .end(7, 0, 0, 0);
+    let r = build(f);
+    let a = r.files.changes.iter().find(|c| c.relative.as_deref() == Some("a.txt")).unwrap();
+    assert_eq!((a.at_end.as_deref(), a.size), (Some("file"), Some(5000)));
+    assert!(
+        !r.files.changes.iter().any(|c| c.path.ends_with("never-changed")),
+        "only changed paths have rows"
+    );
+    let md = report::render_markdown(&r);
+    assert!(md.contains("| created (now 4.9 KiB) | `a.txt` |"), "{md}");
+    assert!(md.contains("| created, deleted | `tmp` |"), "a deleted path needs no 'gone': {md}");
+    assert!(md.contains("| modified (gone at the end) | `moved-away` |"), "{md}");
+    assert!(report::render_html(&r).contains("now 4.9 KiB"));
+}
+
+#[test]
 fn fence_refusals_are_violations_and_permission_errors_are_context() {
     let r = build(common::agent_run());
     let refusals = &r.files.refusals;

@@ -142,6 +142,14 @@ fn block_mode_confines_writes_and_hides_credentials() {
     assert!(!s.workspace.join(".git/hooks/pre-commit").exists());
     assert!(!s.outside.join("dropped").exists());
     assert!(s.workspace.join("src/main.rs").exists(), "the allowed edit reached the real workspace");
+    // Once the agent is gone, the changed files' state is journaled for the diff summary's sizes.
+    let source = s.workspace.join("src/main.rs").display().to_string();
+    let at_end = r
+        .events()
+        .find_map(|e| if let journal::Event::FilesFinal(f) = e { Some(f) } else { None })
+        .expect("files.final before run.end");
+    let main_rs = at_end.files.iter().find(|f| f.path == source).unwrap_or_else(|| panic!("{at_end:#?}"));
+    assert_eq!((main_rs.kind.as_str(), main_rs.size), ("file", Some("fn main() {}\n".len() as u64)));
     let files = r.run_start().fence.iter().find(|l| l.layer == "files").expect("files layer");
     assert!(files.active && files.detail.contains("Landlock ABI"), "{files:?}");
     assert!(files.detail.contains("placeholder") && files.detail.contains("CLAUDE.md"), "{files:?}");

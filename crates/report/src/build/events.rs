@@ -93,6 +93,9 @@ fn summary(event: &Event) -> String {
         Event::FileReadSensitive(r) => format!("read {} ({})", r.path, r.rule),
         Event::FileDenied(d) => format!("refused {} {} ({})", d.op, d.path, d.errno),
         Event::SensorLost(l) => format!("{} events lost by {}", thousands(l.count), l.sensor),
+        Event::FilesFinal(f) => {
+            format!("state at the end of {} changed paths", thousands(f.files.len() as u64))
+        }
         Event::RunEnd(e) => format!(
             "{}, exit code {}, {} violations, {} lost",
             serde_json::to_value(e.status)

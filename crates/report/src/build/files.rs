@@ -73,6 +73,8 @@ impl FileCollector {
                                 last_offset_ms: at,
                                 processes: Vec::new(),
                                 processes_total: 0,
+                                at_end: None,
+                                size: None,
                             },
                             Actors::default(),
                         ));
@@ -142,8 +144,23 @@ impl FileCollector {
                 self.refusals[i].0.count += 1;
                 self.refusals[i].1.add(tree, d.pid);
             }
+            Event::FilesFinal(f) => {
+                for file in &f.files {
+                    if let Some(&i) = self.change_at.get(&file.path) {
+                        let change = &mut self.changes[i].0;
+                        change.at_end = Some(file.kind.clone());
+                        change.size = file.size;
+                    }
+                }
+            }
             _ => {}
         }
+    }
+
+    /// The paths that have rows: the ones a report lists, and so the ones whose state at the
+    /// end of the run is worth journaling (`files.final`).
+    pub fn listed_paths(&self) -> Vec<String> {
+        self.changes.iter().map(|(change, _)| change.path.clone()).collect()
     }
 
     pub fn finish(self) -> Files {

@@ -129,6 +129,11 @@ impl ReportBuilder {
         self.ended = matches!(record.event, Event::RunEnd(_));
     }
 
+    /// The changed paths the report will list, for the runner to journal their state at the end.
+    pub fn listed_paths(&self) -> Vec<String> {
+        self.files.listed_paths()
+    }
+
     /// The report, given the journal's chain head; complete when the last record was run.end.
     pub fn finish(self, head: String) -> RunReport {
         let t = self.tally;
@@ -220,6 +225,6 @@ pub(crate) fn pid_of(event: &Event) -> Option<u32> {
         Event::FileWrite(w) => w.pid,
         Event::FileReadSensitive(r) => r.pid,
         Event::FileDenied(d) => d.pid,
-        Event::RunStart(_) | Event::SensorLost(_) | Event::RunEnd(_) => None,
+        Event::RunStart(_) | Event::SensorLost(_) | Event::FilesFinal(_) | Event::RunEnd(_) => None,
     }
 }

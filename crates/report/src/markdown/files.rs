@@ -156,7 +156,8 @@ pub fn change_words(c: &FileChange) -> String {
             format!("{word}{}{to}", times(run.count))
         })
         .collect();
-    words.join(", ")
+    let end = crate::text::at_end(c).map(|words| format!(" ({words})")).unwrap_or_default();
+    format!("{}{end}", words.join(", "))
 }
 
 /// The rename target is shown relative to the workspace when its source was.

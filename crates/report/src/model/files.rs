@@ -60,6 +60,13 @@ pub struct FileChange {
     pub processes: Vec<Actor>,
     /// How many distinct processes changed it.
     pub processes_total: u64,
+    /// What the path was once the run's processes were gone (`files.final`): `file`, `dir`,
+    /// `symlink`, `other` or `gone`; absent when the journal does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_end: Option<String>,
+    /// Its size in bytes then, for a regular file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

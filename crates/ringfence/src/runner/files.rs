@@ -1,12 +1,13 @@
 //! The file sensor's wiring: what it watches for this run, and the policy rule each file event
 //! is measured against (the sensor reports what happened; the policy says whether it was allowed).
 
+use std::io::ErrorKind;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use journal::{Event, Mode};
+use journal::{Event, FilesFinal, FinalFile, Mode};
 use sensors::{FileSensor, FileWatch};
 
 use super::Plan;
@@ -23,6 +24,35 @@ pub fn start(plan: &Plan, cgroup_id: u64, recorder: Arc<Recorder>) -> anyhow::Re
     let rules = Rules::new(&plan.policy, &plan.run_paths);
     FileSensor::start(watch, Box::new(move |event| recorder.append(rules.decorate(event))))
         .context("starting the file sensor (fanotify and eBPF)")
+}
+
+/// Journals what each changed path the report lists is now (`files.final`), for the diff
+/// summary's sizes. Called once the run's processes are gone, so nothing changes under it; at
+/// most the report's rows (every protected path and the first few thousand others) are looked
+/// at, without following a final symlink.
+pub fn record_final_state(recorder: &Recorder) {
+    let paths = recorder.listed_paths();
+    if paths.is_empty() {
+        return;
+    }
+    let files = paths
+        .into_iter()
+        .filter_map(|path| {
+            let (kind, size) = match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_file() => ("file", Some(meta.len())),
+                Ok(meta) if meta.is_dir() => ("dir", None),
+                Ok(meta) if meta.file_type().is_symlink() => ("symlink", None),
+                Ok(_) => ("other", None),
+                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    ("gone", None)
+                }
+                // Unreadable even as root: nothing true to say.
+                Err(_) => return None,
+            };
+            Some(FinalFile { path, kind: kind.into(), size })
+        })
+        .collect();
+    recorder.append(Event::FilesFinal(FilesFinal { files }));
 }
 
 /// Block mode's stand-ins for protected paths that do not exist. A read-only mount needs

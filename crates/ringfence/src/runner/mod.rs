@@ -189,6 +189,8 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     for problem in placeholders.remove() {
         eprintln!("ringfence: warning: {problem}");
     }
+    // The run's processes are gone and the placeholders removed: the changed files are final.
+    files::record_final_state(recorder);
     attempts.finish(recorder)?;
     if let Some(stats) = &net_stats {
         network::suggest(plan, stats)?;

@@ -64,6 +64,15 @@ impl Recorder {
         self.violations.load(Ordering::Relaxed)
     }
 
+    /// The changed paths the report will list, once everything appended so far has reached it
+    /// (waiting at most a few seconds for the journal's writer); empty if the report's builder
+    /// failed.
+    pub fn listed_paths(&self) -> Vec<String> {
+        self.writer.flush(std::time::Duration::from_secs(5));
+        let builder = self.report.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        builder.as_ref().map(ReportBuilder::listed_paths).unwrap_or_default()
+    }
+
     /// Writes what is still queued and flushes to disk; returns the report built from the
     /// records as written (`None` if building it failed: read the journal back), or an error
     /// naming how many events could not be written. Called once, after the last event.

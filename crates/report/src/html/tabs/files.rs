@@ -171,6 +171,7 @@ fn ops_html(c: &FileChange) -> String {
                 .unwrap_or_default();
             format!("<span class=\"op {class}\">{word}{}</span>{to}", times(run.count))
         })
+        .chain(crate::text::at_end(c).map(|words| format!("<span class=\"muted\">{}</span>", h(&words))))
         .collect::<Vec<_>>()
         .join(" ")
 }
