@@ -179,6 +179,16 @@ pub fn spend_line(tokens: u64, dollars: f64, max_tokens: Option<u64>, max_usd: O
 }
 
 /// A host as a URL shows it: the port only when it is not 443.
+/// Where a kernel-seen attempt was going: `198.51.100.7:9999`, `[2001:db8::1]:443`, or `—` for
+/// a socket refused before it had a destination.
+pub fn attempt_destination(ip: &str, port: u16) -> String {
+    match ip {
+        "" => "—".into(),
+        ip if ip.contains(':') => format!("[{ip}]:{port}"),
+        ip => format!("{ip}:{port}"),
+    }
+}
+
 pub fn host_port(host: &str, port: u16) -> String {
     if port == 443 { host.to_string() } else { format!("{host}:{port}") }
 }
@@ -204,6 +214,13 @@ pub fn status_classes(s: &crate::model::StatusClasses) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attempt_destinations_read_as_addresses() {
+        assert_eq!(attempt_destination("198.51.100.7", 9999), "198.51.100.7:9999");
+        assert_eq!(attempt_destination("2001:db8::1", 443), "[2001:db8::1]:443");
+        assert_eq!(attempt_destination("", 0), "—", "a socket refused before it had a destination");
+    }
 
     #[test]
     fn thousands_groups_digits() {

@@ -120,8 +120,24 @@ fn ptrace_and_io_uring_fail_with_eperm_and_are_attributed() {
     assert!(out.contains("packet_socket -1 1") && out.contains("raw_socket -1 1"), "{out}");
     // A raw rtnetlink socket lists interfaces (runtimes do this at start-up); not an escape.
     assert!(out.contains("netlink_route True"), "{out}");
-    let sockets = r.violations().into_iter().filter(|v| v.rule == "seccomp.socket").count();
-    assert_eq!(sockets, 2, "AF_PACKET and SOCK_RAW (with SOCK_NONBLOCK or'd in) are both recorded");
+    // AF_PACKET and SOCK_RAW (with SOCK_NONBLOCK or'd in) are each one net.attempt, with the pid.
+    let sockets: Vec<&journal::NetAttempt> = r
+        .events()
+        .filter_map(|e| if let journal::Event::NetAttempt(a) = e { Some(a) } else { None })
+        .filter(|a| a.call == "socket")
+        .collect();
+    let mut protocols: Vec<&str> = sockets.iter().map(|a| a.protocol.as_str()).collect();
+    protocols.sort();
+    assert_eq!(protocols, ["packet", "raw"], "{sockets:#?}");
+    for a in &sockets {
+        assert_eq!(
+            (a.pid, a.rule.as_str(), a.violation),
+            (Some(python.pid), "socket-refused", true),
+            "{a:?}"
+        );
+        assert!(a.reason.as_deref().unwrap_or_default().contains("seccomp"), "{a:?}");
+    }
+    assert!(!r.violations().into_iter().any(|v| v.rule == "seccomp.socket"), "one record per refused socket");
     for rule in ["seccomp.ptrace", "seccomp.io_uring_setup"] {
         let v =
             r.violations().into_iter().find(|v| v.rule == rule).unwrap_or_else(|| panic!("{rule} recorded"));

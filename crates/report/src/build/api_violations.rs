@@ -67,7 +67,15 @@ fn attempt(a: &NetAttempt) -> Described {
     Described {
         kind: ViolationKind::Network,
         rule: a.rule.clone(),
-        what: format!("{} {} to {}:{}{times}{reason}", a.protocol, a.call, a.ip, a.port),
+        what: match a.ip.as_str() {
+            "" => format!("{} {}{times}{reason}", a.protocol, a.call),
+            ip => format!(
+                "{} {} to {}{times}{reason}",
+                a.protocol,
+                a.call,
+                crate::text::attempt_destination(ip, a.port)
+            ),
+        },
         verdict: verdict(a.verdict),
     }
 }

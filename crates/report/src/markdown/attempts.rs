@@ -23,7 +23,7 @@ pub fn table(r: &RunReport) -> String {
             "| {} | {} | {} | {} | {} |\n",
             actor(r, &a.process),
             md_text(&format!("{} {}", a.protocol, a.calls.join("/"))),
-            md_code(&format!("{}:{}", a.ip, a.port), true),
+            md_code(&crate::text::attempt_destination(&a.ip, a.port), true),
             thousands(a.count),
             verdict(a)
         ));

@@ -135,7 +135,7 @@ pub fn judge(a: &Attempt) -> Option<NetAttempt> {
         return refused(
             "socket-refused",
             format!(
-                "the fence refused a {protocol} socket ({}): ICMP, raw and packet sockets would reach the \
+                "refused by the fence's seccomp filter ({}): ICMP, raw and packet sockets would reach the \
                  network past the proxy",
                 errno.desc()
             ),

@@ -140,18 +140,19 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     }));
     let denied = recorder.clone();
     let launched = prepared.launch(Box::new(move |d| {
-        // A refused ICMP, raw or packet socket is also a network attempt, in the Network
-        // section with the rest.
-        let socket = (d.syscall == "socket").then(|| attempts::refused_socket(d.pid, &d.args)).flatten();
-        denied.append(Event::PolicyViolation(PolicyViolation {
-            pid: Some(d.pid),
-            rule: format!("seccomp.{}", d.syscall),
-            what: d.what,
-            verdict: Verdict::Blocked,
-        }));
-        if let Some(attempt) = socket {
-            denied.append(Event::NetAttempt(attempt));
-        }
+        // A refused ICMP, raw or packet socket is a network attempt: one record, in the Network
+        // section with the rest, rather than a second one for the same call.
+        let event = match (d.syscall == "socket").then(|| attempts::refused_socket(d.pid, &d.args)).flatten()
+        {
+            Some(attempt) => Event::NetAttempt(attempt),
+            None => Event::PolicyViolation(PolicyViolation {
+                pid: Some(d.pid),
+                rule: format!("seccomp.{}", d.syscall),
+                what: d.what,
+                verdict: Verdict::Blocked,
+            }),
+        };
+        denied.append(event);
     }));
     let mut running = match launched {
         Ok(running) => running,

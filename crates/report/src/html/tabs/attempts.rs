@@ -35,13 +35,12 @@ pub fn table(r: &RunReport) -> String {
             }
         }
         out.push_str(&format!(
-            "<tr{hot}><td>{}</td><td class=\"mono small\">{} {}</td><td><code class=\"host\">{}:{}</code></td>\
+            "<tr{hot}><td>{}</td><td class=\"mono small\">{} {}</td><td><code class=\"host\">{}</code></td>\
              <td class=\"num right\">{}</td><td>{verdict}</td><td class=\"num\">{}</td></tr>\n",
             actor_html(r, &a.process),
             h(&a.protocol),
             h(&a.calls.join("/")),
-            h(&a.ip),
-            a.port,
+            h(&crate::text::attempt_destination(&a.ip, a.port)),
             thousands(a.count),
             offset(a.first_offset_ms)
         ));
