@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Connect sensor: every connect() and every datagram sent to an address by the processes of one
- * cgroup v2, counted per (process, call, socket kind, destination) in the `attempts` map; and, for each TCP connect, the connecting process
- * keyed by the connection's addresses in `tcp_clients`, for the proxy to name a client that has
- * already exited. The key layouts below are decoded by src/net/record.rs; change both together.
+ * cgroup v2, counted per (process, call, socket kind, destination) in the `attempts` map; and,
+ * for each TCP connect, the connecting process keyed by the connection's addresses in
+ * `tcp_clients`, for the proxy to name a client that has already exited. The key layouts below
+ * are decoded by src/net/record.rs; change both together.
  *
  * The cgroup hooks only observe: every one of them returns 1 (allow). What is refused is refused
  * by nftables and the proxy, never here.
@@ -31,6 +32,7 @@ struct attempt_key {
 	__u16 family;
 	__u32 type;
 	__u32 protocol;
+	/* Zero; was socket()'s errno. */
 	__u32 reserved;
 	/* Host byte order. */
 	__u16 port;

@@ -114,14 +114,14 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn key(call: u16, family: u16, error: i32, port: u16, addr: Ipv6Addr) -> Vec<u8> {
+    fn key(call: u16, family: u16, reserved: i32, port: u16, addr: Ipv6Addr) -> Vec<u8> {
         let mut k = Vec::new();
         k.extend_from_slice(&4242u32.to_ne_bytes());
         k.extend_from_slice(&call.to_ne_bytes());
         k.extend_from_slice(&family.to_ne_bytes());
         k.extend_from_slice(&(libc::SOCK_DGRAM as u32).to_ne_bytes());
         k.extend_from_slice(&17u32.to_ne_bytes());
-        k.extend_from_slice(&error.to_ne_bytes());
+        k.extend_from_slice(&reserved.to_ne_bytes());
         k.extend_from_slice(&port.to_ne_bytes());
         k.extend_from_slice(&[0, 0]);
         k.extend_from_slice(&addr.octets());
