@@ -112,13 +112,16 @@ impl Chain {
         out.extend_from_slice(self.prev.as_bytes());
         out.extend_from_slice(b"\"}");
         let mut hex = [0u8; 64];
-        // Cannot fail: 32 bytes always fill 64 hex digits.
-        let _ = hex::encode_to_slice(Sha256::digest(&out[start..]), &mut hex);
+        for (i, byte) in Sha256::digest(&out[start..]).iter().enumerate() {
+            hex[2 * i] = HEX_DIGITS[usize::from(byte >> 4)];
+            hex[2 * i + 1] = HEX_DIGITS[usize::from(byte & 0xf)];
+        }
         out.pop();
         out.extend_from_slice(b",\"hash\":\"");
         out.extend_from_slice(&hex);
         out.extend_from_slice(b"\"}\n");
-        let hash = String::from_utf8(hex.to_vec()).unwrap_or_default();
+        // Hex digits are ASCII: nothing is replaced.
+        let hash = String::from_utf8_lossy(&hex).into_owned();
         Ok(Sealed { ts, hash })
     }
 
@@ -130,6 +133,8 @@ impl Chain {
         record
     }
 }
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 fn encode_io(error: std::io::Error) -> JournalError {
     JournalError::Encode(serde_json::Error::io(error))

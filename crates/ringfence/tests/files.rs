@@ -82,18 +82,24 @@ t move-github-aside mv .github .github-old
 }
 
 fn run(s: &Setup, mode: &str) -> (String, support::Run) {
-    let out_dir = s.workspace.parent().unwrap().join(format!("out-{mode}"));
+    run_script(s, mode, &format!("out-{mode}"), &attempts(s))
+}
+
+/// Runs `script` with `sh -c` under `ringfence run --mode MODE` in the workspace, the run
+/// directory beside it; returns what the script printed and the run.
+fn run_script(s: &Setup, mode: &str, out_name: &str, script: &str) -> (String, support::Run) {
+    let out_dir = s.workspace.parent().unwrap().join(out_name);
     let output = Command::new(support::binary())
         .current_dir(&s.workspace)
         .env("HOME", &s.home)
         .args(["run", "--mode", mode, "--out"])
         .arg(&out_dir)
-        .args(["--", "/bin/sh", "-c", &attempts(s)])
+        .args(["--", "/bin/sh", "-c", script])
         .output()
         .unwrap();
     let records = journal::read(&out_dir.join("events.jsonl")).unwrap().unwrap().records;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    (text.clone(), support::Run { output, out_dir, records })
+    (text, support::Run { output, out_dir, records })
 }
 
 fn outcome<'a>(text: &'a str, name: &str) -> &'a str {
@@ -258,7 +264,6 @@ fn protected_symlinks_are_held_in_place_or_said_not_to_be() {
         std::os::unix::fs::symlink(target, s.workspace.join(link)).unwrap();
         std::os::unix::fs::lchown(s.workspace.join(link), Some(AGENT), Some(AGENT)).unwrap();
     }
-    let out_dir = s.workspace.parent().unwrap().join("out-link");
     let script = r#"t() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name ok"; else echo "$name refused"; fi; }
 t read-through-link grep -q 'be good' CLAUDE.md
 t write-target sh -c 'echo evil >> AGENTS.md'
@@ -268,17 +273,7 @@ t rename-link mv CLAUDE.md elsewhere.md
 t write-into-dir-link sh -c 'echo x > .claude/settings.json'
 t replace-dir-link sh -c 'rm .claude && mkdir .claude && echo x > .claude/settings.json'
 "#;
-    let output = Command::new(support::binary())
-        .current_dir(&s.workspace)
-        .env("HOME", &s.home)
-        .args(["run", "--mode", "block", "--out"])
-        .arg(&out_dir)
-        .args(["--", "/bin/sh", "-c", script])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let records = journal::read(&out_dir.join("events.jsonl")).unwrap().unwrap().records;
-    let r = support::Run { output, out_dir, records };
+    let (text, r) = run_script(&s, "block", "out-link", script);
     assert_eq!(outcome(&text, "read-through-link"), "ok", "{text}\n{}", r.stderr());
     for refused in ["write-target", "write-through-link", "remove-link", "rename-link", "write-into-dir-link"]
     {
@@ -311,21 +306,12 @@ fn a_directory_made_on_the_way_to_a_placeholder_stays_the_agents_to_use() {
     // for the run. The agent may still put other files in .github/, and they stay.
     let s = setup();
     std::fs::remove_dir_all(s.workspace.join(".github")).unwrap();
-    let out_dir = s.workspace.parent().unwrap().join("out-github");
     let script = r#"t() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name ok"; else echo "$name refused"; fi; }
 t write-dependabot sh -c 'echo "version: 2" > .github/dependabot.yml'
 t write-workflow sh -c 'echo evil > .github/workflows/x.yml'
 "#;
-    let output = Command::new(support::binary())
-        .current_dir(&s.workspace)
-        .env("HOME", &s.home)
-        .args(["run", "--mode", "block", "--out"])
-        .arg(&out_dir)
-        .args(["--", "/bin/sh", "-c", script])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let (text, r) = run_script(&s, "block", "out-github", script);
+    let stderr = r.stderr();
     assert_eq!(outcome(&text, "write-dependabot"), "ok", "{text}\n{stderr}");
     assert_eq!(outcome(&text, "write-workflow"), "refused", "{text}");
     assert_eq!(std::fs::read_to_string(s.workspace.join(".github/dependabot.yml")).unwrap(), "version: 2\n");
