@@ -162,6 +162,9 @@ pub struct RunStart {
 pub struct Limits {
     pub pids: Option<u64>,
     pub wall_secs: Option<u64>,
+    /// The agent's memory limit in bytes (absent in journals from before it was enforced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
     /// Model spending caps (`budget:`), so a report can say "of $10.00" before any cap is near.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub budgets: Vec<BudgetCap>,

@@ -36,6 +36,14 @@ pub(crate) fn exec(cfg: &InitConfig, notify_socket: BorrowedFd<'_>) -> Failure {
             nix::sys::signal::signal(nix::sys::signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl)
                 .map(|_| ())
         })?;
+        // A session of its own: the terminal ringfence was started from is no longer the agent's
+        // controlling terminal, so it cannot push keystrokes into it (TIOCSTI needs that, or
+        // CAP_SYS_ADMIN; seccomp refuses the ioctl as well) nor signal the caller's job.
+        step("setsid", nix::unistd::setsid().map(|_| ()))?;
+        // The agent is the OOM killer's first choice, inside its cgroup and on the host: never
+        // init or the supervisor, whose deaths would end the recording. Raising needs no privilege.
+        std::fs::write("/proc/self/oom_score_adj", "1000")
+            .map_err(|e| Failure::Setup(format!("raising the agent's OOM score: {e}")))?;
         // Opened while still root, so every writable tree can be named whatever its permissions.
         let landlock = cfg
             .files
@@ -48,6 +56,9 @@ pub(crate) fn exec(cfg: &InitConfig, notify_socket: BorrowedFd<'_>) -> Failure {
         let (gid, uid) = (Gid::from_raw(cfg.gid), Uid::from_raw(cfg.uid));
         step("setresgid", setresgid(gid, gid, gid))?;
         step("setresuid", setresuid(uid, uid, uid))?;
+        // A fresh, empty session keyring owned by the agent: the caller's (inherited until now)
+        // may hold keys the agent must not search or read.
+        step("joining a new session keyring", join_new_session_keyring())?;
         // A uid-0 agent keeps its capabilities across setresuid; clear them explicitly.
         for set in [
             caps::CapSet::Effective,
@@ -75,6 +86,7 @@ pub(crate) fn exec(cfg: &InitConfig, notify_socket: BorrowedFd<'_>) -> Failure {
         let path = CString::new(program.as_os_str().as_encoded_bytes())
             .map_err(|_| Failure::Setup("program path contains NUL".into()))?;
         load_seccomp(notify_socket)?;
+        step("closing ringfence's descriptors", close_on_exec_from(3))?;
         let errno = nix::unistd::execve(&path, &argv, &envp).err().unwrap_or(Errno::UnknownErrno);
         Err(Failure::Exec { errno, program: program.display().to_string() })
     };
@@ -92,6 +104,36 @@ fn load_seccomp(notify_socket: BorrowedFd<'_>) -> Result<(), Failure> {
     send_fd(notify_socket.as_fd(), listener).map_err(|e| fail(&e))?;
     // The supervisor holds its own copy now; ours must not leak into CMD.
     let _ = nix::unistd::close(listener);
+    Ok(())
+}
+
+/// Joins a new anonymous session keyring (KEYCTL_JOIN_SESSION_KEYRING with no name).
+fn join_new_session_keyring() -> nix::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl with a null name pointer creates and joins an anonymous keyring.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<u8>()) };
+    Errno::result(r).map(|_| ())
+}
+
+/// Marks every descriptor from `first` up close-on-exec: only stdin, stdout and stderr reach
+/// CMD, whatever a library or an earlier step left open without O_CLOEXEC.
+fn close_on_exec_from(first: u32) -> nix::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range with integer arguments; CLOEXEC only flags, closes nothing now.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC) };
+    if r == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.11: flag each open descriptor by hand.
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|_| Errno::last())?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd: &RawFd| fd >= first as RawFd)
+        .collect();
+    for fd in open {
+        // SAFETY: F_SETFD on a descriptor number; a stale one (the listing's own) fails harmlessly.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
     Ok(())
 }
 

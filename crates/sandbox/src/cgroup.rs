@@ -24,16 +24,33 @@ pub enum PidsLimit {
     },
 }
 
+/// Where the memory limit is enforced, for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemoryLimit {
+    None,
+    V2(u64),
+    /// Hybrid hosts bind the memory controller to a v1 hierarchy; the run gets a leaf there too.
+    V1 {
+        max: u64,
+        dir: PathBuf,
+    },
+}
+
 #[derive(Debug)]
 pub struct Cgroup {
     path: PathBuf,
     id: u64,
     pids: PidsLimit,
+    memory: MemoryLimit,
 }
 
 impl Cgroup {
-    /// Creates the run's leaf (and its pids limit) under the host's cgroup2 mount.
-    pub fn create(run_id: &str, pids_max: Option<u64>) -> Result<Cgroup, SandboxError> {
+    /// Creates the run's leaf (and its pids and memory limits) under the host's cgroup2 mount.
+    pub fn create(
+        run_id: &str,
+        pids_max: Option<u64>,
+        memory_max: Option<u64>,
+    ) -> Result<Cgroup, SandboxError> {
         let mountinfo = read("/proc/self/mountinfo")?;
         let mount = cgroup2_mount(&mountinfo).ok_or(SandboxError::NoCgroup2)?;
         let parent = mount.join("ringfence");
@@ -44,26 +61,58 @@ impl Cgroup {
         let path = parent.join(&leaf);
         mkdir(&path)?;
         let id = fs::metadata(&path).map_err(|e| err("stat", &path, e))?.ino();
-        let mut cgroup = Cgroup { path, id, pids: PidsLimit::None };
+        let mut cgroup = Cgroup { path, id, pids: PidsLimit::None, memory: MemoryLimit::None };
+        // Dropping `cgroup` on an error below would leave the leaves behind; remove them.
+        let limited = cgroup.limit(&mount, &mountinfo, &leaf, pids_max, memory_max);
+        if let Err(e) = limited {
+            let _ = cgroup.remove();
+            return Err(e);
+        }
+        Ok(cgroup)
+    }
+
+    fn limit(
+        &mut self,
+        mount: &Path,
+        mountinfo: &str,
+        leaf: &str,
+        pids_max: Option<u64>,
+        memory_max: Option<u64>,
+    ) -> Result<(), SandboxError> {
+        let parent = mount.join("ringfence");
         if let Some(max) = pids_max {
-            cgroup.pids = match enable_v2_pids(&mount, &parent) {
+            self.pids = match enable_v2(mount, &parent, "pids") {
                 true => {
-                    write(&cgroup.path.join("pids.max"), &max.to_string())?;
+                    write(&self.path.join("pids.max"), &max.to_string())?;
                     PidsLimit::V2(max)
                 }
                 false => {
-                    let v1 = pids_v1_mount(&mountinfo).ok_or(SandboxError::NoPidsController)?;
-                    let v1_parent = v1.join("ringfence");
-                    mkdir(&v1_parent)?;
-                    remove_stale_leaves(&v1_parent);
-                    let dir = v1_parent.join(&leaf);
-                    mkdir(&dir)?;
+                    let v1 = v1_mount(mountinfo, "pids").ok_or(SandboxError::NoPidsController)?;
+                    let dir = v1_leaf(&v1, leaf)?;
                     write(&dir.join("pids.max"), &max.to_string())?;
                     PidsLimit::V1 { max, dir }
                 }
             };
         }
-        Ok(cgroup)
+        if let Some(max) = memory_max {
+            self.memory = match enable_v2(mount, &parent, "memory") {
+                true => {
+                    write(&self.path.join("memory.max"), &max.to_string())?;
+                    // Swapping the agent's pages out would let it hold more than its limit.
+                    let _ = fs::write(self.path.join("memory.swap.max"), "0");
+                    MemoryLimit::V2(max)
+                }
+                false => {
+                    let v1 = v1_mount(mountinfo, "memory").ok_or(SandboxError::NoMemoryController)?;
+                    let dir = v1_leaf(&v1, leaf)?;
+                    write(&dir.join("memory.limit_in_bytes"), &max.to_string())?;
+                    // Present only with swap accounting; without it there is no swap to limit.
+                    let _ = fs::write(dir.join("memory.memsw.limit_in_bytes"), max.to_string());
+                    MemoryLimit::V1 { max, dir }
+                }
+            };
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -79,13 +128,47 @@ impl Cgroup {
         &self.pids
     }
 
+    pub fn memory(&self) -> &MemoryLimit {
+        &self.memory
+    }
+
+    /// The run's leaves in v1 hierarchies (hybrid hosts), beside the v2 leaf.
+    fn v1_dirs(&self) -> impl Iterator<Item = &Path> {
+        let pids = match &self.pids {
+            PidsLimit::V1 { dir, .. } => Some(dir.as_path()),
+            _ => None,
+        };
+        let memory = match &self.memory {
+            MemoryLimit::V1 { dir, .. } => Some(dir.as_path()),
+            _ => None,
+        };
+        pids.into_iter().chain(memory)
+    }
+
     /// Moves a process (and so all its future descendants) into the run's cgroup(s).
     pub fn add(&self, pid: u32) -> Result<(), SandboxError> {
         write(&self.path.join("cgroup.procs"), &pid.to_string())?;
-        if let PidsLimit::V1 { dir, .. } = &self.pids {
+        for dir in self.v1_dirs() {
             write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
+    }
+
+    /// How many times the kernel's OOM killer killed a process of the run for its memory limit.
+    pub fn oom_kills(&self) -> u64 {
+        let (file, key) = match &self.memory {
+            MemoryLimit::None => return 0,
+            MemoryLimit::V2(_) => (self.path.join("memory.events"), "oom_kill"),
+            MemoryLimit::V1 { dir, .. } => (dir.join("memory.oom_control"), "oom_kill"),
+        };
+        fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(' ')?;
+                (name == key).then(|| value.trim().parse().ok())?
+            })
+            .unwrap_or(0)
     }
 
     /// Pids currently in the leaf.
@@ -128,9 +211,9 @@ impl Cgroup {
         }
     }
 
-    /// Removes the (empty) leaf and any v1 pids leaf.
+    /// Removes the (empty) leaf and any v1 leaves.
     pub fn remove(&self) -> Result<(), SandboxError> {
-        if let PidsLimit::V1 { dir, .. } = &self.pids {
+        for dir in self.v1_dirs() {
             rmdir_retrying(dir)?;
         }
         rmdir_retrying(&self.path)
@@ -145,14 +228,24 @@ pub fn cgroup2_mount(mountinfo: &str) -> Option<PathBuf> {
     })
 }
 
-/// The mount point of a cgroup v1 hierarchy that carries the pids controller.
-pub fn pids_v1_mount(mountinfo: &str) -> Option<PathBuf> {
+/// The mount point of a cgroup v1 hierarchy that carries `controller`.
+pub fn v1_mount(mountinfo: &str, controller: &str) -> Option<PathBuf> {
     mountinfo.lines().find_map(|line| {
         let (fields, rest) = line.split_once(" - ")?;
         let mut rest = rest.split_whitespace();
-        let is_pids = rest.next()? == "cgroup" && rest.nth(1)?.split(',').any(|o| o == "pids");
-        is_pids.then(|| unescape(fields.split_whitespace().nth(4)?))?
+        let carries = rest.next()? == "cgroup" && rest.nth(1)?.split(',').any(|o| o == controller);
+        carries.then(|| unescape(fields.split_whitespace().nth(4)?))?
     })
+}
+
+/// The run's leaf `<v1 mount>/ringfence/<leaf>`, created.
+fn v1_leaf(v1: &Path, leaf: &str) -> Result<PathBuf, SandboxError> {
+    let v1_parent = v1.join("ringfence");
+    mkdir(&v1_parent)?;
+    remove_stale_leaves(&v1_parent);
+    let dir = v1_parent.join(leaf);
+    mkdir(&dir)?;
+    Ok(dir)
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
@@ -173,13 +266,13 @@ fn unescape(field: &str) -> Option<PathBuf> {
     Some(PathBuf::from(String::from_utf8(out).ok()?))
 }
 
-/// Turns the pids controller on for `<mount>/ringfence/*` when cgroup v2 offers it.
-fn enable_v2_pids(mount: &Path, parent: &Path) -> bool {
+/// Turns `controller` on for `<mount>/ringfence/*` when cgroup v2 offers it.
+fn enable_v2(mount: &Path, parent: &Path, controller: &str) -> bool {
     let offered = fs::read_to_string(mount.join("cgroup.controllers")).unwrap_or_default();
-    if !offered.split_whitespace().any(|c| c == "pids") {
+    if !offered.split_whitespace().any(|c| c == controller) {
         return false;
     }
-    let enable = |dir: &Path| fs::write(dir.join("cgroup.subtree_control"), "+pids").is_ok();
+    let enable = |dir: &Path| fs::write(dir.join("cgroup.subtree_control"), format!("+{controller}")).is_ok();
     enable(mount) && enable(parent)
 }
 
@@ -244,6 +337,7 @@ mod tests {
 25 1 0:23 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
 30 25 0:27 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
 31 25 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+32 25 0:29 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
 35 25 0:31 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
 ";
     const PURE: &str = "29 22 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
@@ -256,9 +350,10 @@ mod tests {
     }
 
     #[test]
-    fn finds_a_v1_pids_hierarchy_only_where_there_is_one() {
-        assert_eq!(pids_v1_mount(HYBRID), Some(PathBuf::from("/sys/fs/cgroup/pids")));
-        assert_eq!(pids_v1_mount(PURE), None);
+    fn finds_a_v1_hierarchy_only_where_there_is_one() {
+        assert_eq!(v1_mount(HYBRID, "pids"), Some(PathBuf::from("/sys/fs/cgroup/pids")));
+        assert_eq!(v1_mount(HYBRID, "memory"), Some(PathBuf::from("/sys/fs/cgroup/memory")));
+        assert_eq!(v1_mount(PURE, "pids"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! The supervisor set PDEATHSIG=SIGKILL on init before exec, so if the supervisor dies, init
 //! dies, and with it the whole namespace.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd};
 use std::os::unix::net::UnixStream;
 
@@ -14,7 +14,7 @@ use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, pipe2};
 
-use crate::ipc::{CONTROL_FD, InitConfig, InitMessage, NOTIFY_FD, receive, send};
+use crate::ipc::{CONTROL_FD, InitConfig, InitMessage, MAX_CONFIG, MAX_STATUS, NOTIFY_FD, receive, send};
 
 /// Init's exit status when it could not start CMD (the supervisor reads the reason from the
 /// control channel; this is only a fallback).
@@ -28,14 +28,18 @@ pub fn main() -> ! {
 }
 
 fn run(mut control: UnixStream) -> i32 {
-    let cfg: InitConfig = match control.try_clone().map(BufReader::new).and_then(|mut r| receive(&mut r)) {
-        Ok(Some(cfg)) => cfg,
-        // The supervisor is gone or sent garbage: there is nobody to run CMD for.
-        _ => return SETUP_FAILED,
-    };
-    if let Err(what) =
-        crate::mounts::setup(std::path::Path::new(&cfg.cwd), cfg.files.as_ref(), cfg.ca_bundle.as_deref())
-    {
+    let cfg: InitConfig =
+        match control.try_clone().map(BufReader::new).and_then(|mut r| receive(&mut r, MAX_CONFIG)) {
+            Ok(Some(cfg)) => cfg,
+            // The supervisor is gone or sent garbage: there is nobody to run CMD for.
+            _ => return SETUP_FAILED,
+        };
+    if let Err(what) = crate::mounts::setup(
+        std::path::Path::new(&cfg.cwd),
+        cfg.files.as_ref(),
+        cfg.ca_bundle.as_deref(),
+        cfg.tmpfs_size,
+    ) {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
     }
@@ -67,11 +71,8 @@ fn run(mut control: UnixStream) -> i32 {
         Ok(ForkResult::Parent { child }) => {
             drop(report_w);
             let _ = nix::unistd::close(NOTIFY_FD);
-            let mut report = String::new();
-            let _ = std::fs::File::from(report_r).read_to_string(&mut report);
-            if let Some(failure) =
-                report.lines().next().and_then(|l| serde_json::from_str::<InitMessage>(l).ok())
-            {
+            let mut report = BufReader::new(std::fs::File::from(report_r));
+            if let Ok(Some(failure)) = receive::<InitMessage>(&mut report, MAX_STATUS) {
                 let _ = send(&mut control, &failure);
                 let _ = waitpid(child, None);
                 return SETUP_FAILED;

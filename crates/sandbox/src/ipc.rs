@@ -4,7 +4,7 @@
 //! goes in, status messages come out. The seccomp listener travels on a separate datagram
 //! socket as SCM_RIGHTS, straight from the agent process to the supervisor.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
@@ -24,6 +24,8 @@ pub(crate) struct InitConfig {
     pub gid: u32,
     pub files: Option<crate::FileFence>,
     pub ca_bundle: Option<std::path::PathBuf>,
+    /// Size of each private tmpfs, in bytes.
+    pub tmpfs_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,13 +47,28 @@ pub(crate) fn send<T: Serialize>(out: &mut impl Write, message: &T) -> std::io::
     out.flush()
 }
 
-/// Reads one message; `Ok(None)` at end of stream.
-pub(crate) fn receive<T: for<'de> Deserialize<'de>>(input: &mut impl BufRead) -> std::io::Result<Option<T>> {
-    let mut line = String::new();
-    if input.read_line(&mut line)? == 0 {
+/// The longest message init sends (a status with an error text or a program path). A longer
+/// one is not init's: the supervisor stops reading rather than hold it.
+pub(crate) const MAX_STATUS: u64 = 64 * 1024;
+/// The longest config the supervisor sends (argv and environment included).
+pub(crate) const MAX_CONFIG: u64 = 64 * 1024 * 1024;
+
+/// Reads one message of at most `limit` bytes; `Ok(None)` at end of stream.
+pub(crate) fn receive<T: for<'de> Deserialize<'de>>(
+    input: &mut impl BufRead,
+    limit: u64,
+) -> std::io::Result<Option<T>> {
+    let mut line = Vec::new();
+    if input.by_ref().take(limit).read_until(b'\n', &mut line)? == 0 {
         return Ok(None);
     }
-    serde_json::from_str(&line).map(Some).map_err(std::io::Error::other)
+    if line.last() != Some(&b'\n') && line.len() as u64 >= limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("a message longer than {limit} bytes on the fence's control channel"),
+        ));
+    }
+    serde_json::from_slice(&line).map(Some).map_err(std::io::Error::other)
 }
 
 pub(crate) fn send_fd(socket: BorrowedFd<'_>, fd: RawFd) -> nix::Result<()> {

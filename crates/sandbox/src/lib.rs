@@ -45,6 +45,9 @@ pub struct FenceSpec {
     pub uid: u32,
     pub gid: u32,
     pub pids_max: Option<u64>,
+    /// The agent's memory limit in bytes (cgroup memory.max); also the size of each private tmpfs,
+    /// whose pages count against it.
+    pub memory_max: Option<u64>,
     /// Give CMD a network namespace of its own with only loopback (no route out).
     pub isolate_network: bool,
     /// File confinement (block mode); `None` leaves the file system as the uid allows.
@@ -91,6 +94,10 @@ pub enum SandboxError {
         "limits.pids is set but no pids controller is available (neither in cgroup v2 nor as a v1 hierarchy); remove limits.pids from the policy or enable the pids controller"
     )]
     NoPidsController,
+    #[error(
+        "limits.memory needs the memory controller, and neither cgroup v2 nor a v1 hierarchy offers it; enable the memory controller (cgroup_enable=memory) or run on a host that has it"
+    )]
+    NoMemoryController,
     #[error("cannot start the fence: {what}: {source}")]
     Start { what: &'static str, source: std::io::Error },
     #[error(

@@ -18,6 +18,7 @@ pub(crate) fn setup(
     cwd: &Path,
     files: Option<&crate::FileFence>,
     ca_bundle: Option<&Path>,
+    tmpfs_size: Option<u64>,
 ) -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
     // Without this, the mounts below would propagate back to the host on shared-mount systems.
@@ -40,12 +41,25 @@ pub(crate) fn setup(
             bind_read_only(bundle, target)?;
         }
     }
+    // Bounded: tmpfs pages are memory, and an unbounded one is a way to exhaust the host's. Half
+    // the agent's memory limit each: filling one is a plain ENOSPC, and all three together still
+    // meet the cgroup's limit, which their pages count against.
+    let options = match tmpfs_size {
+        Some(size) => format!("mode=1777,size={}", (size / 2).max(1024 * 1024)),
+        None => "mode=1777".to_string(),
+    };
     for dir in PRIVATE_TMP {
         if !Path::new(dir).is_dir() {
             continue;
         }
-        mount(Some("tmpfs"), dir, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777"))
-            .map_err(|e| format!("mounting a private tmpfs on {dir}: {e}"))?;
+        mount(
+            Some("tmpfs"),
+            dir,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(options.as_str()),
+        )
+        .map_err(|e| format!("mounting a private tmpfs on {dir}: {e}"))?;
         if cwd.starts_with(dir) {
             bind_back(&workspace, cwd)?;
         }

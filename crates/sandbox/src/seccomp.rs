@@ -55,6 +55,15 @@ const SOCK_DGRAM: u64 = libc::SOCK_DGRAM as u64;
 const IPPROTO_ICMP: u64 = libc::IPPROTO_ICMP as u64;
 const IPPROTO_ICMPV6: u64 = libc::IPPROTO_ICMPV6 as u64;
 const NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
+/// `int` and `unsigned int` arguments: the kernel ignores a register's upper 32 bits for them,
+/// so a rule must too, or `socket(0x1_0000_0011, …)` would be AF_PACKET to the kernel and
+/// nothing to the filter.
+const INT: u64 = 0xffff_ffff;
+// The request numbers are `c_ulong` with glibc and `c_int` with musl.
+#[allow(clippy::unnecessary_cast)]
+const TIOCSTI: u64 = libc::TIOCSTI as u64;
+#[allow(clippy::unnecessary_cast)]
+const TIOCLINUX: u64 = libc::TIOCLINUX as u64;
 
 const RULES: &[Rule] = &[
     always("ptrace", "trace or inspect another process"),
@@ -80,17 +89,26 @@ const RULES: &[Rule] = &[
     always("delete_module", "unload a kernel module"),
     Rule { syscall: "unshare", args: &[(0, NEWUSER, NEWUSER)], what: "create a user namespace" },
     Rule { syscall: "clone", args: &[(0, NEWUSER, NEWUSER)], what: "create a user namespace" },
-    Rule { syscall: "socket", args: &[(0, u64::MAX, AF_PACKET)], what: "open a packet socket (AF_PACKET)" },
+    // Pushing bytes into a terminal's input queue: keystrokes the caller's shell would run after
+    // the run. The agent has no controlling terminal (its own session), and this refuses the
+    // ioctl on any terminal it holds.
+    Rule { syscall: "ioctl", args: &[(1, INT, TIOCSTI)], what: "inject input into a terminal (TIOCSTI)" },
+    Rule {
+        syscall: "ioctl",
+        args: &[(1, INT, TIOCLINUX)],
+        what: "use the console's TIOCLINUX (selection paste)",
+    },
+    Rule { syscall: "socket", args: &[(0, INT, AF_PACKET)], what: "open a packet socket (AF_PACKET)" },
     // Raw IP sockets craft packets past the proxy. Raw netlink sockets (how runtimes list network
     // interfaces) change nothing without CAP_NET_ADMIN, which the agent does not have.
     Rule {
         syscall: "socket",
-        args: &[(0, u64::MAX, AF_INET), (1, SOCK_TYPE_MASK, SOCK_RAW)],
+        args: &[(0, INT, AF_INET), (1, SOCK_TYPE_MASK, SOCK_RAW)],
         what: "open a raw IP socket (SOCK_RAW)",
     },
     Rule {
         syscall: "socket",
-        args: &[(0, u64::MAX, AF_INET6), (1, SOCK_TYPE_MASK, SOCK_RAW)],
+        args: &[(0, INT, AF_INET6), (1, SOCK_TYPE_MASK, SOCK_RAW)],
         what: "open a raw IPv6 socket (SOCK_RAW)",
     },
     // Ping sockets send ICMP past the proxy. The fence's namespace already turns them off
@@ -98,12 +116,12 @@ const RULES: &[Rule] = &[
     // its process, without a syscall-exit hook that every system call on the host would pay for.
     Rule {
         syscall: "socket",
-        args: &[(0, u64::MAX, AF_INET), (1, SOCK_TYPE_MASK, SOCK_DGRAM), (2, u64::MAX, IPPROTO_ICMP)],
+        args: &[(0, INT, AF_INET), (1, SOCK_TYPE_MASK, SOCK_DGRAM), (2, INT, IPPROTO_ICMP)],
         what: "open an ICMP (ping) socket",
     },
     Rule {
         syscall: "socket",
-        args: &[(0, u64::MAX, AF_INET6), (1, SOCK_TYPE_MASK, SOCK_DGRAM), (2, u64::MAX, IPPROTO_ICMPV6)],
+        args: &[(0, INT, AF_INET6), (1, SOCK_TYPE_MASK, SOCK_DGRAM), (2, INT, IPPROTO_ICMPV6)],
         what: "open an ICMPv6 (ping) socket",
     },
 ];
@@ -188,7 +206,7 @@ mod tests {
         filter().unwrap();
         let names = denied_syscalls();
         for required in
-            ["ptrace", "process_vm_readv", "bpf", "io_uring_setup", "mount", "kexec_load", "socket"]
+            ["ptrace", "process_vm_readv", "bpf", "io_uring_setup", "mount", "kexec_load", "socket", "ioctl"]
         {
             assert!(names.contains(&required), "{required}");
         }
@@ -214,5 +232,22 @@ mod tests {
         assert!(denied(&with_protocol(libc::AF_INET, libc::SOCK_DGRAM, libc::IPPROTO_UDP)).is_none());
         // Listing interfaces over rtnetlink is not an escape.
         assert!(denied(&socket(libc::AF_NETLINK, libc::SOCK_RAW)).is_none());
+        // The kernel reads `int` arguments from the low 32 bits; so does the filter.
+        let high = 1u64 << 32;
+        let packet = [libc::AF_PACKET as u64 | high, libc::SOCK_RAW as u64, 0, 0, 0, 0];
+        assert!(denied(&packet).is_some(), "upper bits must not hide AF_PACKET");
+        let ping =
+            [libc::AF_INET as u64 | high, libc::SOCK_DGRAM as u64, libc::IPPROTO_ICMP as u64 | high, 0, 0, 0];
+        assert!(denied(&ping).is_some());
+    }
+
+    #[test]
+    fn terminal_injection_is_refused_whatever_the_upper_bits() {
+        let ioctl = |cmd: u64| [0, cmd, 0, 0, 0, 0];
+        let denied = |args: &[u64; 6]| RULES.iter().find(|r| r.syscall == "ioctl" && r.matches(args));
+        assert!(denied(&ioctl(TIOCSTI)).expect("TIOCSTI").what.contains("TIOCSTI"));
+        assert!(denied(&ioctl(TIOCSTI | 1 << 40)).is_some());
+        assert!(denied(&ioctl(TIOCLINUX)).is_some());
+        assert!(denied(&ioctl(TIOCSTI + 1)).is_none(), "ordinary terminal ioctls (TIOCGWINSZ) pass");
     }
 }

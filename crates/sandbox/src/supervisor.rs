@@ -18,8 +18,8 @@ use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 pub use crate::seccomp::Denied;
 
-use crate::cgroup::{Cgroup, PidsLimit};
-use crate::ipc::{CONTROL_FD, InitConfig, InitMessage, NOTIFY_FD, receive, receive_fd, send};
+use crate::cgroup::{Cgroup, MemoryLimit, PidsLimit};
+use crate::ipc::{CONTROL_FD, InitConfig, InitMessage, MAX_STATUS, NOTIFY_FD, receive, receive_fd, send};
 use crate::{FenceSpec, INIT_ARG, SandboxError, io_err};
 
 /// How a run ended, as far as the fence can tell.
@@ -47,6 +47,8 @@ pub enum Outcome {
 pub struct Teardown {
     /// Processes still in the cgroup when CMD ended, killed by teardown.
     pub killed: usize,
+    /// Processes the kernel killed during the run for exceeding the memory limit.
+    pub oom_kills: u64,
 }
 
 /// A fence whose cgroup exists but whose processes have not started.
@@ -78,7 +80,7 @@ impl Prepared {
         if spec.files.is_some() && crate::landlock::kernel_abi() < 1 {
             return Err(SandboxError::NoLandlock);
         }
-        let cgroup = Cgroup::create(&spec.run_id, spec.pids_max)?;
+        let cgroup = Cgroup::create(&spec.run_id, spec.pids_max, spec.memory_max)?;
         let netns = match spec.isolate_network {
             true => match crate::network::create() {
                 Ok(ns) => Some(ns),
@@ -109,11 +111,16 @@ impl Prepared {
             PidsLimit::V2(max) => format!("pids.max {max}"),
             PidsLimit::V1 { max, .. } => format!("pids.max {max} (cgroup v1 pids hierarchy)"),
         };
+        let memory = match self.cgroup.memory() {
+            MemoryLimit::None => "no memory limit".to_string(),
+            MemoryLimit::V2(max) => format!("memory.max {max}"),
+            MemoryLimit::V1 { max, .. } => format!("memory limit {max} (cgroup v1 memory hierarchy)"),
+        };
         vec![
             layer(
                 "cgroup",
                 format!(
-                    "{} (id {}), {pids}, killed as a whole at the end",
+                    "{} (id {}), {pids}, {memory}, killed as a whole at the end",
                     self.cgroup.path().display(),
                     self.cgroup.id()
                 ),
@@ -124,7 +131,14 @@ impl Prepared {
             ),
             layer(
                 "mount-namespace",
-                format!("fresh /proc; private tmpfs on {}", crate::mounts::PRIVATE_TMP.join(", ")),
+                format!(
+                    "fresh /proc; private tmpfs on {}{}",
+                    crate::mounts::PRIVATE_TMP.join(", "),
+                    match self.spec.memory_max {
+                        Some(max) => format!(", each at most {} bytes", (max / 2).max(1024 * 1024)),
+                        None => String::new(),
+                    }
+                ),
             ),
             layer("user", format!("uid {} gid {}, no supplementary groups", self.spec.uid, self.spec.gid)),
             layer("capabilities", "all dropped, bounding set emptied".into()),
@@ -219,6 +233,7 @@ impl Prepared {
             gid: self.spec.gid,
             files: self.spec.files,
             ca_bundle: self.spec.ca_bundle,
+            tmpfs_size: self.spec.memory_max,
         };
         let mut writer = control.try_clone().map_err(start("control socket"))?;
         send(&mut writer, &config).map_err(start("sending the config to init"))?;
@@ -261,7 +276,9 @@ fn spawn_init(
                     return Err(std::io::Error::last_os_error());
                 }
                 // Move both fds out of the way first, so dup2 cannot clobber one with the other.
-                let (c, n) = (libc::fcntl(c, libc::F_DUPFD, 10), libc::fcntl(n, libc::F_DUPFD, 10));
+                // The copies close at exec: only fds 3 and 4 (dup2 clears close-on-exec) reach init.
+                let (c, n) =
+                    (libc::fcntl(c, libc::F_DUPFD_CLOEXEC, 10), libc::fcntl(n, libc::F_DUPFD_CLOEXEC, 10));
                 if c < 0 || n < 0 || libc::dup2(c, CONTROL_FD) < 0 || libc::dup2(n, NOTIFY_FD) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -282,9 +299,17 @@ fn spawn_init(
     })
 }
 
+/// Takes the supervisor (and the fence's init, which inherits it) off the kernel's OOM killer's
+/// list, so an agent that fills memory cannot end the run's recording. Needs CAP_SYS_RESOURCE,
+/// which some container hosts withhold from root; the agent raises its own score to the
+/// maximum either way, so it is always chosen first.
+pub fn protect_from_oom() -> std::io::Result<()> {
+    std::fs::write("/proc/self/oom_score_adj", "-1000")
+}
+
 fn read_messages(control: UnixStream, tx: Sender<Message>) {
     let mut reader = BufReader::new(control);
-    while let Ok(Some(message)) = receive::<InitMessage>(&mut reader) {
+    while let Ok(Some(message)) = receive::<InitMessage>(&mut reader, MAX_STATUS) {
         if tx.send(Message::Init(message)).is_err() {
             return;
         }
@@ -344,11 +369,12 @@ impl Running {
         // init is a member too; count only what the agent left behind.
         let leftover = self.cgroup.members().len().saturating_sub(1);
         self.cgroup.kill_all(Duration::from_secs(10))?;
+        let oom_kills = self.cgroup.oom_kills();
         self.stop.store(true, Ordering::Relaxed);
         for thread in self.threads {
             let _ = thread.join();
         }
         self.cgroup.remove()?;
-        Ok(Teardown { killed: leftover })
+        Ok(Teardown { killed: leftover, oom_kills })
     }
 }

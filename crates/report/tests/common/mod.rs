@@ -38,7 +38,7 @@ pub fn run_start(mode: Mode, argv: &[&str]) -> RunStart {
             layer("seccomp", true, "deny ptrace, bpf, mount, kexec_load, init_module"),
             layer("network", false, "netfence not configured: network is not fenced in this run"),
         ],
-        limits: Limits { pids: Some(512), wall_secs: Some(1800), budgets: Vec::new() },
+        limits: Limits { pids: Some(512), wall_secs: Some(1800), memory: None, budgets: Vec::new() },
     }
 }
 

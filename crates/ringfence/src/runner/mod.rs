@@ -32,6 +32,9 @@ pub struct Finished {
 /// Runs the plan to the end; errors before the journal exists are returned, later ones are
 /// recorded in the journal's run.end and turned into [`exit::RINGFENCE_FAILED`].
 pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>) -> anyhow::Result<Finished> {
+    // Whatever the agent does to memory, the process that records it must be the last to go.
+    // Without CAP_SYS_RESOURCE this fails; the agent's own maximal score still puts it first.
+    let _ = sandbox::supervisor::protect_from_oom();
     let journal_path = plan.out_dir.join("events.jsonl");
     let recorder = Arc::new(Recorder::create(&journal_path, &plan.cwd)?);
     let started = Instant::now();
@@ -186,7 +189,19 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     recorder.record_lost("exec", stats.lost);
     let file_stats = file_sensor.stop().context("stopping the file sensor")?;
     recorder.record_lost("files", file_stats.lost);
-    torn_down.context("tearing the fence down")?;
+    let torn_down = torn_down.context("tearing the fence down")?;
+    if torn_down.oom_kills > 0 {
+        recorder.append(Event::PolicyViolation(PolicyViolation {
+            pid: None,
+            rule: "limits.memory".into(),
+            what: format!(
+                "{} process(es) killed by the kernel for going over the memory limit of {} MiB",
+                torn_down.oom_kills,
+                plan.memory / (1024 * 1024)
+            ),
+            verdict: Verdict::Blocked,
+        }));
+    }
     for problem in placeholders.remove() {
         eprintln!("ringfence: warning: {problem}");
     }

@@ -23,6 +23,8 @@ pub struct Plan {
     pub env_dropped: Vec<String>,
     pub wall: Option<Duration>,
     pub pids: Option<u64>,
+    /// The agent's memory limit in bytes (its cgroup's, and each private tmpfs's size).
+    pub memory: u64,
     pub out_dir: PathBuf,
     /// The run's places, for expanding file rules and naming them on file events.
     pub run_paths: policy::RunPaths,
@@ -57,6 +59,20 @@ pub const DEFAULT_POLICY: &str = "ringfence.yml";
 
 /// pids.max when neither the policy nor a flag says: generous for builds, fatal to fork bombs.
 pub const DEFAULT_PIDS: u64 = 4096;
+
+/// The memory limit when the policy does not set one: three quarters of the host's memory, so
+/// an agent that fills memory (or its tmpfs) meets its own cgroup's OOM killer, never the host's.
+fn default_memory() -> u64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:")?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
+            })
+        })
+        .unwrap_or(4 * 1024 * 1024);
+    total_kib * 1024 / 4 * 3
+}
 
 impl Plan {
     pub fn new(flags: Flags, argv: Vec<String>) -> anyhow::Result<Plan> {
@@ -124,6 +140,7 @@ impl Plan {
             env_dropped,
             wall: flags.wall.or(policy.limits.wall),
             pids: Some(flags.pids.or(policy.limits.pids).unwrap_or(DEFAULT_PIDS)),
+            memory: policy.limits.memory.unwrap_or_else(default_memory),
             out_dir,
             run_paths,
             policy,
@@ -140,6 +157,7 @@ impl Plan {
             uid: self.uid,
             gid: self.gid,
             pids_max: self.pids,
+            memory_max: Some(self.memory),
             // Both modes: in audit mode too, traffic goes through ringfence's resolver and proxy,
             // which is what lets it be recorded with its process.
             isolate_network: true,
@@ -182,7 +200,12 @@ impl Plan {
                 max_usd: b.max_usd,
             })
             .collect();
-        journal::Limits { pids: self.pids, wall_secs: self.wall.map(|w| w.as_secs()), budgets }
+        journal::Limits {
+            pids: self.pids,
+            wall_secs: self.wall.map(|w| w.as_secs()),
+            memory: Some(self.memory),
+            budgets,
+        }
     }
 
     /// The sandbox's layers plus the ones this plan adds.
@@ -219,10 +242,7 @@ fn refuse_unenforceable(policy: &Policy, mode: Mode, path: Option<&Path>) -> any
         return Ok(());
     }
     let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "the policy".into());
-    let unenforced = [
-        ("limits.egress_bytes", policy.limits.egress_bytes.is_some(), "egress byte counting"),
-        ("limits.memory", policy.limits.memory.is_some(), "a memory limit"),
-    ];
+    let unenforced = [("limits.egress_bytes", policy.limits.egress_bytes.is_some(), "egress byte counting")];
     if let Some((key, _, needs)) = unenforced.iter().find(|(_, set, _)| *set) {
         bail!(
             "{file}: `{key}` needs {needs}, which this version of ringfence does not enforce yet; \
