@@ -23,7 +23,10 @@ pub struct Plan {
     pub env_dropped: Vec<String>,
     pub wall: Option<Duration>,
     pub pids: Option<u64>,
+    /// Where the run directory was created (for messages; files go through `run_dir`).
     pub out_dir: PathBuf,
+    /// The run directory, held open: every output is written relative to it.
+    pub run_dir: super::rundir::RunDir,
     /// The run's places, for expanding file rules and naming them on file events.
     pub run_paths: policy::RunPaths,
     pub policy: Policy,
@@ -101,12 +104,12 @@ impl Plan {
         sandbox::env::set(&mut env, "HOME", &home.display().to_string());
         let run_paths = run_paths(&cwd, &home);
         let run_id = new_run_id();
-        let out_dir = flags.out.unwrap_or_else(|| cwd.join("ringfence-runs").join(&run_id));
-        create_out_dir(&out_dir)?;
+        let run_dir = super::rundir::RunDir::create(flags.out.as_deref(), &cwd, &run_id)?;
+        let out_dir = run_dir.path().to_path_buf();
         let credentials = super::secrets::prepare(
             &policy,
             &run_id,
-            &out_dir,
+            &run_dir,
             flags.upstream_ca,
             &flags.secret_values,
             &mut env,
@@ -125,6 +128,7 @@ impl Plan {
             wall: flags.wall.or(policy.limits.wall),
             pids: Some(flags.pids.or(policy.limits.pids).unwrap_or(DEFAULT_PIDS)),
             out_dir,
+            run_dir,
             run_paths,
             policy,
             credentials,
@@ -281,21 +285,6 @@ fn new_run_id() -> String {
     let _ =
         std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut random));
     format!("{compact}-{}", hex::encode(random))
-}
-
-/// The run directory belongs to root and is closed to others, so the agent cannot tamper with
-/// the journal while it runs.
-fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| {
-        format!("cannot create the output directory {}; choose a writable one with --out DIR", dir.display())
-    })?;
-    let probe = dir.join(".ringfence-write-test");
-    std::fs::write(&probe, b"").with_context(|| {
-        format!("the output directory {} is not writable; choose another with --out DIR", dir.display())
-    })?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
 }
 
 /// The directories between each read-only path and the writable tree it lies in (`.git` for
