@@ -21,9 +21,12 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/ringfence";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Anchor {
     pub run_id: String,
-    /// Where the run directory was (at the start) or was found (at the end, through the handle
-    /// ringfence held: where it ended up if it was moved).
+    /// Where the run directory was created.
     pub run_dir: String,
+    /// Where it was found at the end of the run (through the handle ringfence held), when the
+    /// agent had moved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<String>,
     /// False until the run's journal was closed: then `len` and `head` are final.
     pub closed: bool,
     /// Lines in the journal.
@@ -125,9 +128,10 @@ pub fn find_by_dir(run_dir: &Path) -> Result<Option<Anchor>, AnchorError> {
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        if let Some(anchor) = read(&path)?
-            && Path::new(&anchor.run_dir).canonicalize().is_ok_and(|d| d == wanted)
-        {
+        let Some(anchor) = read(&path)? else { continue };
+        let same =
+            |dir: &str| Path::new(dir).canonicalize().is_ok_and(|d| d == wanted) || Path::new(dir) == wanted;
+        if same(&anchor.run_dir) || anchor.moved_to.as_deref().is_some_and(same) {
             return Ok(Some(anchor));
         }
     }

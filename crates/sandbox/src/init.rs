@@ -35,6 +35,7 @@ fn run(mut control: UnixStream) -> i32 {
     };
     if let Err(what) =
         crate::mounts::setup(std::path::Path::new(&cfg.cwd), cfg.files.as_ref(), cfg.ca_bundle.as_deref())
+            .and_then(|()| crate::mounts::hide_run_dir(cfg.run_dir.as_deref()))
     {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;

@@ -24,6 +24,8 @@ pub(crate) struct InitConfig {
     pub gid: u32,
     pub files: Option<crate::FileFence>,
     pub ca_bundle: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub run_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

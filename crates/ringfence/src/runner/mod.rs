@@ -47,6 +47,7 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
     let mut anchor = journal::anchor::Anchor {
         run_id: plan.run_id.clone(),
         run_dir: plan.out_dir.display().to_string(),
+        moved_to: None,
         closed: false,
         len: 0,
         head: journal::GENESIS.into(),
@@ -115,7 +116,7 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
         anchor.closed = true;
         anchor.len = w.len;
         anchor.head = w.head.clone();
-        anchor.run_dir = plan.run_dir.location().display().to_string();
+        anchor.moved_to = moved_to.as_ref().map(|p| p.display().to_string());
         match journal::anchor::store(&anchor) {
             Ok(path) => anchored = Some(path),
             Err(e) => {

@@ -150,6 +150,7 @@ impl Plan {
             files: (self.mode == Mode::Block).then(|| self.file_fence()),
             init_exe: PathBuf::from("/proc/self/exe"),
             ca_bundle: self.credentials.bundle.clone(),
+            run_dir: Some(self.out_dir.clone()),
         }
     }
 

@@ -49,7 +49,7 @@ impl RunDir {
                 })?;
                 let parent = open_dir(None, parent, true)
                     .with_context(|| format!("opening the output directory's parent {}", parent.display()))?;
-                (parent, name, out.to_path_buf())
+                (parent, name, cwd.join(out))
             }
             None => {
                 let cwd_fd = open_dir(None, cwd, true)
