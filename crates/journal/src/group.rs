@@ -287,6 +287,7 @@ impl Writer {
             let mut record = vec![(SystemTime::now(), failure.record())];
             dead = self.write_closing(&mut chain, &mut record, &mut buffers, &mut records);
         }
+        self.reserve.release(&self.file, self.eof);
         let synced = self.file.sync_all();
         let failed = match (dead, synced) {
             (Some(Lost { failed, first }), _) => Some(WriteFailed::Events { failed, first }),

@@ -63,6 +63,16 @@ impl Reserve {
         }
     }
 
+    /// Gives back what was allocated past `eof` once the journal is closed: the file then takes
+    /// only the space of its lines. (Shrinking a file frees every block past its new end; the
+    /// byte added first lies in blocks already allocated.)
+    pub fn release(&mut self, file: &File, eof: u64) {
+        if self.enabled && self.allocated > eof {
+            let _ = file.set_len(eof + 1).and_then(|()| file.set_len(eof));
+            self.allocated = eof;
+        }
+    }
+
     fn allocate(&mut self, file: &File, from: u64, len: u64) -> Result<(), Errno> {
         let (Ok(offset), Ok(size)) = (i64::try_from(from), i64::try_from(len)) else {
             return Err(Errno::EFBIG);

@@ -61,3 +61,26 @@ fn a_full_file_system_cuts_the_journal_short_with_its_reason_and_run_end() {
     assert_eq!(exits + lost, 20_001, "every event is either in the journal or counted as lost");
     assert!(exits > 1000, "ordinary records used the space before the reserve ({exits})");
 }
+
+#[test]
+fn a_closed_journal_gives_its_reserve_back() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let w = GroupWriter::create(&path).unwrap();
+    w.append(Event::ProcessExit(ProcessExit { pid: 1, code: Some(0), signal: None }));
+    let open = std::fs::metadata(&path).unwrap().blocks() * 512;
+    w.finish().unwrap();
+    let closed = std::fs::metadata(&path).unwrap();
+    assert!(
+        closed.blocks() * 512 <= closed.len().max(64 * 1024),
+        "{} bytes allocated for {}",
+        closed.blocks() * 512,
+        closed.len()
+    );
+    eprintln!(
+        "allocated while open: {open} bytes; closed: {} for {} bytes of journal",
+        closed.blocks() * 512,
+        closed.len()
+    );
+}
