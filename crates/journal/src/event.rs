@@ -52,6 +52,8 @@ pub enum Event {
     PolicyViolation(PolicyViolation),
     #[serde(rename = "sensor.lost")]
     SensorLost(SensorLost),
+    #[serde(rename = "journal.write_error")]
+    JournalWriteError(JournalWriteError),
     #[serde(rename = "run.end")]
     RunEnd(RunEnd),
 }
@@ -76,6 +78,7 @@ impl Event {
             Event::FilesFinal(_) => "files.final",
             Event::PolicyViolation(_) => "policy.violation",
             Event::SensorLost(_) => "sensor.lost",
+            Event::JournalWriteError(_) => "journal.write_error",
             Event::RunEnd(_) => "run.end",
         }
     }
@@ -224,6 +227,17 @@ pub struct PolicyViolation {
 pub struct SensorLost {
     pub sensor: String,
     pub count: u64,
+}
+
+/// The journal could not be written (the file system is full, or an I/O error): written by the
+/// journal's writer into space it kept in reserve for this, so the journal says why it ends
+/// early instead of looking tampered with. Only `run.end` and further records of this kind follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalWriteError {
+    /// The error, as the operating system gave it (e.g. `No space left on device (os error 28)`).
+    pub error: String,
+    /// Events that were not written since the previous record of this kind.
+    pub lost: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,17 +14,26 @@
 //! it as cut short. A line is never half in the chain: a batch's lines are sealed before the write
 //! and the chain moves on only once the write returned. Lines reach the page cache at once and
 //! stable storage at [`GroupWriter::finish`] (`fsync`), as with [`crate::JournalWriter`].
+//!
+//! What a full disk (or an I/O error) costs: the events that could not be written, counted, and
+//! nothing else. The writer keeps [`crate::RESERVE`] bytes of the file allocated ahead of its end
+//! (see `reserve.rs`); when no more can be allocated (or a write fails) it writes a
+//! `journal.write_error` record into that reserve, drops every later event but `run.end` (counting
+//! them in a second such record just before it), and a failed write is cut back off the file, so
+//! the journal never ends in half a line of its own making.
 
 use std::fs::File;
 use std::io::Write;
 use std::mem;
-use std::path::{Path, PathBuf};
+use std::os::fd::BorrowedFd;
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
-use crate::writer::{Chain, create, write_error};
-use crate::{Event, JournalError, Record, Verified};
+use crate::reserve::{Reserve, Room};
+use crate::writer::{Chain, create, create_at, write_error};
+use crate::{CutShort, Event, JournalError, JournalWriteError, Record, Verified};
 
 /// Where a writer made with [`GroupWriter::create_with`] sends each record it wrote.
 pub type EachRecord = Box<dyn FnMut(&Record) + Send>;
@@ -43,10 +52,11 @@ pub struct GroupWriter {
     thread: Mutex<Option<JoinHandle<Outcome>>>,
 }
 
-/// Why [`GroupWriter::finish`] could not account for every event.
+/// Why [`GroupWriter::finish`] could not account for every event in the journal itself.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteFailed {
-    /// The journal ends at the first line that could not be written or encoded.
+    /// Not even the `journal.write_error` record could be written: the journal ends at the last
+    /// line that was.
     #[error("{failed} events could not be written to the journal; first error: {first}")]
     Events { failed: u64, first: JournalError },
     #[error("the journal could not be flushed to disk: {0}")]
@@ -59,6 +69,16 @@ pub enum WriteFailed {
 struct Lost {
     failed: u64,
     first: JournalError,
+}
+
+/// The journal could not take more: what the records of it say.
+struct Failure {
+    /// The operating system's words, for the `journal.write_error` record.
+    error: String,
+    /// Events dropped since the last `journal.write_error` record.
+    pending: u64,
+    /// Events dropped in all.
+    total: u64,
 }
 
 struct Shared {
@@ -75,11 +95,15 @@ struct Queue {
     /// The writer is waiting on `ready`: the next append must wake it.
     idle: bool,
     closed: bool,
+    /// Set once the journal stopped taking events: the error, for [`GroupWriter::write_error`].
+    write_error: Option<String>,
 }
 
 struct Outcome {
     records: Vec<Record>,
     head: String,
+    len: u64,
+    cut_short: Option<CutShort>,
     failed: Option<WriteFailed>,
 }
 
@@ -87,25 +111,33 @@ impl GroupWriter {
     /// Creates a new journal (never overwriting a file) and starts its writer thread; the records
     /// written are kept and returned by [`GroupWriter::finish`].
     pub fn create(path: &Path) -> Result<GroupWriter, JournalError> {
-        GroupWriter::start(path, None)
+        GroupWriter::start(create(path)?, path.display().to_string(), None)
     }
 
     /// Like [`GroupWriter::create`], but each record, once written, goes to `each` (on the
     /// writer's thread, in journal order) instead of being kept: [`GroupWriter::finish`] then
     /// returns no records. For building what is needed from them while the run goes on.
     pub fn create_with(path: &Path, each: EachRecord) -> Result<GroupWriter, JournalError> {
-        GroupWriter::start(path, Some(each))
+        GroupWriter::start(create(path)?, path.display().to_string(), Some(each))
     }
 
-    fn start(path: &Path, each: Option<EachRecord>) -> Result<GroupWriter, JournalError> {
-        let file = create(path)?;
+    /// Like [`GroupWriter::create_with`], creating `name` in the directory `dir` refers to (see
+    /// [`crate::create_at`]): what ringfence uses, so that renaming the run directory's path
+    /// cannot redirect the journal.
+    pub fn create_in(dir: BorrowedFd<'_>, name: &str, each: EachRecord) -> Result<GroupWriter, JournalError> {
+        GroupWriter::start(create_at(dir, name)?, name.to_string(), Some(each))
+    }
+
+    fn start(file: File, path: String, each: Option<EachRecord>) -> Result<GroupWriter, JournalError> {
+        let reserve =
+            Reserve::new(&file).map_err(|source| JournalError::Reserve { path: path.clone(), source })?;
         let shared =
             Arc::new(Shared { queue: Mutex::default(), ready: Condvar::new(), room: Condvar::new() });
-        let writer = Writer { file, path: path.to_path_buf(), shared: Arc::clone(&shared), each };
+        let writer = Writer { file, path: path.clone(), shared: Arc::clone(&shared), each, reserve, eof: 0 };
         let thread = thread::Builder::new()
             .name("journal".into())
             .spawn(move || writer.run())
-            .map_err(|source| JournalError::Create { path: path.display().to_string(), source })?;
+            .map_err(|source| JournalError::Create { path, source })?;
         Ok(GroupWriter { shared, thread: Mutex::new(Some(thread)) })
     }
 
@@ -121,6 +153,11 @@ impl GroupWriter {
         if mem::take(&mut queue.idle) {
             self.shared.ready.notify_one();
         }
+    }
+
+    /// Set once the journal stopped taking events (a full file system, an I/O error): the error.
+    pub fn write_error(&self) -> Option<String> {
+        lock(&self.shared.queue).write_error.clone()
     }
 
     /// Waits, at most `limit`, until every event appended before the call is written (and,
@@ -141,14 +178,21 @@ impl GroupWriter {
 
     /// Writes what is queued, syncs the file and returns what was written: the records exactly
     /// as sealed into the file and the chain's head, so reports need not read it back. Only the
-    /// first call has records to return.
+    /// first call has records to return. A journal cut short by a write error whose records of
+    /// that are in the file is returned with `cut_short` set, not as an error.
     pub fn finish(&self) -> Result<Verified, WriteFailed> {
         let outcome = self.close().ok_or(WriteFailed::Panicked)?;
         if let Some(failed) = outcome.failed {
             return Err(failed);
         }
         let complete = matches!(outcome.records.last().map(|r| &r.event), Some(Event::RunEnd(_)));
-        Ok(Verified { records: outcome.records, head: outcome.head, complete })
+        Ok(Verified {
+            records: outcome.records,
+            head: outcome.head,
+            len: outcome.len,
+            complete,
+            cut_short: outcome.cut_short,
+        })
     }
 
     fn close(&self) -> Option<Outcome> {
@@ -174,82 +218,178 @@ fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
 
 struct Writer {
     file: File,
-    path: PathBuf,
+    path: String,
     shared: Arc<Shared>,
     /// Where written records go instead of being kept, when set.
     each: Option<EachRecord>,
+    reserve: Reserve,
+    /// The file's length: where the next line goes.
+    eof: u64,
+}
+
+/// Buffers kept between batches: a fresh one each time cost page faults on every batch (its
+/// records are a few hundred bytes each).
+#[derive(Default)]
+struct Buffers {
+    lines: Vec<u8>,
+    /// Where each sealed line ends in `lines`.
+    ends: Vec<usize>,
+    sealed: Vec<Record>,
 }
 
 impl Writer {
     fn run(mut self) -> Outcome {
         let mut chain = Chain::default();
         let mut records = Vec::new();
-        let mut lost: Option<Lost> = None;
+        let mut buffers = Buffers::default();
         let mut batch = Vec::new();
-        let mut lines = Vec::new();
-        // Kept between batches: a fresh one each time cost page faults on every batch (its
-        // records are a few hundred bytes each).
-        let mut sealed = Vec::new();
+        let mut failure: Option<Failure> = None;
+        let mut dead: Option<Lost> = None;
         while self.next_batch(&mut batch) {
-            if let Some(lost) = &mut lost {
-                // The chain cannot go on past a line that is not in the file: the journal ends
-                // there, cut short, and every later event is counted as not written.
-                lost.failed += batch.len() as u64;
+            if let Some(dead) = &mut dead {
+                // Not even the write-error record could be written: the journal ends there, and
+                // every later event is counted as not written.
+                dead.failed += batch.len() as u64;
                 batch.clear();
                 continue;
             }
-            lost = self.write_batch(&mut chain, &mut batch, &mut lines, &mut sealed, &mut records);
+            if let Some(failure) = &mut failure {
+                // Only run.end still goes in, after a record of what was dropped before it.
+                let mut closing = Vec::new();
+                for (at, event) in batch.drain(..) {
+                    if matches!(event, Event::RunEnd(_)) {
+                        closing.push((at, event));
+                    } else {
+                        failure.pending += 1;
+                        failure.total += 1;
+                    }
+                }
+                if !closing.is_empty() && failure.pending > 0 {
+                    closing.insert(0, (SystemTime::now(), failure.record()));
+                }
+                if !closing.is_empty() {
+                    dead = self.write_closing(&mut chain, &mut closing, &mut buffers, &mut records);
+                }
+                continue;
+            }
+            if let Err((error, lost)) = self.write_batch(&mut chain, &mut batch, &mut buffers, &mut records) {
+                lock(&self.shared.queue).write_error = Some(error.clone());
+                let mut started = Failure { error, pending: lost, total: lost };
+                let mut record = vec![(SystemTime::now(), started.record())];
+                dead = self.write_closing(&mut chain, &mut record, &mut buffers, &mut records);
+                failure = Some(started);
+            }
         }
-        let failed = match (lost, self.file.sync_all()) {
+        if dead.is_none()
+            && let Some(failure) = &mut failure
+            && failure.pending > 0
+        {
+            let mut record = vec![(SystemTime::now(), failure.record())];
+            dead = self.write_closing(&mut chain, &mut record, &mut buffers, &mut records);
+        }
+        self.reserve.release(&self.file, self.eof);
+        let synced = self.file.sync_all();
+        let failed = match (dead, synced) {
             (Some(Lost { failed, first }), _) => Some(WriteFailed::Events { failed, first }),
-            (None, Err(source)) => Some(WriteFailed::Sync(write_error(&self.path, source))),
-            (None, Ok(())) => None,
+            (None, Err(source)) if failure.is_none() => {
+                Some(WriteFailed::Sync(write_error(Path::new(&self.path), source)))
+            }
+            _ => None,
         };
-        Outcome { records, head: chain.prev, failed }
+        let cut_short = failure.map(|f| CutShort::WriteError { error: f.error, lost: f.total });
+        Outcome { records, head: chain.prev, len: chain.seq, cut_short, failed }
     }
 
-    /// Seals `batch` into `lines` (and its records into `sealed`, emptied first) and writes them
-    /// with one `write(2)`; the records written join `records` and the chain moves on. On
-    /// failure the chain is left at the last line written.
+    /// Seals `batch` and writes as much of it as fits before the reserve with one `write(2)`;
+    /// the records written join `records` (or go to `each`) and the chain moves on. On a failure
+    /// the chain stays at the last line written, and the error and the number of events not
+    /// written are returned.
     fn write_batch(
         &mut self,
         chain: &mut Chain,
         batch: &mut Vec<(SystemTime, Event)>,
-        lines: &mut Vec<u8>,
-        sealed: &mut Vec<Record>,
+        buffers: &mut Buffers,
         records: &mut Vec<Record>,
-    ) -> Option<Lost> {
-        let written = chain.clone();
-        sealed.clear();
-        let mut lost = None;
-        lines.clear();
-        let mut events = batch.drain(..);
-        for (at, event) in events.by_ref() {
-            let start = lines.len();
-            // Each line needs the hash of the one before it, written or not yet.
-            match chain.seal(at, &event, lines) {
-                Ok(line) => sealed.push(chain.advance(line, event)),
-                Err(first) => {
-                    lines.truncate(start);
-                    lost = Some(Lost { failed: 1, first });
-                    break;
-                }
+    ) -> Result<(), (String, u64)> {
+        let total = batch.len() as u64;
+        let (start, encode_error) = seal(chain, batch, buffers);
+        let mut keep = buffers.ends.len();
+        let mut failed = encode_error;
+        match self.reserve.room(&self.file, self.eof, buffers.lines.len() as u64) {
+            Ok(Room::Fits) => {}
+            Ok(Room::Full { fits, error }) => {
+                keep = buffers.ends.iter().take_while(|&&end| end as u64 <= fits).count();
+                failed = Some(error.to_string());
+            }
+            Err(error) => {
+                keep = 0;
+                failed = Some(error.to_string());
             }
         }
-        if let Some(lost) = &mut lost {
-            lost.failed += events.len() as u64;
+        if let Err(error) = self.write_lines(chain, &start, keep, buffers, records) {
+            return Err((error.to_string(), total));
         }
-        drop(events);
-        if let Err(source) = self.file.write_all(lines) {
-            *chain = written;
-            let failed = sealed.len() as u64 + lost.as_ref().map_or(0, |l| l.failed);
-            return Some(Lost { failed, first: write_error(&self.path, source) });
+        match failed {
+            Some(error) => Err((error, total - keep as u64)),
+            None => Ok(()),
         }
+    }
+
+    /// Writes the closing records (a write-error record, run.end) into the reserve: no room
+    /// check, the reserve is there for them. A failure here ends the journal for good.
+    fn write_closing(
+        &mut self,
+        chain: &mut Chain,
+        closing: &mut Vec<(SystemTime, Event)>,
+        buffers: &mut Buffers,
+        records: &mut Vec<Record>,
+    ) -> Option<Lost> {
+        let count = closing.len() as u64;
+        let (start, encode_error) = seal(chain, closing, buffers);
+        let keep = buffers.ends.len();
+        if let Err(source) = self.write_lines(chain, &start, keep, buffers, records) {
+            return Some(Lost { failed: count, first: write_error(Path::new(&self.path), source) });
+        }
+        encode_error.map(|why| Lost {
+            failed: count - keep as u64,
+            first: JournalError::Encode(serde_json::Error::io(std::io::Error::other(why))),
+        })
+    }
+
+    /// Writes the first `keep` sealed lines and hands their records on; on failure the file is
+    /// cut back to where it was and the chain to `start`.
+    fn write_lines(
+        &mut self,
+        chain: &mut Chain,
+        start: &Chain,
+        keep: usize,
+        buffers: &mut Buffers,
+        records: &mut Vec<Record>,
+    ) -> std::io::Result<()> {
+        let bytes = if keep == 0 { 0 } else { buffers.ends[keep - 1] };
+        if keep < buffers.sealed.len() {
+            // The chain after `keep` lines: the hash of line keep-1 is line keep's `prev`.
+            chain.seq = start.seq + keep as u64;
+            chain.prev = match keep {
+                0 => start.prev.clone(),
+                _ => buffers.sealed[keep].prev.clone(),
+            };
+            buffers.sealed.truncate(keep);
+        }
+        if let Err(error) = self.file.write_all(&buffers.lines[..bytes]) {
+            // Whatever part of the batch reached the file is cut off again: the journal ends on
+            // a whole line, the last one in the chain.
+            let _ = self.file.set_len(self.eof);
+            *chain = start.clone();
+            buffers.sealed.clear();
+            return Err(error);
+        }
+        self.eof += bytes as u64;
         match &mut self.each {
-            Some(each) => sealed.drain(..).for_each(|record| each(&record)),
-            None => records.append(sealed),
+            Some(each) => buffers.sealed.drain(..).for_each(|record| each(&record)),
+            None => records.append(&mut buffers.sealed),
         }
-        lost
+        Ok(())
     }
 
     /// Waits for events and swaps them into `batch`; false once closed and drained.
@@ -280,6 +420,41 @@ impl Writer {
         }
         true
     }
+}
+
+impl Failure {
+    /// The `journal.write_error` record for what was dropped since the last one.
+    fn record(&mut self) -> Event {
+        let lost = mem::take(&mut self.pending);
+        Event::JournalWriteError(JournalWriteError { error: self.error.clone(), lost })
+    }
+}
+
+/// Seals `batch` (emptying it) into `buffers`, each line needing the hash of the one before it,
+/// written or not yet; returns the chain as it was, and why sealing stopped early, if it did.
+fn seal(
+    chain: &mut Chain,
+    batch: &mut Vec<(SystemTime, Event)>,
+    buffers: &mut Buffers,
+) -> (Chain, Option<String>) {
+    let start = chain.clone();
+    buffers.lines.clear();
+    buffers.ends.clear();
+    buffers.sealed.clear();
+    for (at, event) in batch.drain(..) {
+        let from = buffers.lines.len();
+        match chain.seal(at, &event, &mut buffers.lines) {
+            Ok(line) => {
+                buffers.sealed.push(chain.advance(line, event));
+                buffers.ends.push(buffers.lines.len());
+            }
+            Err(error) => {
+                buffers.lines.truncate(from);
+                return (start, Some(format!("an event could not be encoded: {error}")));
+            }
+        }
+    }
+    (start, None)
 }
 
 #[cfg(test)]

@@ -12,15 +12,18 @@
 //! flight: the events queued or being sealed when it died (see [`GroupWriter`]'s module
 //! documentation); everything written before is in the file, chained and verifiable.
 
+pub mod anchor;
 mod event;
 mod group;
 mod reader;
+mod reserve;
 mod writer;
 
 pub use event::*;
 pub use group::{EachRecord, GroupWriter, WriteFailed};
-pub use reader::{Verified, VerifyError, read, verify};
-pub use writer::JournalWriter;
+pub use reader::{CutShort, Verified, VerifyError, read, verify};
+pub use reserve::RESERVE;
+pub use writer::{JournalWriter, create_at};
 
 /// Version of the event schema written in every record's `v` field.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -32,6 +35,11 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub enum JournalError {
     #[error("cannot create the journal {path}: {source}; check that the --out directory is writable")]
     Create { path: String, source: std::io::Error },
+    #[error(
+        "cannot keep {} KiB free for the journal {path} to close with: {source}; free space on the file system of the --out directory",
+        RESERVE / 1024
+    )]
+    Reserve { path: String, source: std::io::Error },
     #[error("cannot write to the journal {path}: {source}")]
     Write { path: String, source: std::io::Error },
     #[error("cannot read the journal {path}: {source}")]

@@ -13,8 +13,36 @@ pub struct Verified {
     pub records: Vec<Record>,
     /// Hash of the last line: the chain's head.
     pub head: String,
+    /// Lines in the chain (`records.len()`, unless the writer handed its records on instead).
+    pub len: u64,
     /// True when the journal ends with `run.end`; false for a run that was cut short.
     pub complete: bool,
+    /// Set when the journal says it could not be written in full, or ends in a half-written line.
+    pub cut_short: Option<CutShort>,
+}
+
+/// How a journal shows that writing it failed, as opposed to someone editing it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CutShort {
+    /// `journal.write_error` records: the writer could not write `lost` events (in all).
+    WriteError { error: String, lost: u64 },
+    /// The file ends in part of a line (no newline, not a sealed record), after lines that all
+    /// verify: a write that stopped half-way (a full disk without a reserve, a crash). The partial
+    /// line is not part of the chain.
+    PartialLine,
+}
+
+impl std::fmt::Display for CutShort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CutShort::WriteError { error, lost } => {
+                write!(f, "cut short by a write error ({error}); {lost} event(s) were not recorded")
+            }
+            CutShort::PartialLine => {
+                f.write_str("cut short by a write error: the last line was only partly written")
+            }
+        }
+    }
 }
 
 /// Why a journal failed verification; `line` is 1-based.
@@ -45,6 +73,22 @@ pub fn read(path: &Path) -> Result<Result<Verified, VerifyError>, JournalError> 
 
 /// Verifies journal text: every line's hash, the chain, and the sequence.
 pub fn verify(text: &str) -> Result<Verified, VerifyError> {
+    match verify_lines(text) {
+        Ok(verified) => Ok(verified),
+        // Every line this project writes ends in a newline: a text that does not, whose last
+        // line alone is bad, was cut off mid-write. Everything before it must still verify.
+        Err(error) if !text.is_empty() && !text.ends_with('\n') => {
+            let Some(cut) = text.rfind('\n') else { return Err(error) };
+            let mut verified = verify_lines(&text[..=cut]).map_err(|_| error)?;
+            verified.cut_short = Some(CutShort::PartialLine);
+            verified.complete = false;
+            Ok(verified)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn verify_lines(text: &str) -> Result<Verified, VerifyError> {
     let mut records = Vec::new();
     let mut prev = GENESIS.to_string();
     for (index, line) in text.lines().enumerate() {
@@ -74,7 +118,21 @@ pub fn verify(text: &str) -> Result<Verified, VerifyError> {
         return Err(VerifyError::Empty);
     }
     let complete = matches!(records.last().map(|r| &r.event), Some(Event::RunEnd(_)));
-    Ok(Verified { records, head: prev, complete })
+    let mut cut_short = None;
+    for record in &records {
+        if let Event::JournalWriteError(e) = &record.event {
+            let lost = match &cut_short {
+                Some(CutShort::WriteError { lost, .. }) => lost + e.lost,
+                _ => e.lost,
+            };
+            let error = match cut_short.take() {
+                Some(CutShort::WriteError { error, .. }) => error,
+                _ => e.error.clone(),
+            };
+            cut_short = Some(CutShort::WriteError { error, lost });
+        }
+    }
+    Ok(Verified { len: records.len() as u64, records, head: prev, complete, cut_short })
 }
 
 /// Splits a sealed line into the hashed body (with its closing brace restored) and the hash.

@@ -1,5 +1,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -63,9 +64,27 @@ pub(crate) fn create(path: &Path) -> Result<File, JournalError> {
     OpenOptions::new()
         .append(true)
         .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .mode(0o640)
         .open(path)
         .map_err(|source| JournalError::Create { path: path.display().to_string(), source })
+}
+
+/// Creates `name` in the directory `dir` refers to, never following a link and never opening
+/// a file that already exists: whoever can rename the directory's path cannot redirect it.
+pub fn create_at(dir: BorrowedFd<'_>, name: &str) -> Result<File, JournalError> {
+    use nix::fcntl::{OFlag, openat};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_WRONLY
+        | OFlag::O_APPEND
+        | OFlag::O_CREAT
+        | OFlag::O_EXCL
+        | OFlag::O_NOFOLLOW
+        | OFlag::O_CLOEXEC;
+    let fd = openat(Some(dir.as_raw_fd()), name, flags, Mode::from_bits_truncate(0o640))
+        .map_err(|e| JournalError::Create { path: name.to_string(), source: e.into() })?;
+    // SAFETY: openat returned a new descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 pub(crate) fn write_error(path: &Path, source: std::io::Error) -> JournalError {

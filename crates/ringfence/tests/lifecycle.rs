@@ -125,7 +125,15 @@ fn verify_detects_an_edited_and_a_truncated_journal() {
     assert_eq!(verify(&r.out_dir), Some(1), "an edited line is detected");
     let lines: Vec<&str> = text.lines().collect();
     std::fs::write(&journal, lines[..lines.len() - 1].join("\n")).unwrap();
-    assert_eq!(verify(&r.out_dir), Some(3), "a removed last line is detected");
+    assert_eq!(verify(&r.out_dir), Some(1), "a removed last line no longer matches the run's anchor");
+    let no_anchors = tempfile::tempdir().unwrap();
+    let unanchored = Command::new(binary())
+        .env("RINGFENCE_STATE_DIR", no_anchors.path())
+        .arg("verify")
+        .arg(&r.out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(unanchored.status.code(), Some(3), "without its anchor: cut short");
 }
 
 #[test]

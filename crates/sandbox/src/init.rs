@@ -39,7 +39,9 @@ fn run(mut control: UnixStream) -> i32 {
         cfg.files.as_ref(),
         cfg.ca_bundle.as_deref(),
         cfg.tmpfs_size,
-    ) {
+    )
+    .and_then(|()| crate::mounts::hide_run_dir(cfg.run_dir.as_deref()))
+    {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
     }

@@ -26,6 +26,8 @@ pub(crate) struct InitConfig {
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Size of each private tmpfs, in bytes.
     pub tmpfs_size: Option<u64>,
+    #[serde(default)]
+    pub run_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -57,6 +57,9 @@ pub struct FenceSpec {
     /// A CA bundle (the system's roots plus the run's CA) bound read-only over each of
     /// [`CA_BUNDLES`] that exists, so TLS clients in the fence trust the inspecting proxy.
     pub ca_bundle: Option<PathBuf>,
+    /// The run directory (journal and reports): hidden from the agent under an empty,
+    /// read-only mount, which also makes it impossible to rename (EBUSY).
+    pub run_dir: Option<PathBuf>,
 }
 
 /// Where distributions keep the system CA bundle; the first that exists is the one the fence's

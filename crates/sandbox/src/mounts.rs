@@ -83,6 +83,18 @@ pub(crate) fn setup(
     Ok(())
 }
 
+/// Hides the run directory from the agent: an empty, read-only tmpfs nobody may enter over it.
+/// Its files are root's and closed to others anyway; what the mount adds is that the directory
+/// cannot be renamed aside (a mount point: EBUSY) and a planted one put in its place. (Its parent
+/// still can be renamed, with it; ringfence writes only through its own handle to the directory.)
+/// Nothing to do when the path is not visible in the fence (under a private tmp dir).
+pub(crate) fn hide_run_dir(run_dir: Option<&Path>) -> Result<(), String> {
+    match run_dir {
+        Some(dir) if dir.symlink_metadata().is_ok_and(|m| m.is_dir()) => mask(dir),
+        _ => Ok(()),
+    }
+}
+
 /// Shows `source` at `target` (an existing file), read-only.
 fn bind_read_only(source: &Path, target: &Path) -> Result<(), String> {
     let fail = |e| format!("binding {} over {}: {e}", source.display(), target.display());

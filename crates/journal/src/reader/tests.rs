@@ -93,3 +93,29 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_half_written_last_line_is_a_write_error_not_tampering() {
+    let text = sample(3);
+    let cut = &text[..text.len() - 20];
+    let v = verify(cut).unwrap();
+    assert_eq!(v.cut_short, Some(CutShort::PartialLine));
+    assert_eq!(v.records.len(), 3, "the partial line is not part of the chain");
+    // An edit before the last line is still tampering, cut or not.
+    let edited = cut.replacen("\"pid\":1", "\"pid\":2", 1);
+    assert!(verify(&edited).is_err());
+}
+
+#[test]
+fn write_error_records_say_the_journal_was_cut_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let mut w = JournalWriter::create(&path).unwrap();
+    w.append(Event::ProcessExit(ProcessExit { pid: 1, code: Some(0), signal: None })).unwrap();
+    for lost in [5, 7] {
+        w.append(Event::JournalWriteError(crate::JournalWriteError { error: "disk full".into(), lost }))
+            .unwrap();
+    }
+    let v = verify(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(v.cut_short, Some(CutShort::WriteError { error: "disk full".into(), lost: 12 }));
+}

@@ -15,8 +15,8 @@ pub(super) struct EventCollector {
 
 impl EventCollector {
     pub fn observe(&mut self, record: &Record, tree: &ProcessTree, clock: &Clock) {
-        let always =
-            record.event.is_violation() || matches!(record.event, Event::SensorLost(_) | Event::RunEnd(_));
+        let always = record.event.is_violation()
+            || matches!(record.event, Event::SensorLost(_) | Event::JournalWriteError(_) | Event::RunEnd(_));
         if self.rows.len() >= EVENTS_MAX && !always {
             self.omitted += 1;
             return;
@@ -93,6 +93,9 @@ fn summary(event: &Event) -> String {
         Event::FileReadSensitive(r) => format!("read {} ({})", r.path, r.rule),
         Event::FileDenied(d) => format!("refused {} {} ({})", d.op, d.path, d.errno),
         Event::SensorLost(l) => format!("{} events lost by {}", thousands(l.count), l.sensor),
+        Event::JournalWriteError(w) => {
+            format!("journal write failed ({}); {} events not recorded", w.error, thousands(w.lost))
+        }
         Event::FilesFinal(f) => {
             format!("state at the end of {} changed paths", thousands(f.files.len() as u64))
         }

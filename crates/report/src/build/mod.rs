@@ -225,6 +225,10 @@ pub(crate) fn pid_of(event: &Event) -> Option<u32> {
         Event::FileWrite(w) => w.pid,
         Event::FileReadSensitive(r) => r.pid,
         Event::FileDenied(d) => d.pid,
-        Event::RunStart(_) | Event::SensorLost(_) | Event::FilesFinal(_) | Event::RunEnd(_) => None,
+        Event::RunStart(_)
+        | Event::SensorLost(_)
+        | Event::JournalWriteError(_)
+        | Event::FilesFinal(_)
+        | Event::RunEnd(_) => None,
     }
 }

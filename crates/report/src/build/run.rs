@@ -31,6 +31,8 @@ impl RunCollector {
             Event::RunStart(s) if self.start.is_none() => self.start = Some((record.ts.clone(), s.clone())),
             Event::RunEnd(e) => self.end = Some((record.ts.clone(), e.clone())),
             Event::SensorLost(l) => self.lost.push((l.sensor.clone(), l.count)),
+            // A full disk (or an I/O error) cost the journal these; the report says so with the rest.
+            Event::JournalWriteError(w) => self.lost.push(("journal".into(), w.lost)),
             _ => {}
         }
     }

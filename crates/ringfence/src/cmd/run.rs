@@ -102,12 +102,32 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
     let finished = runner::execute(plan, stop, stop_signal)?;
+    if let Some(now) = &finished.moved_to {
+        eprintln!(
+            "ringfence: warning: the run directory {} was moved during the run (recorded as a violation); it is now at {}",
+            out_dir.display(),
+            now.display()
+        );
+    }
+    if let Some(why) = &finished.cut_short {
+        eprintln!("ringfence: error: the journal was {why}");
+    }
+    let report_dir = finished.moved_to.clone().unwrap_or(out_dir);
     eprintln!(
         "ringfence: {}; {} violation(s). Report: {}",
         describe(&finished.outcome),
         finished.violations,
-        out_dir.join("report.html").display()
+        report_dir.join("report.html").display()
     );
+    // The chain head, where the agent cannot write: `ringfence verify --head` checks a journal
+    // against it wherever the journal ends up.
+    if let Some((head, len)) = &finished.head {
+        let anchored = match &finished.anchor {
+            Some(path) => format!(" (anchored in {})", path.display()),
+            None => String::new(),
+        };
+        eprintln!("ringfence: journal: {len} events, chain head {head}{anchored}");
+    }
     if args.demo {
         return Ok(demo::verdict(&finished));
     }

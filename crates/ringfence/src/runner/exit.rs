@@ -19,7 +19,8 @@ Exit status:
   0-255   CMD's own exit status (128+N when a signal N killed it), when nothing below applies
   122     block mode: the policy was violated (something was refused); see the report
   124     a limit (limits.wall / --wall) ended the run
-  125     ringfence itself failed (bad policy, unwritable --out, fence setup, journal I/O)
+  125     ringfence itself failed (bad policy, unwritable --out, fence setup, journal I/O,
+          a journal cut short by a write error such as a full disk)
   126     CMD was found but could not be executed
   127     CMD was not found
   128+N   ringfence was stopped by signal N (143 for SIGTERM); the fence was torn down";

@@ -9,6 +9,7 @@ mod network;
 mod outputs;
 pub mod plan;
 mod recorder;
+pub mod rundir;
 mod secrets;
 
 use std::sync::Arc;
@@ -27,6 +28,14 @@ pub struct Finished {
     pub exit_code: i32,
     pub outcome: Outcome,
     pub violations: u64,
+    /// The journal's final chain head and length, once closed.
+    pub head: Option<(String, u64)>,
+    /// Where the head was anchored (root's state directory), when it was.
+    pub anchor: Option<std::path::PathBuf>,
+    /// Where the run directory is now, when it was moved during the run.
+    pub moved_to: Option<std::path::PathBuf>,
+    /// Why the journal ends early, when a write error cut it short.
+    pub cut_short: Option<String>,
 }
 
 /// Runs the plan to the end; errors before the journal exists are returned, later ones are
@@ -35,14 +44,47 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
     // Whatever the agent does to memory, the process that records it must be the last to go.
     // Without CAP_SYS_RESOURCE this fails; the agent's own maximal score still puts it first.
     let _ = sandbox::supervisor::protect_from_oom();
-    let journal_path = plan.out_dir.join("events.jsonl");
-    let recorder = Arc::new(Recorder::create(&journal_path, &plan.cwd)?);
+    let recorder = Arc::new(Recorder::create(plan.run_dir.fd(), outputs::JOURNAL, &plan.cwd)?);
+    outputs::reserve(&plan)?;
+    // Before the agent starts: a journal put in this directory's place later is checked against it.
+    let mut anchor = journal::anchor::Anchor {
+        run_id: plan.run_id.clone(),
+        run_dir: plan.out_dir.display().to_string(),
+        moved_to: None,
+        closed: false,
+        len: 0,
+        head: journal::GENESIS.into(),
+    };
+    journal::anchor::store(&anchor).context("anchoring the run's journal")?;
     let started = Instant::now();
     let outcome =
         fence_and_run(&plan, &recorder, &stop).unwrap_or_else(|e| Outcome::SetupFailed(format!("{e:#}")));
+    let moved_to = plan.run_dir.moved();
+    if let Some(now) = &moved_to {
+        recorder.append(Event::PolicyViolation(PolicyViolation {
+            pid: None,
+            rule: "run_dir.moved".into(),
+            what: format!(
+                "the run directory {} was moved or replaced during the run; ringfence wrote only to the real one, now at {}",
+                plan.out_dir.display(),
+                now.display()
+            ),
+            verdict: match plan.mode {
+                journal::Mode::Block => Verdict::Blocked,
+                journal::Mode::Audit => Verdict::Allowed,
+            },
+        }));
+    }
     let violations = recorder.violations();
-    let (status, mut exit_code) =
+    let (mut status, mut exit_code) =
         exit::decide(plan.mode, &outcome, violations, stop_signal.load(Ordering::Relaxed) as i32);
+    let mut reason = reason(&outcome, status);
+    if let Some(error) = recorder.write_error() {
+        // The record of the run is incomplete: that is ringfence's failure, whatever CMD did.
+        status = RunStatus::Failed;
+        exit_code = exit::RINGFENCE_FAILED;
+        reason = Some(format!("the journal was cut short by a write error: {error}"));
+    }
     let (cmd_code, cmd_signal) = match &outcome {
         Outcome::Exited { code, signal } => (*code, *signal),
         _ => (None, None),
@@ -55,14 +97,50 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
         duration_ms: started.elapsed().as_millis() as u64,
         violations,
         lost_events: recorder.lost(),
-        reason: reason(&outcome, status),
+        reason,
     }));
-    let written = recorder.finish().map_err(|e| {
-        eprintln!("ringfence: error: {e}");
+    let (written, built) = match recorder.finish() {
+        Ok((written, built)) => (Some(written), built),
+        Err(e) => {
+            eprintln!("ringfence: error: {e}");
+            exit_code = exit::RINGFENCE_FAILED;
+            let read = outputs::read_back(&plan).ok();
+            let written =
+                read.map(|v| recorder::Written { head: v.head, len: v.len, cut_short: v.cut_short });
+            (written, None)
+        }
+    };
+    let cut_short = written.as_ref().and_then(|w| w.cut_short.as_ref()).map(ToString::to_string);
+    if cut_short.is_some() {
         exit_code = exit::RINGFENCE_FAILED;
-    });
-    outputs::write(&plan, &journal_path, written.ok().flatten()).context("writing the reports")?;
-    Ok(Finished { exit_code, outcome, violations })
+    }
+    let mut anchored = None;
+    if let Some(w) = &written {
+        anchor.closed = true;
+        anchor.len = w.len;
+        anchor.head = w.head.clone();
+        anchor.moved_to = moved_to.as_ref().map(|p| p.display().to_string());
+        match journal::anchor::store(&anchor) {
+            Ok(path) => anchored = Some(path),
+            Err(e) => {
+                eprintln!("ringfence: error: the journal's head could not be anchored: {e}");
+                exit_code = exit::RINGFENCE_FAILED;
+            }
+        }
+    }
+    if let Err(e) = outputs::write(&plan, built) {
+        eprintln!("ringfence: error: writing the reports: {e:#}");
+        exit_code = exit::RINGFENCE_FAILED;
+    }
+    Ok(Finished {
+        exit_code,
+        outcome,
+        violations,
+        head: written.map(|w| (w.head, w.len)),
+        anchor: anchored,
+        moved_to,
+        cut_short,
+    })
 }
 
 /// A start-up thread's result; a panic there is a failed start, not a crash of the run.

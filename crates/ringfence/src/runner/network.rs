@@ -47,9 +47,9 @@ pub fn suggest(plan: &Plan, stats: &NetStats) -> anyhow::Result<()> {
     if plan.mode != Mode::Audit {
         return Ok(());
     }
-    let path = plan.out_dir.join("suggested-policy.yml");
-    std::fs::write(&path, policy::Policy::suggest(&stats.observed))
-        .with_context(|| format!("writing {}", path.display()))
+    plan.run_dir
+        .write("suggested-policy.yml", policy::Policy::suggest(&stats.observed).as_bytes(), 0o644)
+        .with_context(|| format!("writing {}", plan.out_dir.join("suggested-policy.yml").display()))
 }
 
 pub fn layer_detail(mode: Mode) -> String {

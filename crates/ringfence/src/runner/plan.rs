@@ -25,7 +25,10 @@ pub struct Plan {
     pub pids: Option<u64>,
     /// The agent's memory limit in bytes (its cgroup's, and each private tmpfs's size).
     pub memory: u64,
+    /// Where the run directory was created (for messages; files go through `run_dir`).
     pub out_dir: PathBuf,
+    /// The run directory, held open: every output is written relative to it.
+    pub run_dir: super::rundir::RunDir,
     /// The run's places, for expanding file rules and naming them on file events.
     pub run_paths: policy::RunPaths,
     pub policy: Policy,
@@ -117,12 +120,12 @@ impl Plan {
         sandbox::env::set(&mut env, "HOME", &home.display().to_string());
         let run_paths = run_paths(&cwd, &home);
         let run_id = new_run_id();
-        let out_dir = flags.out.unwrap_or_else(|| cwd.join("ringfence-runs").join(&run_id));
-        create_out_dir(&out_dir)?;
+        let run_dir = super::rundir::RunDir::create(flags.out.as_deref(), &cwd, &run_id)?;
+        let out_dir = run_dir.path().to_path_buf();
         let credentials = super::secrets::prepare(
             &policy,
             &run_id,
-            &out_dir,
+            &run_dir,
             flags.upstream_ca,
             &flags.secret_values,
             &mut env,
@@ -142,6 +145,7 @@ impl Plan {
             pids: Some(flags.pids.or(policy.limits.pids).unwrap_or(DEFAULT_PIDS)),
             memory: policy.limits.memory.unwrap_or_else(default_memory),
             out_dir,
+            run_dir,
             run_paths,
             policy,
             credentials,
@@ -164,6 +168,7 @@ impl Plan {
             files: (self.mode == Mode::Block).then(|| self.file_fence()),
             init_exe: PathBuf::from("/proc/self/exe"),
             ca_bundle: self.credentials.bundle.clone(),
+            run_dir: Some(self.out_dir.clone()),
         }
     }
 
@@ -301,21 +306,6 @@ fn new_run_id() -> String {
     let _ =
         std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut random));
     format!("{compact}-{}", hex::encode(random))
-}
-
-/// The run directory belongs to root and is closed to others, so the agent cannot tamper with
-/// the journal while it runs.
-fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| {
-        format!("cannot create the output directory {}; choose a writable one with --out DIR", dir.display())
-    })?;
-    let probe = dir.join(".ringfence-write-test");
-    std::fs::write(&probe, b"").with_context(|| {
-        format!("the output directory {} is not writable; choose another with --out DIR", dir.display())
-    })?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
 }
 
 /// The directories between each read-only path and the writable tree it lies in (`.git` for

@@ -4,6 +4,7 @@
 //! builder. A write that fails is counted and makes the run fail: events are never dropped
 //! without a trace.
 
+use std::os::fd::BorrowedFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,12 +24,14 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// `workspace`: the run's working directory, as run.start will record it.
-    pub fn create(path: &Path, workspace: &Path) -> Result<Recorder, JournalError> {
+    /// Creates the journal `name` in the run directory `dir`; `workspace`: the run's working
+    /// directory, as run.start will record it.
+    pub fn create(dir: BorrowedFd<'_>, name: &str, workspace: &Path) -> Result<Recorder, JournalError> {
         let report = Arc::new(Mutex::new(Some(ReportBuilder::new(&workspace.display().to_string()))));
         let builder = Arc::clone(&report);
-        let writer = GroupWriter::create_with(
-            path,
+        let writer = GroupWriter::create_in(
+            dir,
+            name,
             Box::new(move |record| {
                 let mut builder = builder.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if let Some(b) = builder.as_mut()
@@ -56,6 +59,11 @@ impl Recorder {
         }
     }
 
+    /// Set once the journal stopped taking events (a full disk): the error.
+    pub fn write_error(&self) -> Option<String> {
+        self.writer.write_error()
+    }
+
     pub fn lost(&self) -> u64 {
         self.lost.load(Ordering::Relaxed)
     }
@@ -73,12 +81,21 @@ impl Recorder {
         builder.as_ref().map(ReportBuilder::listed_paths).unwrap_or_default()
     }
 
-    /// Writes what is still queued and flushes to disk; returns the report built from the
-    /// records as written (`None` if building it failed: read the journal back), or an error
-    /// naming how many events could not be written. Called once, after the last event.
-    pub fn finish(&self) -> Result<Option<RunReport>, String> {
+    /// Writes what is still queued and flushes to disk; returns what was written (head, length,
+    /// whether a write error cut it short) and the report built from the records as written
+    /// (`None` if building it failed: read the journal back), or an error naming how many events
+    /// could not be written. Called once, after the last event.
+    pub fn finish(&self) -> Result<(Written, Option<RunReport>), String> {
         let written = self.writer.finish().map_err(|e| e.to_string())?;
         let builder = self.report.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-        Ok(builder.map(|b| b.finish(written.head)))
+        let report = builder.map(|b| b.finish(written.head.clone()));
+        Ok((Written { head: written.head, len: written.len, cut_short: written.cut_short }, report))
     }
+}
+
+/// What the journal holds once closed.
+pub struct Written {
+    pub head: String,
+    pub len: u64,
+    pub cut_short: Option<journal::CutShort>,
 }

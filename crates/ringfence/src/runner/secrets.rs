@@ -46,11 +46,11 @@ pub fn parse_flag(text: &str) -> anyhow::Result<(String, policy::Secret)> {
 }
 
 /// Builds the vault and the run's CA, puts sentinels and the CA variables into `env`, and
-/// writes the fence's CA bundle into `out_dir`.
+/// writes the fence's CA bundle into the run directory.
 pub fn prepare(
     policy: &Policy,
     run_id: &str,
-    out_dir: &Path,
+    run_dir: &super::rundir::RunDir,
     upstream_ca: Vec<PathBuf>,
     given: &[(String, String)],
     env: &mut Vec<(String, String)>,
@@ -76,8 +76,8 @@ pub fn prepare(
     }
     let ca = RunCa::new(run_id).context("making the run's certificate authority")?;
     let inspects = !vault.is_empty() || !policy.inspect.is_empty() || !policy.budget.is_empty();
-    let bundle = fence_bundle(&ca, out_dir, inspects, env)?;
-    std::fs::write(out_dir.join("ca.pem"), ca.pem()).context("writing the run's CA certificate")?;
+    let bundle = fence_bundle(&ca, run_dir, inspects, env)?;
+    run_dir.write("ca.pem", ca.pem().as_bytes(), 0o644).context("writing the run's CA certificate")?;
     for path in &upstream_ca {
         if !path.is_file() {
             bail!("--upstream-ca {}: no such file; give a PEM file of CA certificates", path.display());
@@ -91,7 +91,7 @@ pub fn prepare(
 /// an error when the run inspects anything, else the fence keeps the host's TLS trust as it is.
 fn fence_bundle(
     ca: &RunCa,
-    out_dir: &Path,
+    run_dir: &super::rundir::RunDir,
     inspects: bool,
     env: &mut Vec<(String, String)>,
 ) -> anyhow::Result<Option<PathBuf>> {
@@ -112,20 +112,15 @@ fn fence_bundle(
     }
     bundle_text.push_str("# ringfence: this run's CA, trusted inside the fence only\n");
     bundle_text.push_str(&ca.pem());
-    let bundle = out_dir.join("ca-bundle.pem");
-    write_world_readable(&bundle, bundle_text.as_bytes())?;
+    // The agent's uid reads it through the bind mount: readable by all.
+    run_dir
+        .write("ca-bundle.pem", bundle_text.as_bytes(), 0o644)
+        .context("writing the fence's CA bundle into the run directory")?;
+    let bundle = run_dir.path().join("ca-bundle.pem");
     for name in CA_ENV {
         sandbox::env::set(env, name, &system.display().to_string());
     }
     Ok(Some(bundle))
-}
-
-/// The bundle is read by the agent's uid through the bind mount, so it must be readable by all.
-fn write_world_readable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-        .with_context(|| format!("making {} readable", path.display()))
 }
 
 impl Credentials {
