@@ -1,7 +1,6 @@
 //! The smaller sections: `inspect`, `secrets`, `files`, `env`, `user`, `limits`, `budget`.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 
 use crate::env::{NEVER_PASS, looks_secret};
 use crate::error::{Located, did_you_mean};
