@@ -1,11 +1,14 @@
 //! ringfence's DNS server inside the fence. Allowed names get a synthetic address; in block mode
 //! an unlisted name is answered NXDOMAIN (or REFUSED for odd types) and never leaves ringfence,
-//! which is what kills DNS tunnelling. Audit mode forwards and flags.
+//! and neither does a type other than an address for an allowed name unless `dns.types` lists it,
+//! nor a new name under a wildcard whose name budget is spent (see `tunnel`). Audit mode forwards
+//! and flags. What goes upstream is always a query ringfence built (`upstream::build_query`), and
+//! what the client gets is always a reply ringfence built (`dnswire`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{RData, Record, RecordType};
 use journal::{DnsQuery, Mode, Verdict};
@@ -15,11 +18,11 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
 use crate::state::Shared;
-use crate::{names, tunnel};
+use crate::{dnswire, names, tunnel};
 
 /// Synthetic answers live as long as the run; a short TTL still lets a client re-ask.
 const FAKE_TTL: u32 = 60;
-/// DNS over TCP: the most queries one connection may carry, and how long it may idle.
+/// DNS over TCP: how long a connection may idle.
 const TCP_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What to do with one question.
@@ -30,30 +33,64 @@ pub(crate) enum Plan {
     /// Answer NOERROR with no records (AAAA, HTTPS, CNAME of a fenced name: keep the client on
     /// the synthetic IPv4 address, which is the only way out).
     Empty,
-    /// Ask the upstream server and relay its answer.
+    /// Ask the upstream server (with a query ringfence builds) and relay its answer.
     Forward,
     /// Refuse with this code.
     Refuse(ResponseCode),
 }
 
-/// The plan for `name`/`qtype`, the rule that decided, and whether the policy refuses the name.
-pub(crate) fn plan(policy: &Policy, mode: Mode, name: &str, qtype: RecordType) -> (Plan, String, bool) {
+/// What ringfence decided about one question: the plan, the rule that decided, and whether
+/// block mode refuses it (a violation in either mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ruling {
+    pub plan: Plan,
+    pub rule: String,
+    pub violation: bool,
+}
+
+/// The types answered for every allowed name: with the synthetic address, or empty.
+fn address_like(qtype: RecordType) -> bool {
+    matches!(qtype, RecordType::A | RecordType::AAAA | RecordType::CNAME | RecordType::HTTPS)
+}
+
+/// Whether the name may be asked about with this type, and the rule that says so: the egress
+/// decision for the name, then for a type other than an address, the `dns.types` entry listing
+/// it; a long encoded label or an exhausted name budget turns an allowed name into `dns-tunnel`.
+fn admitted(policy: &Policy, name: &str, qtype: RecordType, over_budget: bool) -> (bool, String) {
     let decision = names::dns_decision(policy, name);
-    let (allowed, rule) = if decision.allowed && tunnel::looks_like_payload(name) {
-        (false, "dns-tunnel".to_string())
-    } else {
-        (decision.allowed, decision.rule)
-    };
-    let address_like =
-        matches!(qtype, RecordType::A | RecordType::AAAA | RecordType::CNAME | RecordType::HTTPS);
+    if !decision.allowed {
+        return (false, decision.rule);
+    }
+    if tunnel::looks_like_payload(name) || over_budget {
+        return (false, "dns-tunnel".into());
+    }
+    if address_like(qtype) {
+        return (true, decision.rule);
+    }
+    let qtype_text = qtype.to_string();
+    match policy.dns.listed_type(name, &qtype_text) {
+        Some(entry) => (true, format!("{}; dns.types {} {qtype_text}", decision.rule, entry.host)),
+        None => (false, format!("dns-type-not-listed {qtype_text}")),
+    }
+}
+
+/// The ruling for `name`/`qtype`. Pure: the caller has charged the name budget already.
+pub(crate) fn plan(policy: &Policy, mode: Mode, name: &str, qtype: RecordType, over_budget: bool) -> Ruling {
+    let (allowed, rule) = admitted(policy, name, qtype, over_budget);
     let plan = match (mode, allowed, qtype) {
-        (Mode::Block, false, _) if address_like => Plan::Refuse(ResponseCode::NXDomain),
+        (Mode::Block, false, _) if address_like(qtype) => Plan::Refuse(ResponseCode::NXDomain),
         (Mode::Block, false, _) => Plan::Refuse(ResponseCode::Refused),
         (Mode::Block, true, RecordType::A) => Plan::Synthesize,
-        (_, _, _) if address_like && qtype != RecordType::A => Plan::Empty,
+        (_, _, _) if address_like(qtype) && qtype != RecordType::A => Plan::Empty,
         _ => Plan::Forward,
     };
-    (plan, rule, !allowed)
+    Ruling { plan, rule, violation: !allowed }
+}
+
+/// Would this question leave ringfence (be synthesized, and later resolved, or forwarded)?
+/// Only those are charged to the name budget: a refused query carries nothing out.
+fn would_leave(policy: &Policy, mode: Mode, name: &str, qtype: RecordType) -> bool {
+    mode == Mode::Audit || admitted(policy, name, qtype, false).0
 }
 
 /// Answers one DNS message; `None` means the bytes were not worth an answer.
@@ -63,43 +100,39 @@ pub(crate) async fn answer(
     transport: &str,
     pid: Option<u32>,
 ) -> Option<Vec<u8>> {
-    let request = match Message::from_vec(bytes) {
-        Ok(m) => m,
-        // Garbage: answer FORMERR when there is an ID to answer to.
-        Err(_) => return formerr(bytes),
+    let (id, recursion_desired, query) = match dnswire::triage(bytes) {
+        dnswire::Triage::Question { id, recursion_desired, query } => (id, recursion_desired, query),
+        dnswire::Triage::Reply(reply) => {
+            shared.record_malformed(pid, transport, "answered FORMERR or NOTIMP");
+            return Some(reply);
+        }
+        dnswire::Triage::Drop => {
+            shared.record_malformed(pid, transport, "dropped");
+            return None;
+        }
     };
-    if request.metadata.message_type != MessageType::Query {
-        return None;
-    }
-    let mut response = Message::response(request.metadata.id, request.metadata.op_code);
-    response.metadata.recursion_desired = request.metadata.recursion_desired;
-    response.metadata.recursion_available = true;
-    let [query] = request.queries.as_slice() else {
-        response.metadata.response_code = ResponseCode::FormErr;
-        return response.to_vec().ok();
-    };
-    response.add_query(query.clone());
-    if request.metadata.op_code != OpCode::Query {
-        response.metadata.response_code = ResponseCode::NotImp;
-        return response.to_vec().ok();
-    }
+    let mut response = dnswire::response(id, recursion_desired, &query);
+    // Canonical case: the name goes upstream and into the journal lower-cased, so letter case
+    // carries nothing.
     let name = query.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
     let qtype = query.query_type();
     let qtype_text = qtype.to_string();
-    let suspicious = shared.tunnel.observe(&name, &qtype_text);
-    let (plan, rule, violation) = plan(&shared.policy, shared.mode, &name, qtype);
+    let base = names::budget_base(&shared.policy, &name);
+    let spend = would_leave(&shared.policy, shared.mode, &name, qtype);
+    let seen = shared.tunnel.observe(&name, &qtype_text, base.as_deref(), spend);
+    let ruling = plan(&shared.policy, shared.mode, &name, qtype, seen.over_budget);
     let mut event = DnsQuery {
         pid,
         name: name.clone(),
         qtype: qtype_text,
         transport: transport.to_string(),
         verdict: Verdict::Allowed,
-        rule,
-        violation,
+        rule: ruling.rule,
+        violation: ruling.violation,
         answer: Vec::new(),
-        suspicious,
+        suspicious: seen.signs,
     };
-    let reply = match plan {
+    let reply = match ruling.plan {
         Plan::Refuse(code) => {
             event.verdict = Verdict::Blocked;
             event.answer.push(rcode_text(code));
@@ -108,7 +141,7 @@ pub(crate) async fn answer(
         }
         Plan::Empty => response.to_vec().ok(),
         Plan::Synthesize => synthesize(shared, &mut response, query.name(), &name, &mut event),
-        Plan::Forward => forward(shared, bytes, &mut response, query.name(), &name, qtype, &mut event).await,
+        Plan::Forward => forward(shared, &mut response, query.name(), &name, qtype, &mut event).await,
     };
     shared.record_query(event);
     reply
@@ -134,18 +167,18 @@ fn synthesize(
     response.to_vec().ok()
 }
 
-/// Audit mode and allowed names' other record types: ask upstream. An A answer is still
-/// replaced by the synthetic address, so the connection that follows comes with its name.
+/// Audit mode and listed types of allowed names: ask upstream with a query ringfence builds, and
+/// answer with a reply ringfence builds. An A answer is still replaced by the synthetic address,
+/// so the connection that follows comes with its name.
 async fn forward(
     shared: &Shared,
-    bytes: &[u8],
     response: &mut Message,
     owner: &hickory_proto::rr::Name,
     name: &str,
     qtype: RecordType,
     event: &mut DnsQuery,
 ) -> Option<Vec<u8>> {
-    let upstream = match shared.upstream.forward(bytes).await {
+    let upstream = match shared.upstream.ask(name, qtype).await {
         Ok(reply) => reply,
         Err(e) => {
             response.metadata.response_code = ResponseCode::ServFail;
@@ -153,21 +186,17 @@ async fn forward(
             return response.to_vec().ok();
         }
     };
-    let Ok(parsed) = Message::from_vec(&upstream) else {
-        response.metadata.response_code = ResponseCode::ServFail;
-        event.answer.push("SERVFAIL (unreadable upstream answer)".into());
-        return response.to_vec().ok();
-    };
-    let has_a = parsed.answers.iter().any(|r| r.record_type() == RecordType::A);
-    event.answer.extend(parsed.answers.iter().map(|r| format!("{} {}", r.record_type(), r.data)));
+    let has_a = upstream.answers.iter().any(|r| r.record_type() == RecordType::A);
+    event.answer.extend(upstream.answers.iter().map(|r| format!("{} {}", r.record_type(), r.data)));
     if qtype == RecordType::A && has_a {
         event.answer.insert(0, "synthetic:".into());
         return synthesize(shared, response, owner, name, event);
     }
-    if parsed.metadata.response_code != ResponseCode::NoError {
-        event.answer.push(rcode_text(parsed.metadata.response_code));
+    dnswire::relay(response, qtype, &upstream);
+    if response.metadata.response_code != ResponseCode::NoError {
+        event.answer.push(rcode_text(response.metadata.response_code));
     }
-    Some(upstream)
+    response.to_vec().ok()
 }
 
 /// The response code as DNS tools print it (`NXDOMAIN`, `REFUSED`).
@@ -178,13 +207,6 @@ fn rcode_text(code: ResponseCode) -> String {
         ResponseCode::ServFail => "SERVFAIL".into(),
         other => format!("{other:?}").to_ascii_uppercase(),
     }
-}
-
-fn formerr(bytes: &[u8]) -> Option<Vec<u8>> {
-    let id = u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]);
-    let mut m = Message::response(id, OpCode::Query);
-    m.metadata.response_code = ResponseCode::FormErr;
-    m.to_vec().ok()
 }
 
 pub(crate) async fn serve_udp(
@@ -206,20 +228,11 @@ pub(crate) async fn serve_udp(
             let _alive = alive;
             let pid = shared.attributor.udp(peer);
             if let Some(reply) = answer(&shared, &bytes, "udp", pid).await {
-                let reply = if reply.len() > 512 { truncated(&bytes, reply) } else { reply };
+                let reply = if reply.len() > 512 { dnswire::truncated(&bytes, reply) } else { reply };
                 let _ = socket.send_to(&reply, peer).await;
             }
         });
     }
-}
-
-/// A UDP answer too big for a plain client: send the TC bit so it retries over TCP.
-fn truncated(request: &[u8], reply: Vec<u8>) -> Vec<u8> {
-    let edns = Message::from_vec(request).ok().and_then(|m| m.edns.map(|e| e.max_payload())).unwrap_or(512);
-    if reply.len() <= usize::from(edns) {
-        return reply;
-    }
-    Message::from_vec(&reply).ok().and_then(|m| m.truncate().to_vec().ok()).unwrap_or(reply)
 }
 
 pub(crate) async fn serve_tcp(
@@ -266,45 +279,84 @@ mod tests {
     use super::*;
 
     fn policy() -> Policy {
-        policy::parse("version: 1\negress:\n  allow: [ok.example, \"*.wild.example\"]\n", "ringfence.yml")
-            .unwrap()
+        policy::parse(
+            "version: 1\negress:\n  allow: [ok.example, \"*.wild.example\", _acme.ok2.example]\n\
+             dns:\n  types: { _acme.ok2.example: [TXT], \"*.wild.example\": [SRV] }\n",
+            "ringfence.yml",
+        )
+        .unwrap()
+    }
+
+    fn ruling(p: &Policy, mode: Mode, name: &str, t: RecordType) -> (Plan, String, bool) {
+        let r = plan(p, mode, name, t, false);
+        (r.plan, r.rule, r.violation)
     }
 
     #[test]
     fn block_mode_plans() {
         let p = policy();
-        let plan_of = |name, t| plan(&p, Mode::Block, name, t).0;
+        let plan_of = |name, t| plan(&p, Mode::Block, name, t, false).plan;
         assert_eq!(plan_of("ok.example", RecordType::A), Plan::Synthesize);
         assert_eq!(plan_of("ok.example", RecordType::AAAA), Plan::Empty);
         assert_eq!(plan_of("ok.example", RecordType::HTTPS), Plan::Empty);
-        assert_eq!(plan_of("ok.example", RecordType::TXT), Plan::Forward);
         assert_eq!(plan_of("evil.example", RecordType::A), Plan::Refuse(ResponseCode::NXDomain));
         assert_eq!(plan_of("evil.example", RecordType::TXT), Plan::Refuse(ResponseCode::Refused));
         assert_eq!(plan_of("evil.example", RecordType::NULL), Plan::Refuse(ResponseCode::Refused));
         assert_eq!(plan_of("a.wild.example", RecordType::A), Plan::Synthesize);
         let payload = "mzxw6ytboi4dsmrqgeztgnbsgm2dknjwgy3tooi5gqztsnbzgq2dk5jw.wild.example";
-        let (plan_, rule, violation) = plan(&p, Mode::Block, payload, RecordType::A);
         assert_eq!(
-            (plan_, rule.as_str(), violation),
-            (Plan::Refuse(ResponseCode::NXDomain), "dns-tunnel", true)
+            ruling(&p, Mode::Block, payload, RecordType::A),
+            (Plan::Refuse(ResponseCode::NXDomain), "dns-tunnel".into(), true)
         );
+        let over = plan(&p, Mode::Block, "fresh.wild.example", RecordType::A, true);
+        assert_eq!((over.plan, over.rule.as_str()), (Plan::Refuse(ResponseCode::NXDomain), "dns-tunnel"));
+    }
+
+    #[test]
+    fn other_types_of_allowed_names_need_listing() {
+        let p = policy();
+        for (name, t) in [
+            ("ok.example", RecordType::TXT),
+            ("ok.example", RecordType::MX),
+            ("ok.example", RecordType::NULL),
+            ("ok.example", RecordType::ANY),
+            ("a.wild.example", RecordType::TXT),
+            ("_acme.ok2.example", RecordType::MX),
+        ] {
+            assert_eq!(
+                ruling(&p, Mode::Block, name, t),
+                (Plan::Refuse(ResponseCode::Refused), format!("dns-type-not-listed {t}"), true),
+                "{name} {t}"
+            );
+            // Audit mode forwards it, recorded as what block mode would refuse.
+            assert_eq!(ruling(&p, Mode::Audit, name, t).0, Plan::Forward);
+            assert!(ruling(&p, Mode::Audit, name, t).2);
+        }
+        let listed = ruling(&p, Mode::Block, "_acme.ok2.example", RecordType::TXT);
+        assert_eq!(
+            listed,
+            (Plan::Forward, "allow _acme.ok2.example:443; dns.types _acme.ok2.example TXT".into(), false)
+        );
+        assert_eq!(ruling(&p, Mode::Block, "b.wild.example", RecordType::SRV).0, Plan::Forward);
     }
 
     #[test]
     fn audit_mode_forwards_and_flags() {
         let p = policy();
-        let (plan_, rule, violation) = plan(&p, Mode::Audit, "evil.example", RecordType::TXT);
-        assert_eq!((plan_, rule.as_str(), violation), (Plan::Forward, "default-deny", true));
-        assert_eq!(plan(&p, Mode::Audit, "evil.example", RecordType::A).0, Plan::Forward);
-        assert!(!plan(&p, Mode::Audit, "ok.example", RecordType::A).2);
+        assert_eq!(
+            ruling(&p, Mode::Audit, "evil.example", RecordType::TXT),
+            (Plan::Forward, "default-deny".into(), true)
+        );
+        assert_eq!(ruling(&p, Mode::Audit, "evil.example", RecordType::A).0, Plan::Forward);
+        assert!(!ruling(&p, Mode::Audit, "ok.example", RecordType::A).2);
     }
 
-    proptest::proptest! {
-        #[test]
-        fn garbage_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
-            let _ = Message::from_vec(&bytes);
-            let _ = formerr(&bytes);
-            let _ = truncated(&bytes, bytes.clone());
-        }
+    #[test]
+    fn only_queries_that_leave_are_charged() {
+        let p = policy();
+        assert!(would_leave(&p, Mode::Block, "x.wild.example", RecordType::A));
+        assert!(!would_leave(&p, Mode::Block, "x.wild.example", RecordType::TXT));
+        assert!(!would_leave(&p, Mode::Block, "evil.example", RecordType::A));
+        assert!(would_leave(&p, Mode::Audit, "evil.example", RecordType::TXT));
     }
 }

@@ -14,6 +14,7 @@
 mod addrs;
 mod attribution;
 mod dns;
+pub mod dnswire;
 mod error;
 mod fakeip;
 mod intercept;
@@ -68,6 +69,8 @@ pub struct NetStats {
     pub queries: u64,
     /// Queries and connections refused (block mode) plus packets dropped by nftables.
     pub blocked: u64,
+    /// DNS messages that were not one standard query (answered FORMERR/NOTIMP, or dropped).
+    pub malformed_dns: u64,
     /// Every (host, port) the agent tried, for `Policy::suggest`; a host is a name when the
     /// connection had one, else the address.
     pub observed: Vec<(String, u16)>,

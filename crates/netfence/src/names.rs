@@ -36,6 +36,26 @@ pub fn dns_decision(policy: &Policy, name: &str) -> Decision {
     refusal.unwrap_or_else(|| policy.egress_decision(name, 443))
 }
 
+/// The domain whose DNS name budget `name` is charged to: the fixed part of the most specific
+/// wildcard of the policy that matches it (`wild.example` for `*.wild.example`), else its last two
+/// labels (an unlisted name, forwarded only in audit mode). `None` for a name with fewer labels.
+pub fn budget_base(policy: &Policy, name: &str) -> Option<String> {
+    let rules = policy.egress.allow.iter().filter_map(|r| match &r.target {
+        Target::Host(p) => Some(p.clone()),
+        Target::Cidr(_) => None,
+    });
+    let presets = policy.presets.iter().flat_map(|p| p.patterns().map(|(pattern, _)| pattern));
+    let by_wildcard = rules
+        .chain(presets)
+        .filter(|p| p.is_wildcard() && p.matches(name))
+        .filter_map(|p| p.as_str().rsplit_once("*.").map(|(_, fixed)| fixed.to_string()))
+        .max_by_key(String::len);
+    by_wildcard.or_else(|| {
+        let labels: Vec<&str> = name.rsplitn(3, '.').collect();
+        (labels.len() == 3).then(|| format!("{}.{}", labels[1], labels[0]))
+    })
+}
+
 /// Loopback ports the policy allows (`{ host: localhost, ports: [...] }` or a `cidr:` rule
 /// covering 127.0.0.1): TCP to them from the fence is proxied to the host's loopback.
 pub fn host_service_ports(policy: &Policy) -> Vec<u16> {
@@ -82,6 +102,18 @@ mod tests {
         assert!(dns_decision(&p, "x.cdn.example").allowed);
         assert!(!dns_decision(&p, "bad.cdn.example").allowed);
         assert_eq!(dns_decision(&p, "evil.example").rule, "default-deny");
+    }
+
+    #[test]
+    fn budgets_are_kept_per_wildcard() {
+        let p = policy(
+            "version: 1\negress:\n  allow: [\"*.cdn.example\", \"**.deep.example\", \"api.*.multi.example\"]\n",
+        );
+        assert_eq!(budget_base(&p, "a1.cdn.example").as_deref(), Some("cdn.example"));
+        assert_eq!(budget_base(&p, "x.y.z.deep.example").as_deref(), Some("deep.example"));
+        assert_eq!(budget_base(&p, "api.eu.multi.example").as_deref(), Some("multi.example"));
+        assert_eq!(budget_base(&p, "a.b.unlisted.example").as_deref(), Some("unlisted.example"));
+        assert_eq!(budget_base(&p, "localhost"), None);
     }
 
     #[test]

@@ -17,6 +17,9 @@ use crate::nft;
 use crate::tunnel::Tracker;
 use crate::upstream::Upstream;
 
+/// Malformed DNS messages journaled one by one before they are only counted.
+const MALFORMED_JOURNALED: u64 = 16;
+
 pub(crate) type Sink = Box<dyn Fn(Event) + Send + Sync>;
 
 pub(crate) struct Shared {
@@ -33,6 +36,7 @@ pub(crate) struct Shared {
     connections: AtomicU64,
     queries: AtomicU64,
     blocked: AtomicU64,
+    malformed: AtomicU64,
     observed: Mutex<BTreeSet<(String, u16)>>,
 }
 
@@ -62,6 +66,7 @@ impl Shared {
             connections: AtomicU64::new(0),
             queries: AtomicU64::new(0),
             blocked: AtomicU64::new(0),
+            malformed: AtomicU64::new(0),
             observed: Mutex::new(BTreeSet::new()),
         }
     }
@@ -81,6 +86,27 @@ impl Shared {
             self.blocked.fetch_add(1, Ordering::Relaxed);
         }
         (self.sink)(Event::DnsQuery(query));
+    }
+
+    /// Counts a DNS message that was not one standard query. The first few are journaled (with
+    /// the sender), the rest only counted, so garbage cannot flood the journal.
+    pub fn record_malformed(&self, pid: Option<u32>, transport: &str, outcome: &str) {
+        let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
+        if n > MALFORMED_JOURNALED {
+            return;
+        }
+        let last = if n == MALFORMED_JOURNALED { "; later ones are only counted" } else { "" };
+        (self.sink)(Event::DnsQuery(journal::DnsQuery {
+            pid,
+            name: String::new(),
+            qtype: "MALFORMED".into(),
+            transport: transport.to_string(),
+            verdict: Verdict::Blocked,
+            rule: "dns-malformed".into(),
+            violation: false,
+            answer: vec![format!("{outcome}{last}")],
+            suspicious: vec!["not a single standard DNS query".into()],
+        }));
     }
 
     pub fn record_connect(&self, connect: NetConnect) {
@@ -134,6 +160,7 @@ impl Shared {
             connections: self.connections.load(Ordering::Relaxed),
             queries: self.queries.load(Ordering::Relaxed),
             blocked: self.blocked.load(Ordering::Relaxed),
+            malformed_dns: self.malformed.load(Ordering::Relaxed),
             observed: self.observed.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect(),
         }
     }

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+use hickory_proto::op::{Edns, Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::net::UdpSocket;
 
@@ -14,6 +14,9 @@ use tokio::net::UdpSocket;
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Upper bound on caching an answer, so a long run follows address changes.
 const MAX_CACHE: Duration = Duration::from_secs(60);
+/// The UDP answer size ringfence offers upstream (the size DNS operators agreed avoids
+/// fragmentation).
+const UDP_PAYLOAD: u16 = 1232;
 
 pub struct Upstream {
     servers: Vec<SocketAddr>,
@@ -25,12 +28,26 @@ impl Upstream {
         Upstream { servers, cache: Mutex::new(HashMap::new()) }
     }
 
-    /// Sends a raw DNS query to each server in turn and returns the first reply.
-    pub async fn forward(&self, query: &[u8]) -> Result<Vec<u8>, String> {
+    /// Asks each server in turn about `name` (lower case, as the fence normalised it) and
+    /// returns the first answer that matches the question. The query is built here, never copied
+    /// from a client: a fresh random id, the one question, recursion desired, and an OPT record
+    /// of ringfence's own with no options, so nothing the agent chose but the name and type
+    /// reaches the resolver.
+    pub async fn ask(&self, name: &str, qtype: RecordType) -> Result<Message, String> {
+        let fqdn = Name::from_ascii(format!("{name}.")).map_err(|e| format!("invalid name {name}: {e}"))?;
+        let query = build_query(fqdn.clone(), qtype);
+        let bytes = query.to_vec().map_err(|e| e.to_string())?;
         let mut last = "no upstream DNS server configured".to_string();
         for server in &self.servers {
-            match exchange(*server, query).await {
-                Ok(reply) => return Ok(reply),
+            let reply = match exchange(*server, &bytes).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    last = format!("{server}: {e}");
+                    continue;
+                }
+            };
+            match check_reply(&query, &reply) {
+                Ok(message) => return Ok(message),
                 Err(e) => last = format!("{server}: {e}"),
             }
         }
@@ -44,16 +61,7 @@ impl Upstream {
         {
             return Ok(ips.clone());
         }
-        let fqdn = Name::from_ascii(format!("{name}.")).map_err(|e| format!("invalid name {name}: {e}"))?;
-        let mut query = Message::query();
-        query.metadata.recursion_desired = true;
-        query.add_query(Query::query(fqdn, RecordType::A));
-        let bytes = query.to_vec().map_err(|e| e.to_string())?;
-        let reply = self.forward(&bytes).await?;
-        let reply = Message::from_vec(&reply).map_err(|e| format!("unreadable upstream answer: {e}"))?;
-        if reply.metadata.message_type != MessageType::Response || reply.metadata.id != query.metadata.id {
-            return Err("mismatched upstream answer".into());
-        }
+        let reply = self.ask(name, RecordType::A).await?;
         if reply.metadata.response_code != ResponseCode::NoError {
             return Err(format!("upstream answered {}", reply.metadata.response_code));
         }
@@ -76,6 +84,30 @@ impl Upstream {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), (expiry, ips.clone()));
         Ok(ips)
     }
+}
+
+/// The query ringfence sends upstream for (`name`, `qtype`).
+pub(crate) fn build_query(name: Name, qtype: RecordType) -> Message {
+    // `Message::query` draws the id from a cryptographic generator.
+    let mut query = Message::query();
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(name, qtype));
+    let mut edns = Edns::new();
+    edns.set_max_payload(UDP_PAYLOAD);
+    query.set_edns(edns);
+    query
+}
+
+/// Parses an upstream reply and checks that it answers `query`: a response, the same id, the
+/// same single question.
+pub(crate) fn check_reply(query: &Message, reply: &[u8]) -> Result<Message, String> {
+    let reply = Message::from_vec(reply).map_err(|e| format!("unreadable upstream answer: {e}"))?;
+    let matches = reply.metadata.message_type == MessageType::Response
+        && reply.metadata.id == query.metadata.id
+        && reply.queries.len() == 1
+        && reply.queries.first().map(|q| (q.name(), q.query_type()))
+            == query.queries.first().map(|q| (q.name(), q.query_type()));
+    if matches { Ok(reply) } else { Err("mismatched upstream answer".into()) }
 }
 
 /// Reads the host's nameservers from /etc/resolv.conf.
@@ -117,8 +149,47 @@ async fn exchange(server: SocketAddr, query: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-#[test]
-fn resolv_conf_parses() {
-    let text = "# comment\nnameserver 10.0.0.2\nsearch example\nnameserver ::1\nnameserver fe80::1%eth0\n";
-    assert_eq!(parse_resolv_conf(text), vec!["10.0.0.2:53".parse().unwrap(), "[::1]:53".parse().unwrap()]);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolv_conf_parses() {
+        let text =
+            "# comment\nnameserver 10.0.0.2\nsearch example\nnameserver ::1\nnameserver fe80::1%eth0\n";
+        assert_eq!(
+            parse_resolv_conf(text),
+            vec!["10.0.0.2:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn queries_are_ringfences_own() {
+        let name = Name::from_ascii("data.wild.example.").unwrap();
+        let ids: std::collections::HashSet<u16> =
+            (0..64).map(|_| build_query(name.clone(), RecordType::TXT).metadata.id).collect();
+        assert!(ids.len() > 50, "ids are random: {ids:?}");
+        let q = build_query(name, RecordType::TXT);
+        assert!(q.metadata.recursion_desired);
+        assert_eq!(q.queries.len(), 1);
+        assert!(q.answers.is_empty() && q.authorities.is_empty() && q.additionals.is_empty());
+        let edns = q.edns.as_ref().unwrap();
+        assert_eq!((edns.max_payload(), edns.options().options.len()), (UDP_PAYLOAD, 0));
+    }
+
+    #[test]
+    fn replies_must_answer_the_question() {
+        let name = Name::from_ascii("a.example.").unwrap();
+        let q = build_query(name.clone(), RecordType::TXT);
+        let mut reply = Message::new(q.metadata.id, MessageType::Response, hickory_proto::op::OpCode::Query);
+        reply.add_query(Query::query(name.clone(), RecordType::TXT));
+        assert!(check_reply(&q, &reply.to_vec().unwrap()).is_ok());
+        let mut other = reply.clone();
+        other.metadata.id = q.metadata.id.wrapping_add(1);
+        assert!(check_reply(&q, &other.to_vec().unwrap()).is_err());
+        let mut wrong = Message::new(q.metadata.id, MessageType::Response, hickory_proto::op::OpCode::Query);
+        wrong.add_query(Query::query(name, RecordType::A));
+        assert!(check_reply(&q, &wrong.to_vec().unwrap()).is_err());
+        assert!(check_reply(&q, b"garbage").is_err());
+    }
 }

@@ -124,6 +124,29 @@ fn allowed_names_work_over_http_and_tls13() {
         "{q:#?}"
     );
 
+    // Fake-IP mode: a mixed-case query with an EDNS option of the client's gets a synthetic
+    // address, and the host-side resolution behind the connection is ringfence's own query.
+    let (_, out) =
+        run.run(&["dig", "+short", "+tries=1", "+time=3", "+ednsopt=65001:5345435245", "AlLoWeD.test"]);
+    let fake = stdout(&out).trim().to_string();
+    assert!(fake.starts_with("198.18."), "{fake}");
+    let (_, out) =
+        run.run(&args(&curl(&["--resolve", &format!("allowed.test:80:{fake}"), "http://allowed.test/"])));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let raw = net.upstream_raw.lock().unwrap().clone();
+    let asked: Vec<(Vec<u8>, hickory_proto::op::Message)> = raw
+        .into_iter()
+        .filter_map(|b| hickory_proto::op::Message::from_vec(&b).ok().map(|m| (b, m)))
+        .filter(|(_, m)| m.queries.iter().any(|q| q.name().to_ascii().eq_ignore_ascii_case("allowed.test.")))
+        .collect();
+    assert!(!asked.is_empty(), "the proxy resolved allowed.test upstream");
+    for (bytes, m) in &asked {
+        assert!(m.metadata.recursion_desired && m.queries.len() == 1 && m.additionals.is_empty(), "{m:?}");
+        assert!(m.edns.as_ref().is_some_and(|e| e.options().options.is_empty()), "{m:?}");
+        assert!(bytes.windows(8).any(|w| w == b"\x07allowed"), "lower case upstream: {bytes:?}");
+        assert!(!bytes.windows(5).any(|w| w == b"SECRE"), "the client's EDNS option went upstream");
+    }
+
     let (pid, out) = run.run(&args(&curl(&["--tlsv1.3", "--cacert", &ca, "https://allowed.test/"])));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout(&out), "hello from allowed.test\n");

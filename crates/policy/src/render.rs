@@ -55,12 +55,19 @@ impl Policy {
                 }
             }
         }
-        if !self.dns.upstream.is_empty() {
-            let _ = writeln!(
-                out,
-                "dns:\n  upstream: {}",
-                list(self.dns.upstream.iter().map(|a| q(&a.to_string())))
-            );
+        if !self.dns.upstream.is_empty() || !self.dns.types.is_empty() {
+            out.push_str("dns:\n");
+            if !self.dns.upstream.is_empty() {
+                let upstream = list(self.dns.upstream.iter().map(|a| q(&a.to_string())));
+                let _ = writeln!(out, "  upstream: {upstream}");
+            }
+            if !self.dns.types.is_empty() {
+                out.push_str("  types:\n");
+                for entry in &self.dns.types {
+                    let types = list(entry.types.iter().map(|t| q(t)));
+                    let _ = writeln!(out, "    {}: {types}", q(entry.host.as_str()));
+                }
+            }
         }
         if !self.inspect.is_empty() {
             out.push_str("inspect:\n");

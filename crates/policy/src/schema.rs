@@ -90,11 +90,37 @@ pub enum Target {
 /// Ports a bare host in `allow:` gets: HTTPS only.
 pub const DEFAULT_ALLOW_PORTS: &[u16] = &[443];
 
-/// `dns:` — where ringfence resolves allowed names on the host side.
+/// `dns:` — where ringfence resolves allowed names on the host side, and which record types
+/// other than addresses the agent may ask about.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Dns {
     /// Empty means the host's own resolver configuration.
     pub upstream: Vec<SocketAddr>,
+    /// `types:` entries in file order. Without one, only address questions (A, AAAA, CNAME,
+    /// HTTPS) are answered for an allowed name; every other type is refused.
+    pub types: Vec<DnsTypes>,
+}
+
+/// `dns.types.<host>: [TXT, …]` — record types asked upstream for names matching `host`
+/// (which egress must also allow).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsTypes {
+    pub host: HostPattern,
+    /// Upper-case type names, each one of [`DNS_LISTABLE_TYPES`].
+    pub types: Vec<String>,
+}
+
+/// Record types `dns.types` may list. Address types are always answered (with a synthetic
+/// address), and NULL, ANY and zone transfers carry arbitrary data or whole zones, so none of
+/// those can be listed.
+pub const DNS_LISTABLE_TYPES: &[&str] =
+    &["TXT", "MX", "SRV", "CAA", "NS", "SOA", "PTR", "NAPTR", "SSHFP", "TLSA", "DS", "DNSKEY", "SVCB"];
+
+impl Dns {
+    /// The `types` entry that lets `name` (lower case) be asked about with `qtype` (upper case).
+    pub fn listed_type(&self, name: &str, qtype: &str) -> Option<&DnsTypes> {
+        self.types.iter().find(|t| t.types.iter().any(|x| x == qtype) && t.host.matches(name))
+    }
 }
 
 /// `inspect.<host>:` — route rules for a TLS-terminated host.

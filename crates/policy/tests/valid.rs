@@ -19,6 +19,12 @@ fn full_example_loads() {
     assert_eq!(p.egress.allow[5].ports, Some(vec![8443]));
     assert_eq!(p.egress.deny[0].ports, None);
     assert_eq!(p.dns.upstream[0].to_string(), "1.1.1.1:53");
+    assert_eq!(p.dns.types.len(), 2);
+    assert_eq!(p.dns.types[1].types, ["MX", "TXT"]);
+    assert!(p.dns.listed_type("_acme-challenge.example.com", "TXT").is_some());
+    assert!(p.dns.listed_type("in.mail.example.com", "MX").is_some());
+    assert!(p.dns.listed_type("_acme-challenge.example.com", "MX").is_none());
+    assert!(p.dns.listed_type("example.com", "TXT").is_none());
     assert_eq!(p.inspect["api.github.com"].routes.len(), 2);
     assert_eq!(p.secrets["GITHUB_TOKEN"].hosts.len(), 2);
     assert_eq!(p.files.deny_read.len(), 3);

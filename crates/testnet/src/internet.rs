@@ -33,6 +33,8 @@ pub struct FakeInternet {
     pub dir: tempfile::TempDir,
     /// Every name the fake upstream DNS server was asked about.
     pub upstream_queries: Arc<Mutex<Vec<String>>>,
+    /// The exact bytes of every query the fake upstream DNS server received.
+    pub upstream_raw: Arc<Mutex<Vec<Vec<u8>>>>,
     zone: dns::Zone,
     stop: Arc<AtomicBool>,
     dns_thread: Option<std::thread::JoinHandle<()>>,
@@ -80,17 +82,19 @@ impl FakeInternet {
                 .collect::<HashMap<_, _>>(),
         ));
         let upstream_queries = Arc::new(Mutex::new(Vec::new()));
+        let upstream_raw: dns::Raw = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let dns_thread = {
             let ns = inet_ns.try_clone().expect("dup");
-            let (zone, queries, stop) = (zone.clone(), upstream_queries.clone(), stop.clone());
+            let (zone, queries, raw, stop) =
+                (zone.clone(), upstream_queries.clone(), upstream_raw.clone(), stop.clone());
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
             let t = std::thread::spawn(move || {
                 setns(ns.as_fd(), CloneFlags::CLONE_NEWNET).expect("setns internet");
                 let socket = UdpSocket::bind((DNS, 53)).expect("bind fake dns");
                 socket.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
                 ready_tx.send(()).expect("ready");
-                dns::serve(socket, zone, queries, stop);
+                dns::serve(socket, zone, queries, raw, stop);
             });
             ready_rx.recv_timeout(Duration::from_secs(5)).expect("fake dns ready");
             t
@@ -115,6 +119,7 @@ impl FakeInternet {
             inet_dev: vi,
             dir,
             upstream_queries,
+            upstream_raw,
             zone,
             stop,
             dns_thread: Some(dns_thread),

@@ -20,6 +20,7 @@ use std::sync::Mutex;
 
 pub use claude_code::{CLAUDE_CODE_PACKAGE, claude_code};
 pub use client::{TestCgroup, run_in};
+pub use dns::txt_for;
 pub use internet::{Daemon, FakeInternet, on_host_side};
 pub use model_api::ModelApi;
 

@@ -1,5 +1,6 @@
 //! From the located YAML tree to a typed [`Policy`], validating as it goes.
 
+mod dns;
 mod egress;
 mod reader;
 mod sections;
@@ -56,7 +57,7 @@ pub(crate) fn decode(root: &Node, source: &str) -> R<Policy> {
         policy.egress = egress::egress(node, source)?;
     }
     if let Some(node) = top.get("dns") {
-        policy.dns = sections::dns(node)?;
+        policy.dns = dns::dns(node)?;
     }
     if let Some(node) = top.get("inspect") {
         policy.inspect = sections::inspect(node)?;

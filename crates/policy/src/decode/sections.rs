@@ -1,40 +1,17 @@
-//! The smaller sections: `dns`, `inspect`, `secrets`, `files`, `env`, `user`, `limits`, `budget`.
+//! The smaller sections: `inspect`, `secrets`, `files`, `env`, `user`, `limits`, `budget`.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 
 use crate::env::{NEVER_PASS, looks_secret};
 use crate::error::{Located, did_you_mean};
 use crate::hosts::HostPattern;
 use crate::schema::{
-    BUDGET_PROVIDERS, Budget, Dns, Env, Files, INSPECT_PRESETS, Inspect, Limits, Route, Secret, UserSpec,
+    BUDGET_PROVIDERS, Budget, Env, Files, INSPECT_PRESETS, Inspect, Limits, Route, Secret, UserSpec,
 };
 use crate::units::{parse_duration, parse_size};
 use crate::yaml::{Node, Value};
 
 use super::reader::{R, fields, key_text, map, string, strings, uint};
-
-pub(super) fn dns(node: &Node) -> R<Dns> {
-    let f = fields(node, "dns", &["upstream"])?;
-    let mut out = Dns::default();
-    if let Some(n) = f.get("upstream") {
-        for (text, item) in strings(n, "dns.upstream")? {
-            // A bare address means the standard DNS port.
-            let addr = text
-                .parse::<SocketAddr>()
-                .or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-                .map_err(|_| {
-                    Located::new(
-                        item.pos,
-                        format!("`dns.upstream`: found `{text}`, expected an IP address with an optional port"),
-                        "write `1.1.1.1:53`, `1.1.1.1` or `[2606:4700:4700::1111]:53`; names cannot be resolvers",
-                    )
-                })?;
-            out.upstream.push(addr);
-        }
-    }
-    Ok(out)
-}
 
 pub(super) fn inspect(node: &Node) -> R<BTreeMap<String, Inspect>> {
     let mut out = BTreeMap::new();
