@@ -42,7 +42,7 @@ pub fn parse_flag(text: &str) -> anyhow::Result<(String, policy::Secret)> {
     if hosts.is_empty() {
         bail!("--secret {text}: no host; a secret must belong to at least one host. {help}");
     }
-    Ok((name.to_string(), policy::Secret { hosts }))
+    Ok((name.to_string(), policy::Secret { hosts, inject: Vec::new() }))
 }
 
 /// Builds the vault and the run's CA, puts sentinels and the CA variables into `env`, and
