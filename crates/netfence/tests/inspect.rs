@@ -51,6 +51,7 @@ impl Run {
             name: "SECRET_TOKEN".into(),
             value: REAL.into(),
             hosts: vec![policy::HostPattern::parse("allowed.test").expect("host")],
+            inject: Vec::new(),
         }])
         .expect("vault");
         let sentinel = vault.sentinels()[0].1.clone();
@@ -246,6 +247,7 @@ fn the_model_gateway_meters_usage_and_enforces_the_budget() {
         name: "ANTHROPIC_API_KEY".into(),
         value: real.into(),
         hosts: vec![policy::HostPattern::parse("api.anthropic.com").expect("host")],
+        inject: Vec::new(),
     }])
     .expect("vault");
     let sentinel = vault.sentinels()[0].1.clone();

@@ -60,9 +60,12 @@ pub fn prepare(
     for (name, secret) in &policy.secrets {
         let value = given.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         match value.ok_or(()).or_else(|_| std::env::var(name)) {
-            Ok(value) if !value.is_empty() => {
-                specs.push(inspect::SecretSpec { name: name.clone(), value, hosts: secret.hosts.clone() })
-            }
+            Ok(value) if !value.is_empty() => specs.push(inspect::SecretSpec {
+                name: name.clone(),
+                value,
+                hosts: secret.hosts.clone(),
+                inject: secret.inject.clone(),
+            }),
             _ => missing.push(name.clone()),
         }
     }
