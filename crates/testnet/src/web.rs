@@ -71,9 +71,11 @@ class H(http.server.BaseHTTPRequestHandler):
             self.wfile.write(self.rfile.read(4)); self.wfile.flush()
             self.close_connection = True
             return
-        if self.path == '/headers':
-            # What arrived, so a test can see what the proxy put into the request.
-            body = ''.join('%s: %s\n' % (k, v) for k, v in self.headers.items()).encode()
+        if self.path.startswith('/headers'):
+            # What arrived, so a test can see what the proxy put into the request; with
+            # `?reversed=1` each value reversed, which no response scrubber undoes.
+            flip = (lambda v: v[::-1]) if 'reversed=1' in self.path else (lambda v: v)
+            body = ''.join('%s: %s\n' % (k, flip(v)) for k, v in self.headers.items()).encode()
             self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
             return self.wfile.write(body)
         body = ('hello from %s\n' % self.headers.get('Host')).encode()
