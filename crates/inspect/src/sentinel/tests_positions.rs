@@ -272,3 +272,20 @@ proptest! {
         prop_assert_eq!(found, vec!["GITHUB_TOKEN".to_string()]);
     }
 }
+
+/// `cargo test --release -p inspect scrub_throughput -- --ignored --nocapture`: how fast a
+/// response body is scrubbed (two secrets, 24 patterns, 64 KiB chunks).
+#[test]
+#[ignore]
+fn scrub_throughput() {
+    let v = vault();
+    let chunk: Vec<u8> = (0..64 * 1024).map(|i| b"{\"delta\":\"hello world\"}\n"[i % 24]).collect();
+    let mut s = v.response_scrubber(None).unwrap();
+    let start = std::time::Instant::now();
+    let mut n = 0usize;
+    for _ in 0..4096 {
+        n += s.feed(&chunk).unwrap().len();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("scrubbed {} MiB in {secs:.3}s: {:.0} MB/s", n >> 20, n as f64 / secs / 1e6);
+}
