@@ -13,5 +13,8 @@ pub mod usage;
 pub use budget::{Exceeded, Ledger, refusal_body};
 pub use prices::{PRICES_VERSION, price};
 pub use routes::{github_api_preset, route_decision};
-pub use sentinel::{BodyScanner, Rewrite, SecretSpec, Vault, VaultError, sentinel_for};
+pub use sentinel::{
+    BodyScanner, Found, ResponseScrubber, Rewrite, Scrubbed, SecretSpec, Unscannable, Vault, VaultError,
+    sentinel_for,
+};
 pub use usage::{Provider, SseMeter, Usage, provider_for, usage_from_json};

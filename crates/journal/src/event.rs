@@ -38,6 +38,8 @@ pub enum Event {
     HttpRequest(HttpRequest),
     #[serde(rename = "secret.exfil")]
     SecretExfil(SecretExfil),
+    #[serde(rename = "secret.returned")]
+    SecretReturned(SecretReturned),
     #[serde(rename = "budget")]
     Budget(Budget),
     #[serde(rename = "file.write")]
@@ -71,6 +73,7 @@ impl Event {
             Event::NetAttempt(_) => "net.attempt",
             Event::HttpRequest(_) => "http.request",
             Event::SecretExfil(_) => "secret.exfil",
+            Event::SecretReturned(_) => "secret.returned",
             Event::Budget(_) => "budget",
             Event::FileWrite(_) => "file.write",
             Event::FileReadSensitive(_) => "file.read_sensitive",
@@ -95,6 +98,8 @@ impl Event {
             Event::NetAttempt(a) => a.violation,
             Event::HttpRequest(r) => r.violation,
             Event::SecretExfil(_) => true,
+            // The fence refused a response it could not scan; a replaced value is the fence working.
+            Event::SecretReturned(r) => r.verdict == Verdict::Blocked,
             Event::Budget(b) => b.exceeded,
             Event::FileWrite(w) => w.violation,
             Event::FileReadSensitive(_) => true,
@@ -470,6 +475,28 @@ pub struct SecretExfil {
     /// Where it was found: `header <name>`, `url`, `body`.
     pub location: String,
     pub verdict: Verdict,
+}
+
+/// A response from an inspected host carried a secret's real value (its own host reflected it: an
+/// echo, an error page, a stored field), or could not be scanned for it. The agent got the
+/// sentinel in its place (`allowed`: the response went on) or nothing more (`blocked`: the
+/// response or connection was cut off).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretReturned {
+    /// The process the response was going to.
+    pub pid: Option<u32>,
+    /// The secret's variable name; empty when the response was refused unscanned.
+    pub secret: String,
+    pub host: String,
+    pub port: u16,
+    /// Where: `response header <name>`, `response body`, `websocket`.
+    pub location: String,
+    /// How the value was written: `plain`, `percent`, `json`, `base64`, `hex`; `unscanned` for
+    /// a refusal.
+    pub form: String,
+    pub verdict: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Model spending against `budget.<provider>`: written when a cap is reached and for each

@@ -51,6 +51,7 @@ impl Run {
             name: "SECRET_TOKEN".into(),
             value: REAL.into(),
             hosts: vec![policy::HostPattern::parse("allowed.test").expect("host")],
+            inject: Vec::new(),
         }])
         .expect("vault");
         let sentinel = vault.sentinels()[0].1.clone();
@@ -126,14 +127,21 @@ fn a_secret_reaches_its_own_host_and_nowhere_else() {
     let bearer = format!("Authorization: Bearer {}", run.sentinel);
 
     // Its own host: the server sees the real value, the agent only ever held the sentinel.
-    let (pid, out) = run.curl(&["-H", &bearer, "https://allowed.test/headers"]);
+    // The server echoes values reversed, which the response scrubber does not undo.
+    let (pid, out) = run.curl(&["-H", &bearer, "https://allowed.test/headers?reversed=1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let seen = stdout(&out);
-    assert!(seen.contains(&format!("Bearer {REAL}")), "upstream saw: {seen}");
-    let r = run.wait_request(|r| r.host == "allowed.test" && r.path == "/headers");
+    let reversed: String = format!("Bearer {REAL}").chars().rev().collect();
+    assert!(seen.contains(&reversed), "upstream saw: {seen}");
+    let r = run.wait_request(|r| r.host == "allowed.test" && r.path == "/headers?reversed=1");
     assert_eq!((r.pid, r.status, r.verdict, r.violation), (Some(pid), Some(200), Verdict::Allowed, false));
     assert_eq!((r.injected.clone(), r.reason.clone()), (vec!["SECRET_TOKEN".to_string()], None));
     assert!(r.bytes_down > 0);
+
+    // Echoed as it arrived, the real value reaches the agent as the sentinel again.
+    let (_, out) = run.curl(&["-H", &bearer, "https://allowed.test/headers"]);
+    assert!(stdout(&out).contains(&format!("Bearer {}\n", run.sentinel)), "{}", stdout(&out));
+    assert!(!stdout(&out).contains(REAL));
 
     // Git sends tokens as HTTP Basic: replaced inside the base64 too.
     let (_, out) =
@@ -246,6 +254,7 @@ fn the_model_gateway_meters_usage_and_enforces_the_budget() {
         name: "ANTHROPIC_API_KEY".into(),
         value: real.into(),
         hosts: vec![policy::HostPattern::parse("api.anthropic.com").expect("host")],
+        inject: Vec::new(),
     }])
     .expect("vault");
     let sentinel = vault.sentinels()[0].1.clone();
@@ -319,7 +328,7 @@ fn an_upgrade_passes_through_an_inspected_host() {
         "import socket, ssl\n\
          ctx = ssl.create_default_context(cafile='{}')\n\
          s = ctx.wrap_socket(socket.create_connection(('other.test', 443), timeout=5), server_hostname='other.test')\n\
-         s.sendall(b'GET /ws HTTP/1.1\\r\\nHost: other.test\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n\\r\\n')\n\
+         s.sendall(b'GET /ws HTTP/1.1\\r\\nHost: other.test\\r\\nUpgrade: tcp-echo\\r\\nConnection: Upgrade\\r\\n\\r\\n')\n\
          head = b''\n\
          while b'\\r\\n\\r\\n' not in head: head += s.recv(1)\n\
          s.sendall(b'ping')\n\

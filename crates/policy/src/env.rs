@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn pass_adds_names_and_prefixes_but_not_secrets() {
         let mut p = Policy { env: Env { pass: vec!["MY_VAR".into(), "APP_*".into()] }, ..Policy::default() };
-        p.secrets.insert("APP_SIGNING".into(), Secret { hosts: vec![] });
+        p.secrets.insert("APP_SIGNING".into(), Secret { hosts: vec![], inject: vec![] });
         assert!(p.env_allowed("MY_VAR"));
         assert!(p.env_allowed("APP_COLOR"));
         assert!(!p.env_allowed("APP_TOKEN"));

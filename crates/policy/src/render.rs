@@ -84,7 +84,13 @@ impl Policy {
             out.push_str("secrets:\n");
             for (name, secret) in &self.secrets {
                 let hosts = secret.hosts.iter().map(|h| q(h.as_str()));
-                let _ = writeln!(out, "  {}: {{ hosts: {} }}", q(name), list(hosts));
+                if secret.inject.is_empty() {
+                    let _ = writeln!(out, "  {}: {{ hosts: {} }}", q(name), list(hosts));
+                } else {
+                    let inject = secret.inject.iter().map(|p| q(&p.to_string()));
+                    let _ =
+                        writeln!(out, "  {}: {{ hosts: {}, in: {} }}", q(name), list(hosts), list(inject));
+                }
             }
         }
         if !self.files.writable.is_empty() || !self.files.deny_read.is_empty() {

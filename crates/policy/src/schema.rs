@@ -144,10 +144,36 @@ pub struct Route {
     pub path: String,
 }
 
-/// `secrets.<NAME>:` — which hosts the real value may be sent to.
+/// `secrets.<NAME>:` — which hosts the real value may be sent to, and where in a request it
+/// may be put besides the credential headers ([`CREDENTIAL_HEADERS`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Secret {
     pub hosts: Vec<HostPattern>,
+    /// `in:` — extra places the real value may go (`header:x-token`, `query:key`).
+    pub inject: Vec<Position>,
+}
+
+/// Headers that carry credentials for the providers ringfence knows (`Authorization` with any
+/// scheme, Anthropic's `x-api-key`, Google's `x-goog-api-key`, Azure's `api-key`): a secret's
+/// real value is put there and nowhere else unless the policy names another [`Position`].
+pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "x-api-key", "x-goog-api-key", "api-key"];
+
+/// One place in a request a secret's real value may be put (`secrets.<NAME>.in`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    /// `header:<name>`, the name in lower case.
+    Header(String),
+    /// `query:<name>`: the value of that query parameter.
+    Query(String),
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Header(name) => write!(f, "header:{name}"),
+            Position::Query(name) => write!(f, "query:{name}"),
+        }
+    }
 }
 
 /// `files:` — Landlock paths. `${workspace}`, `${tmp}`, `${home}` and a leading `~` are expanded

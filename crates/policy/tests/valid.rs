@@ -27,6 +27,11 @@ fn full_example_loads() {
     assert!(p.dns.listed_type("example.com", "TXT").is_none());
     assert_eq!(p.inspect["api.github.com"].routes.len(), 2);
     assert_eq!(p.secrets["GITHUB_TOKEN"].hosts.len(), 2);
+    assert!(p.secrets["GITHUB_TOKEN"].inject.is_empty());
+    assert_eq!(
+        p.secrets["GOOGLE_KEY"].inject,
+        [policy::Position::Query("key".into()), policy::Position::Header("x-goog-api-key".into())]
+    );
     assert_eq!(p.files.deny_read.len(), 3);
     assert_eq!(p.user, Some(UserSpec::Uid(1001)));
     assert_eq!(p.limits.wall, Some(Duration::from_secs(1800)));

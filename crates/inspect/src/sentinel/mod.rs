@@ -1,17 +1,24 @@
 //! Secrets become same-shape sentinels; the proxy swaps them back only toward their own hosts.
 //!
 //! The agent's environment holds sentinels, never real values. On a request to a host a secret
-//! belongs to, the proxy replaces that secret's sentinel in headers and the URL with the real
-//! value ([`Vault::rewrite`]). A sentinel bound for any other host is *foreign*: it is reported
-//! and never replaced, so a prompt-injected agent that posts its key to an attacker posts a
-//! worthless string and leaves a record of trying.
+//! belongs to, the proxy replaces that secret's sentinel with the real value only where
+//! credentials go: the credential headers ([`policy::CREDENTIAL_HEADERS`]) and the positions the
+//! policy names for that secret (`secrets.<NAME>.in`); see [`Vault::rewrite_header`] and
+//! [`Vault::rewrite_url`]. Anywhere else the sentinel is left as it is, so a host that reflects
+//! what it was sent (an echo, an error page, a stored field) reflects the sentinel. A sentinel
+//! bound for any other host is *foreign*: it is reported and never replaced, so a
+//! prompt-injected agent that posts its key to an attacker posts a worthless string and leaves a
+//! record of trying.
 //!
 //! Request bodies are only scanned ([`Vault::body_scanner`]), never rewritten: a body can be
 //! large, streamed, compressed or signed, and no client ringfence supports sends its key there.
+//! Responses are scrubbed ([`Vault::response_scrubber`], [`Vault::scrub`]): a real value that
+//! comes back, plain or encoded, is replaced by its sentinel before the agent reads it.
 
 mod forms;
 pub(crate) use forms::escaped_byte;
 mod scan;
+mod scrub;
 mod shape;
 
 use std::fmt;
@@ -20,9 +27,10 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use policy::HostPattern;
+use policy::{CREDENTIAL_HEADERS, HostPattern, Position};
 
 pub use scan::{BodyScanner, SCAN_LIMIT};
+pub use scrub::{Found, ResponseScrubber, Scrubbed, Unscannable};
 pub use shape::{KNOWN_PREFIXES, known_prefix, sentinel_for};
 
 use forms::{PercentView, base64_forms, percent_encode};
@@ -32,13 +40,14 @@ use forms::{PercentView, base64_forms, percent_encode};
 /// wherever that text happened to match.
 pub const MIN_SECRET_LEN: usize = 8;
 
-/// One secret as the policy declares it: the environment variable name, its real value and the
-/// hosts the real value may be sent to.
+/// One secret as the policy declares it: the environment variable name, its real value, the
+/// hosts the real value may be sent to, and where in a request besides the credential headers.
 #[derive(Clone)]
 pub struct SecretSpec {
     pub name: String,
     pub value: String,
     pub hosts: Vec<HostPattern>,
+    pub inject: Vec<Position>,
 }
 
 impl fmt::Debug for SecretSpec {
@@ -48,6 +57,7 @@ impl fmt::Debug for SecretSpec {
             .field("name", &self.name)
             .field("value", &Hidden(self.value.len()))
             .field("hosts", &HostList(&self.hosts))
+            .field("inject", &self.inject)
             .finish()
     }
 }
@@ -78,6 +88,18 @@ struct Entry {
     real: String,
     sentinel: String,
     hosts: Vec<HostPattern>,
+    inject: Vec<Position>,
+}
+
+/// What a request's value may do with one secret's sentinel, by host and position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The secret belongs to the host and this is a credential position: put the real value in.
+    Inject,
+    /// The secret belongs to the host but this is not where credentials go: leave the sentinel.
+    Keep,
+    /// The secret belongs elsewhere: report it.
+    Foreign,
 }
 
 /// Every fenced secret with its sentinel and hosts, plus the searchers built from them once.
@@ -89,6 +111,8 @@ pub struct Vault {
     encoded: Arc<Patterns>,
     /// Plain sentinels and their base64 fragments, searched in bodies as sent.
     body_raw: Arc<Patterns>,
+    /// Real values in every form a response may carry them, each paired with the sentinel's.
+    scrub: Arc<scrub::ScrubPatterns>,
     /// Plain sentinels, searched in bodies once `%XX` escapes are decoded.
     body_plain: Arc<Patterns>,
 }
@@ -156,6 +180,9 @@ pub struct Rewrite {
     pub injected: Vec<String>,
     /// Names of secrets whose sentinel was found on its way to a host it does not belong to.
     pub foreign: Vec<String>,
+    /// Names of this host's secrets whose sentinel sat where credentials do not go, and was
+    /// left as it is.
+    pub kept: Vec<String>,
 }
 
 impl Rewrite {
@@ -199,6 +226,7 @@ impl Vault {
                 real: s.value.clone(),
                 sentinel,
                 hosts: s.hosts.clone(),
+                inject: s.inject.clone(),
             });
         }
         let plain = AhoCorasick::builder()
@@ -214,8 +242,12 @@ impl Vault {
             .flat_map(|(i, e)| base64_forms(e.sentinel.as_bytes()).into_iter().map(move |f| (i, f)))
             .collect();
         let body_raw = Patterns::new(plain_forms.iter().chain(&encoded_forms).cloned().collect());
+        let scrub = Arc::new(scrub::ScrubPatterns::new(
+            entries.iter().map(|e| (e.real.as_bytes(), e.sentinel.as_bytes())),
+        ));
         Ok(Vault {
             entries,
+            scrub,
             plain,
             encoded: Arc::new(Patterns::new(encoded_forms)),
             body_raw: Arc::new(body_raw),
@@ -244,19 +276,98 @@ impl Vault {
         self.entries.iter().any(|e| entry_owns(e, host))
     }
 
-    /// Rewrites one header value, or the URL's path and query, of a request to `host`:
-    /// sentinels of secrets that belong to `host` become real values; sentinels of other secrets
-    /// are reported as foreign and left as they are.
+    /// Rewrites one header value of a request to `host`. Sentinels of secrets that belong to
+    /// `host` become real values when the header carries credentials
+    /// ([`policy::CREDENTIAL_HEADERS`], or `header:<name>` in the secret's `in:`), and are left
+    /// as they are ([`Rewrite::kept`]) in any other header; sentinels of other secrets are
+    /// reported as foreign and left as they are.
     ///
     /// Sentinels are also found percent-encoded (`%73k-ant-…`; the real value is then injected
     /// percent-encoded too), inside `Basic base64(user:pass)` credentials (how git sends tokens
     /// over HTTPS: decoded, replaced, encoded again), and, for foreign detection only, as
     /// base64 anywhere in the value.
+    pub fn rewrite_header(&self, host: &str, header: &str, value: &[u8]) -> Rewrite {
+        let roles: Vec<Role> = self
+            .entries
+            .iter()
+            .map(|e| {
+                if !entry_owns(e, host) {
+                    Role::Foreign
+                } else if CREDENTIAL_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(header))
+                    || e.inject
+                        .iter()
+                        .any(|p| matches!(p, Position::Header(h) if h.eq_ignore_ascii_case(header)))
+                {
+                    Role::Inject
+                } else {
+                    Role::Keep
+                }
+            })
+            .collect();
+        self.rewrite_with(&roles, value)
+    }
+
+    /// A value in a credential position (an `Authorization` header) of a request to `host`:
+    /// [`Vault::rewrite_header`] for `authorization`.
     pub fn rewrite(&self, host: &str, value: &[u8]) -> Rewrite {
-        let owned: Vec<bool> = self.entries.iter().map(|e| entry_owns(e, host)).collect();
-        let mut out = Rewrite { bytes: value.to_vec(), injected: Vec::new(), foreign: Vec::new() };
+        self.rewrite_header(host, "authorization", value)
+    }
+
+    /// Rewrites a request's path and query toward `host`. A sentinel of this host's secret
+    /// becomes the real value only as the value of a query parameter the secret's `in:` names
+    /// (`query:key`); in the path and in any other parameter it is left as it is. Foreign
+    /// sentinels are reported wherever they are.
+    pub fn rewrite_url(&self, host: &str, path_and_query: &[u8]) -> Rewrite {
+        let keep: Vec<Role> = self
+            .entries
+            .iter()
+            .map(|e| if entry_owns(e, host) { Role::Keep } else { Role::Foreign })
+            .collect();
+        let split = path_and_query.iter().position(|&b| b == b'?').unwrap_or(path_and_query.len());
+        let mut out = self.rewrite_with(&keep, &path_and_query[..split]);
+        if split == path_and_query.len() {
+            return out;
+        }
+        out.bytes.push(b'?');
+        let query = &path_and_query[split + 1..];
+        for (i, pair) in query.split(|&b| b == b'&').enumerate() {
+            if i > 0 {
+                out.bytes.push(b'&');
+            }
+            let eq = pair.iter().position(|&b| b == b'=');
+            let (key, value) = match eq {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let key_text = PercentView::new(key).bytes;
+            let roles: Vec<Role> = self
+                .entries
+                .iter()
+                .zip(&keep)
+                .map(|(e, role)| {
+                    let named =
+                        e.inject.iter().any(|p| matches!(p, Position::Query(q) if q.as_bytes() == key_text));
+                    if *role == Role::Keep && named { Role::Inject } else { *role }
+                })
+                .collect();
+            let k = self.rewrite_with(&keep, key);
+            out.bytes.extend_from_slice(&k.bytes);
+            merge(&mut out, k);
+            if eq.is_some() {
+                out.bytes.push(b'=');
+                let v = self.rewrite_with(&roles, value);
+                out.bytes.extend_from_slice(&v.bytes);
+                merge(&mut out, v);
+            }
+        }
+        out
+    }
+
+    fn rewrite_with(&self, roles: &[Role], value: &[u8]) -> Rewrite {
+        let mut out =
+            Rewrite { bytes: value.to_vec(), injected: Vec::new(), foreign: Vec::new(), kept: Vec::new() };
         if let Some((scheme, credentials)) = basic_credentials(value) {
-            let inner = self.rewrite_plain(&owned, &credentials, &mut out);
+            let inner = self.rewrite_plain(roles, &credentials, &mut out);
             if inner != credentials {
                 let mut bytes = value[..scheme].to_vec();
                 bytes.extend_from_slice(STANDARD.encode(&inner).as_bytes());
@@ -264,13 +375,30 @@ impl Vault {
             }
             return out;
         }
-        out.bytes = self.rewrite_plain(&owned, value, &mut out);
+        out.bytes = self.rewrite_plain(roles, value, &mut out);
         for entry in scan::find_all(&self.encoded, value) {
-            if !owned[entry] {
+            if roles[entry] == Role::Foreign {
                 push_name(&mut out.foreign, &self.entries[entry].name);
             }
         }
         out
+    }
+
+    /// Replaces every secret's real value in `value` (a response header, a message), in any
+    /// form the response scrubber knows, by its sentinel; says which were found.
+    pub fn scrub(&self, value: &[u8]) -> Scrubbed {
+        scrub::scrub_all(&self.scrub, value, &self.names())
+    }
+
+    /// A streaming scrubber for a response body with this `Content-Encoding`: gzip and deflate
+    /// are decoded (the output is the decoded body), anything else but identity is refused
+    /// because it cannot be scanned.
+    pub fn response_scrubber(&self, content_encoding: Option<&str>) -> Result<ResponseScrubber, Unscannable> {
+        ResponseScrubber::new(self.scrub.clone(), self.names(), content_encoding)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|e| e.name.clone()).collect()
     }
 
     /// A streaming detector for a request body sent to `host`; see [`BodyScanner`]. Bodies are
@@ -282,17 +410,25 @@ impl Vault {
         BodyScanner::new(self.body_raw.clone(), self.body_plain.clone(), names, owned, content_encoding)
     }
 
-    /// Replaces owned sentinels found plain or percent-encoded in `value`, noting names in `out`.
-    fn rewrite_plain(&self, owned: &[bool], value: &[u8], out: &mut Rewrite) -> Vec<u8> {
+    /// Replaces sentinels to inject found plain or percent-encoded in `value`, noting names in
+    /// `out`.
+    fn rewrite_plain(&self, roles: &[Role], value: &[u8], out: &mut Rewrite) -> Vec<u8> {
         let Some(plain) = &self.plain else { return value.to_vec() };
         let view = PercentView::new(value);
         let mut result = Vec::with_capacity(value.len());
         let mut copied = 0;
         for m in plain.find_iter(&view.bytes) {
             let entry = &self.entries[m.pattern().as_usize()];
-            if !owned[m.pattern().as_usize()] {
-                push_name(&mut out.foreign, &entry.name);
-                continue;
+            match roles[m.pattern().as_usize()] {
+                Role::Foreign => {
+                    push_name(&mut out.foreign, &entry.name);
+                    continue;
+                }
+                Role::Keep => {
+                    push_name(&mut out.kept, &entry.name);
+                    continue;
+                }
+                Role::Inject => {}
             }
             let span = view.original(m.start(), m.end());
             result.extend_from_slice(&value[copied..span.start]);
@@ -323,6 +459,17 @@ fn strip_port(host: &str) -> &str {
             name
         }
         _ => host,
+    }
+}
+
+/// Adds the names `part` found to `out` (its bytes are the caller's to place).
+fn merge(out: &mut Rewrite, part: Rewrite) {
+    for (into, from) in
+        [(&mut out.injected, part.injected), (&mut out.foreign, part.foreign), (&mut out.kept, part.kept)]
+    {
+        for name in from {
+            push_name(into, &name);
+        }
     }
 }
 
@@ -362,3 +509,6 @@ fn distinct_sentinel(real: &str, secrets: &[SecretSpec], drawn: &[Entry]) -> Opt
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_positions;

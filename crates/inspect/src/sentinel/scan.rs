@@ -231,14 +231,21 @@ impl BodyScanner {
     }
 }
 
-/// Searches two views of the decoded body: the bytes as they are (plain and base64 forms) and,
-/// once a `%` has been seen, the bytes with `%XX` escapes decoded (plain forms).
+/// Searches three views of the decoded body: the bytes as they are (plain and base64 forms);
+/// once a `%` has been seen, the bytes with `%XX` escapes decoded (plain forms); and once a line
+/// break has been seen, the bytes with line breaks removed (plain and base64 forms), because
+/// MIME, PEM and `base64` without `-w0` wrap base64 every 64 or 76 columns and a JSON string
+/// may carry the breaks as `\n` escapes.
 struct Matcher {
     raw: Stream,
     decoded_patterns: Arc<Patterns>,
     /// Absent until the first `%`: before it, the decoded view equals the raw one.
     decoded: Option<Stream>,
     percent_pending: Vec<u8>,
+    /// Absent until the first line break or backslash: before it, the view equals the raw one.
+    unwrapped: Option<Stream>,
+    /// A backslash whose next byte decides whether it starts a `\n` / `\r` escape.
+    backslash_pending: bool,
     found: Vec<bool>,
     scanned: u64,
     limit: u64,
@@ -252,6 +259,8 @@ impl Matcher {
             decoded_patterns: decoded,
             decoded: None,
             percent_pending: Vec::new(),
+            unwrapped: None,
+            backslash_pending: false,
             found: vec![false; entries],
             scanned: 0,
             limit,
@@ -276,12 +285,21 @@ impl Matcher {
             stream.carry = self.raw.carry.clone();
             self.decoded = Some(stream);
         }
+        if self.unwrapped.is_none() && data.iter().any(|b| matches!(b, b'\n' | b'\r' | b'\\')) {
+            let mut stream = Stream::new(self.raw.patterns.clone());
+            stream.carry = self.raw.carry.clone();
+            self.unwrapped = Some(stream);
+        }
         let found = &mut self.found;
         let mut mark = |entry: usize| found[entry] = true;
         self.raw.search(data, &mut mark);
         if let Some(decoded) = &mut self.decoded {
             let text = decode_percent(&mut self.percent_pending, data);
             decoded.search(&text, &mut mark);
+        }
+        if let Some(unwrapped) = &mut self.unwrapped {
+            let text = remove_breaks(&mut self.backslash_pending, data);
+            unwrapped.search(&text, &mut mark);
         }
     }
 
@@ -290,6 +308,11 @@ impl Matcher {
         let found = &mut self.found;
         if let Some(decoded) = &mut self.decoded {
             decoded.search(&pending, &mut |entry| found[entry] = true);
+        }
+        if std::mem::take(&mut self.backslash_pending)
+            && let Some(unwrapped) = &mut self.unwrapped
+        {
+            unwrapped.search(b"\\", &mut |entry| found[entry] = true);
         }
     }
 }
@@ -323,6 +346,26 @@ impl Stream {
 pub(crate) fn find_all(patterns: &Patterns, bytes: &[u8]) -> Vec<usize> {
     let Some(searcher) = &patterns.searcher else { return Vec::new() };
     searcher.find_overlapping_iter(bytes).map(|m| patterns.entry_of[m.pattern().as_usize()]).collect()
+}
+
+/// Drops CR and LF, and the two-byte escapes `\n` and `\r`, from a stream; a backslash at the
+/// end of a chunk waits in `pending` for the byte after it.
+fn remove_breaks(pending: &mut bool, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for &b in data {
+        if std::mem::take(pending) {
+            if matches!(b, b'n' | b'r') {
+                continue;
+            }
+            out.push(b'\\');
+        }
+        match b {
+            b'\\' => *pending = true,
+            b'\n' | b'\r' => {}
+            _ => out.push(b),
+        }
+    }
+    out
 }
 
 /// Decodes `%XX` escapes in a stream; an escape cut by a chunk boundary waits in `pending`.

@@ -17,6 +17,7 @@ fn spec(name: &str, value: &str, hosts: &[&str]) -> SecretSpec {
         name: name.into(),
         value: value.into(),
         hosts: hosts.iter().map(|h| HostPattern::parse(h).unwrap()).collect(),
+        inject: Vec::new(),
     }
 }
 

@@ -118,8 +118,118 @@ impl Meter {
 /// Called once with (bytes down, usage, whether the body was read to its end).
 pub(crate) type Done = Box<dyn FnOnce(u64, Option<inspect::Usage>, bool) + Send + Sync>;
 
-pub(crate) struct MeterBody {
+/// Told of real values found in a response (secret, form) and, once, of a response cut off
+/// because it could not be scanned.
+pub(crate) type OnReturned = Box<dyn FnMut(Vec<inspect::Found>, Option<String>) + Send + Sync>;
+
+/// A response body from a secret's host, scrubbed as it streams: real values become sentinels
+/// before a byte reaches the agent; a body that cannot be decoded is cut off.
+pub(crate) struct ScrubBody {
     inner: Incoming,
+    scrubber: Option<inspect::ResponseScrubber>,
+    on_returned: OnReturned,
+    keeps_length: bool,
+    /// Trailers that arrived with output still to pass on first.
+    trailers: Option<Frame<Bytes>>,
+}
+
+impl ScrubBody {
+    pub fn new(inner: Incoming, scrubber: inspect::ResponseScrubber, on_returned: OnReturned) -> Self {
+        let keeps_length = scrubber.keeps_length();
+        ScrubBody { inner, scrubber: Some(scrubber), on_returned, keeps_length, trailers: None }
+    }
+
+    /// The scrubbed output of `data` (and, at the end, everything held back).
+    fn scrub(&mut self, data: &[u8], end: bool) -> Result<Bytes, BoxError> {
+        let Some(s) = self.scrubber.as_mut() else { return Ok(Bytes::new()) };
+        let mut out = s.feed(data);
+        if end && let Ok(out) = &mut out {
+            match s.finish() {
+                Ok(rest) => out.extend_from_slice(&rest),
+                Err(e) => return self.cut(e),
+            }
+        }
+        let found = s.take_found();
+        if !found.is_empty() {
+            (self.on_returned)(found, None);
+        }
+        if end {
+            self.scrubber = None;
+        }
+        match out {
+            Ok(out) => Ok(Bytes::from(out)),
+            Err(e) => self.cut(e),
+        }
+    }
+
+    fn cut(&mut self, e: inspect::Unscannable) -> Result<Bytes, BoxError> {
+        self.scrubber = None;
+        (self.on_returned)(Vec::new(), Some(e.0.clone()));
+        Err(format!("ringfence cut the response off: {e}").into())
+    }
+}
+
+impl hyper::body::Body for ScrubBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            if this.scrubber.is_none() {
+                return Poll::Ready(this.trailers.take().map(Ok));
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => {
+                        // hyper may not poll a body whose known length has been read: finish
+                        // with the last data frame so the held-back tail is not lost.
+                        let end = this.inner.is_end_stream();
+                        match this.scrub(&data, end) {
+                            Ok(out) if out.is_empty() && !end => continue,
+                            Ok(out) => return Poll::Ready(Some(Ok(Frame::data(out)))),
+                            Err(e) => return Poll::Ready(Some(Err(e))),
+                        }
+                    }
+                    // Trailers are not scrubbed: they end the body, so flush first.
+                    Err(trailers) => {
+                        return match this.scrub(&[], true) {
+                            Ok(out) if out.is_empty() => Poll::Ready(Some(Ok(trailers))),
+                            Ok(out) => {
+                                this.trailers = Some(trailers);
+                                Poll::Ready(Some(Ok(Frame::data(out))))
+                            }
+                            Err(e) => Poll::Ready(Some(Err(e))),
+                        };
+                    }
+                },
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(Box::new(e)))),
+                Poll::Ready(None) => {
+                    return match this.scrub(&[], true) {
+                        Ok(out) if out.is_empty() => Poll::Ready(None),
+                        Ok(out) => Poll::Ready(Some(Ok(Frame::data(out)))),
+                        Err(e) => Poll::Ready(Some(Err(e))),
+                    };
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.scrubber.is_none() && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        if self.keeps_length { self.inner.size_hint() } else { hyper::body::SizeHint::default() }
+    }
+}
+
+pub(crate) struct MeterBody {
+    inner: super::Body,
     meter: Meter,
     down: u64,
     done: Option<Done>,
@@ -139,7 +249,7 @@ enum Held {
 }
 
 impl MeterBody {
-    pub fn new(inner: Incoming, meter: Meter, done: Done) -> Self {
+    pub fn new(inner: super::Body, meter: Meter, done: Done) -> Self {
         MeterBody { inner, meter, down: 0, done: Some(done), held: None }
     }
 
@@ -206,7 +316,7 @@ impl hyper::body::Body for MeterBody {
                     }
                     Err(trailers) => Held::Frame(trailers),
                 },
-                Poll::Ready(Some(Err(e))) => Held::Error(Box::new(e)),
+                Poll::Ready(Some(Err(e))) => Held::Error(e),
                 Poll::Ready(None) => Held::End,
             };
             if gathered.is_empty() {

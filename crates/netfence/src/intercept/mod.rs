@@ -10,6 +10,7 @@ pub mod gateway;
 mod request;
 mod stream;
 mod upstream;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -11,9 +11,9 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
-use journal::{Event, HttpRequest, ModelUsage, SecretExfil, Verdict};
+use journal::{Event, HttpRequest, ModelUsage, SecretExfil, SecretReturned, Verdict};
 
-use super::body::{Meter, MeterBody, ScanBody};
+use super::body::{Meter, MeterBody, ScanBody, ScrubBody};
 use super::upstream::{Speaks, Upstream};
 use super::{Body, Conn};
 use crate::state::Shared;
@@ -66,6 +66,27 @@ impl Ctx {
             location: location.to_string(),
             verdict,
         }));
+    }
+
+    /// A real value came back in a response (replaced: `Allowed`), or a response was cut off
+    /// because it could not be scanned (`Blocked`, with the reason).
+    fn returned(&self, secret: &str, location: &str, form: &str, verdict: Verdict, reason: Option<String>) {
+        self.emit(Event::SecretReturned(SecretReturned {
+            pid: self.conn.pid,
+            secret: secret.to_string(),
+            host: self.conn.host.clone(),
+            port: self.conn.port,
+            location: location.to_string(),
+            form: form.to_string(),
+            verdict,
+            reason,
+        }));
+    }
+
+    /// Responses from a host some secret belongs to are scrubbed of real values: only those
+    /// hosts are ever sent one.
+    fn scrubs(&self) -> bool {
+        self.shared.inspector.vault.wants_inspection(&self.conn.host)
     }
 }
 
@@ -146,7 +167,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     let (mut parts, incoming) = req.into_parts();
     let mut foreign = Vec::new();
     let mut injected = Vec::new();
-    let rewritten = inspector.vault.rewrite(&ctx.conn.host, path.as_bytes());
+    let rewritten = inspector.vault.rewrite_url(&ctx.conn.host, path.as_bytes());
     foreign.extend(rewritten.foreign.iter().map(|n| (n.clone(), "url".to_string())));
     injected.extend(rewritten.injected.iter().cloned());
     if !rewritten.injected.is_empty() {
@@ -214,9 +235,23 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
         // Usage is read from the body: ask for it uncompressed.
         parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     }
+    if ctx.scrubs() {
+        // Responses are scrubbed of real values: ask for them uncompressed (gzip and deflate
+        // are decoded if they come anyway; anything else is cut off).
+        parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    }
 
-    // Upgrades (websockets) pass through untouched once the server agrees.
+    // Upgrades (websockets) keep being scanned once the server agrees; compressed websocket
+    // frames could not be, so the extension is not offered.
     let wants_upgrade = parts.headers.contains_key(header::UPGRADE);
+    let websocket = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")));
+    if wants_upgrade {
+        parts.headers.remove(header::SEC_WEBSOCKET_EXTENSIONS);
+    }
     let upgrade_headers = wants_upgrade.then(|| {
         (parts.headers.get(header::UPGRADE).cloned(), parts.headers.get(header::CONNECTION).cloned())
     });
@@ -269,12 +304,17 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     if response.status() == StatusCode::SWITCHING_PROTOCOLS
         && let Some(client_upgrade) = client_upgrade
     {
+        if response.headers().contains_key(header::SEC_WEBSOCKET_EXTENSIONS) {
+            let why = "the server agreed to a websocket extension that was not offered; its frames could not be scanned";
+            ctx.returned("", "websocket", "unscanned", Verdict::Blocked, Some(why.into()));
+            return Ok(refuse(event, StatusCode::BAD_GATEWAY, "secrets", why.into()));
+        }
         let server_upgrade = hyper::upgrade::on(&mut response);
+        let relay_ctx = ctx.clone();
         tokio::spawn(async move {
             if let (Ok(c), Ok(s)) = (client_upgrade.await, server_upgrade.await) {
-                let mut c = hyper_util::rt::TokioIo::new(c);
-                let mut s = hyper_util::rt::TokioIo::new(s);
-                let _ = tokio::io::copy_bidirectional(&mut c, &mut s).await;
+                relay(relay_ctx, hyper_util::rt::TokioIo::new(c), hyper_util::rt::TokioIo::new(s), websocket)
+                    .await;
             }
         });
         event.bytes_up = up.load(Ordering::Relaxed);
@@ -292,6 +332,39 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     };
     let (mut parts, incoming) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
+    let body: Body = if ctx.scrubs() {
+        scrub_headers(&ctx, &mut parts.headers);
+        let encoding = parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+        match inspector.vault.response_scrubber(encoding) {
+            Ok(scrubber) => {
+                if scrubber.decodes() {
+                    parts.headers.remove(header::CONTENT_ENCODING);
+                    parts.headers.remove(header::CONTENT_LENGTH);
+                } else if !scrubber.keeps_length() {
+                    parts.headers.remove(header::CONTENT_LENGTH);
+                }
+                let on_returned = {
+                    let ctx = ctx.clone();
+                    Box::new(move |found: Vec<inspect::Found>, cut: Option<String>| {
+                        for f in found {
+                            ctx.returned(&f.name, "response body", f.form, Verdict::Allowed, None);
+                        }
+                        if let Some(why) = cut {
+                            ctx.returned("", "response body", "unscanned", Verdict::Blocked, Some(why));
+                        }
+                    })
+                };
+                Body::new(ScrubBody::new(incoming, scrubber, on_returned))
+            }
+            Err(e) => {
+                ctx.returned("", "response body", "unscanned", Verdict::Blocked, Some(e.0.clone()));
+                event.reason = Some(e.0.clone());
+                return Ok(refuse(event, StatusCode::BAD_GATEWAY, "secrets", e.0));
+            }
+        }
+    } else {
+        Body::new(incoming.map_err(|e| -> super::BoxError { Box::new(e) }))
+    };
     let done = {
         let ctx = ctx.clone();
         Box::new(move |down: u64, usage: Option<inspect::Usage>, complete: bool| {
@@ -307,7 +380,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
             ctx.emit(Event::HttpRequest(event));
         })
     };
-    Ok(Response::from_parts(parts, Body::new(MeterBody::new(incoming, meter, done))))
+    Ok(Response::from_parts(parts, Body::new(MeterBody::new(body, meter, done))))
 }
 
 /// Prices a model call, adds it to the run's ledger, and journals the crossing of a cap.
@@ -358,7 +431,7 @@ fn rewrite_headers(
         let mut changed = false;
         let mut out = Vec::with_capacity(values.len());
         for value in values {
-            let rw = vault.rewrite(&ctx.conn.host, value.as_bytes());
+            let rw = vault.rewrite_header(&ctx.conn.host, name.as_str(), value.as_bytes());
             foreign.extend(rw.foreign.iter().map(|n| (n.clone(), format!("header {name}"))));
             if rw.injected.is_empty() {
                 out.push(value);
@@ -383,6 +456,86 @@ fn rewrite_headers(
     }
 }
 
+/// Replaces real values in a response's headers by their sentinels, recording each.
+fn scrub_headers(ctx: &Ctx, headers: &mut HeaderMap) {
+    let vault = &ctx.shared.inspector.vault;
+    let names: Vec<HeaderName> = headers.keys().cloned().collect();
+    for name in names {
+        let values: Vec<HeaderValue> = headers.get_all(&name).iter().cloned().collect();
+        let scrubbed: Vec<inspect::Scrubbed> = values.iter().map(|v| vault.scrub(v.as_bytes())).collect();
+        if scrubbed.iter().all(|s| s.found.is_empty()) {
+            continue;
+        }
+        headers.remove(&name);
+        for s in scrubbed {
+            for f in &s.found {
+                ctx.returned(&f.name, &format!("response header {name}"), f.form, Verdict::Allowed, None);
+            }
+            // A scrubbed value has the original's bytes but for letters and digits: still valid.
+            if let Ok(v) = HeaderValue::from_bytes(&s.bytes) {
+                headers.append(name.clone(), v);
+            }
+        }
+    }
+}
+
+/// Relays an upgraded connection, scanning both directions (see [`super::websocket`]); in block
+/// mode a sentinel bound elsewhere ends it, and anything that cannot be scanned ends it in both
+/// modes.
+async fn relay<C, S>(ctx: Arc<Ctx>, client: C, server: S, websocket: bool)
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
+    use super::websocket::{Stop, downstream, upstream};
+    let vault = &ctx.shared.inspector.vault;
+    let (client_read, client_write) = tokio::io::split(client);
+    let (server_read, server_write) = tokio::io::split(server);
+    let scanner = vault.body_scanner(&ctx.conn.host, None);
+    let found = |names: Vec<String>| {
+        let verdict = if ctx.block() { Verdict::Blocked } else { Verdict::Allowed };
+        for name in names {
+            ctx.exfil(&name, "websocket", verdict);
+        }
+        ctx.block()
+    };
+    let up = upstream(client_read, server_write, websocket, scanner, found);
+    // Hosts no secret belongs to never get a real value: nothing to replace in what they send.
+    let scrubber = match no_secrets() {
+        Some(empty) if !ctx.scrubs() => empty.response_scrubber(None),
+        _ => vault.response_scrubber(None),
+    };
+    let Ok(scrubber) = scrubber else { return };
+    let down = downstream(server_read, client_write, websocket, scrubber, |found| {
+        for f in found {
+            ctx.returned(&f.name, "websocket", f.form, Verdict::Allowed, None);
+        }
+    });
+    // A direction that ends cleanly lets the other finish; one that stops for a reason ends
+    // the connection (both halves dropped).
+    tokio::pin!(up, down);
+    let (mut up_done, mut down_done) = (false, false);
+    let mut stopped = Ok(());
+    while !(up_done && down_done) {
+        let r = tokio::select! {
+            r = &mut up, if !up_done => { up_done = true; r }
+            r = &mut down, if !down_done => { down_done = true; r }
+        };
+        if r.is_err() {
+            stopped = r;
+            break;
+        }
+    }
+    if let Err(Stop::Unscannable(why)) = stopped {
+        ctx.returned("", "websocket", "unscanned", Verdict::Blocked, Some(why));
+    }
+}
+
+fn no_secrets() -> Option<&'static inspect::Vault> {
+    static EMPTY: std::sync::OnceLock<Option<inspect::Vault>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| inspect::Vault::new(Vec::new()).ok()).as_ref()
+}
+
 /// Reads what a refused request carries (headers, URL, the start of its body) and names any
 /// sentinel in it, so a blocked exfiltration is reported as one.
 async fn scan_refused(ctx: &Ctx, req: Request<Incoming>) {
@@ -393,10 +546,10 @@ async fn scan_refused(ctx: &Ctx, req: Request<Incoming>) {
     let mut found: Vec<(String, String)> = Vec::new();
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     found.extend(
-        vault.rewrite(&ctx.conn.host, path.as_bytes()).foreign.into_iter().map(|n| (n, "url".into())),
+        vault.rewrite_url(&ctx.conn.host, path.as_bytes()).foreign.into_iter().map(|n| (n, "url".into())),
     );
     for (name, value) in req.headers() {
-        let rw = vault.rewrite(&ctx.conn.host, value.as_bytes());
+        let rw = vault.rewrite_header(&ctx.conn.host, name.as_str(), value.as_bytes());
         found.extend(rw.foreign.into_iter().map(|n| (n, format!("header {name}"))));
     }
     let encoding =

@@ -222,11 +222,13 @@ fn bench_inspect() {
             name: "BENCH_TOKEN".into(),
             value: "ghs_R3alT0kenValue1234567890abcdefGHIJ".into(),
             hosts: vec![policy::HostPattern::parse("bench.test").expect("host")],
+            inject: Vec::new(),
         },
         inspect::SecretSpec {
             name: "ANTHROPIC_API_KEY".into(),
             value: format!("sk-ant-api03-{}", "R3alKey".repeat(12)),
             hosts: vec![policy::HostPattern::parse("api.anthropic.com").expect("host")],
+            inject: Vec::new(),
         },
     ])
     .expect("vault");

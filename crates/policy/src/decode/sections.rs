@@ -6,7 +6,7 @@ use crate::env::{NEVER_PASS, looks_secret};
 use crate::error::{Located, did_you_mean};
 use crate::hosts::HostPattern;
 use crate::schema::{
-    BUDGET_PROVIDERS, Budget, Env, Files, INSPECT_PRESETS, Inspect, Limits, Route, Secret, UserSpec,
+    BUDGET_PROVIDERS, Budget, Env, Files, INSPECT_PRESETS, Inspect, Limits, Position, Route, Secret, UserSpec,
 };
 use crate::units::{parse_duration, parse_size};
 use crate::yaml::{Node, Value};
@@ -86,7 +86,7 @@ pub(super) fn secrets(node: &Node) -> R<BTreeMap<String, Secret>> {
             ));
         }
         let path = format!("secrets.{name}");
-        let f = fields(value, &path, &["hosts"])?;
+        let f = fields(value, &path, &["hosts", "in"])?;
         let Some(hosts_node) = f.get("hosts") else {
             return Err(Located::new(
                 value.pos,
@@ -101,9 +101,37 @@ pub(super) fn secrets(node: &Node) -> R<BTreeMap<String, Secret>> {
                     .map_err(|e| Located::new(item.pos, format!("`{path}.hosts`: {}", e.message), e.help))?,
             );
         }
-        out.insert(name.to_string(), Secret { hosts });
+        let mut inject = Vec::new();
+        if let Some(node) = f.get("in") {
+            for (text, item) in strings(node, &format!("{path}.in"))? {
+                inject.push(position(text).map_err(|(msg, help)| {
+                    Located::new(item.pos, format!("`{path}.in`: `{text}` {msg}"), help)
+                })?);
+            }
+        }
+        out.insert(name.to_string(), Secret { hosts, inject });
     }
     Ok(out)
+}
+
+/// `header:<name>` or `query:<name>`: where a real value may go besides the credential headers.
+fn position(text: &str) -> Result<Position, (String, String)> {
+    let help =
+        "write `header:<name>` (e.g. `header:x-token`) or `query:<name>` (e.g. `query:key`)".to_string();
+    let Some((kind, name)) = text.split_once(':') else {
+        return Err(("is not a position".into(), help));
+    };
+    let name = name.trim();
+    let token = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    match kind.trim() {
+        "header" if token => Ok(Position::Header(name.to_ascii_lowercase())),
+        "query" if !name.is_empty() && !name.contains(['&', '=', '#', ' ']) => {
+            Ok(Position::Query(name.to_string()))
+        }
+        "header" | "query" => Err((format!("does not name a {}", kind.trim()), help)),
+        _ => Err((format!("has an unknown kind `{}`", kind.trim()), help)),
+    }
 }
 
 pub(super) fn files(node: &Node) -> R<Files> {

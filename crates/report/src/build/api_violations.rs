@@ -2,7 +2,7 @@
 //! sent where it does not belong, a spending cap, a refused API route, an attempt that never
 //! reached the proxy.
 
-use journal::{Budget, Event, HttpRequest, NetAttempt, SecretExfil};
+use journal::{Budget, Event, HttpRequest, NetAttempt, SecretExfil, SecretReturned};
 
 use super::violations::{Described, verdict};
 use crate::model::ViolationKind;
@@ -14,6 +14,7 @@ pub(super) fn describe(event: &Event) -> Option<Described> {
         Event::Budget(b) => Some(budget(b)),
         Event::HttpRequest(r) => Some(route(r)),
         Event::NetAttempt(a) => Some(attempt(a)),
+        Event::SecretReturned(r) if event.is_violation() => Some(unscanned(r)),
         _ => None,
     }
 }
@@ -30,6 +31,21 @@ fn exfil(x: &SecretExfil) -> Described {
             x.location
         ),
         verdict: verdict(x.verdict),
+    }
+}
+
+/// `response from api.example.com cut off: content encoding `br` cannot be scanned`.
+fn unscanned(r: &SecretReturned) -> Described {
+    Described {
+        kind: ViolationKind::Secret,
+        rule: "secrets.response".into(),
+        what: format!(
+            "response from {} ({}) cut off: {}",
+            host_port(&r.host, r.port),
+            r.location,
+            r.reason.as_deref().unwrap_or("it could not be scanned")
+        ),
+        verdict: verdict(r.verdict),
     }
 }
 

@@ -85,6 +85,18 @@ fn summary(event: &Event) -> String {
         Event::SecretExfil(x) => {
             format!("{:?} {} sent to {}:{} in {}", x.verdict, x.secret, x.host, x.port, x.location)
         }
+        Event::SecretReturned(x) if x.secret.is_empty() => format!(
+            "{:?} response from {}:{} ({}): {}",
+            x.verdict,
+            x.host,
+            x.port,
+            x.location,
+            x.reason.as_deref().unwrap_or("not scanned")
+        ),
+        Event::SecretReturned(x) => format!(
+            "{} came back from {}:{} in {} ({}); the agent got the sentinel",
+            x.secret, x.host, x.port, x.location, x.form
+        ),
         Event::Budget(b) => format!("{} budget: {}", b.provider, b.what),
         Event::FileWrite(w) => match &w.to {
             Some(to) => format!("{:?} {} -> {to}", w.op, w.path),

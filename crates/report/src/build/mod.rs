@@ -221,6 +221,7 @@ pub(crate) fn pid_of(event: &Event) -> Option<u32> {
         Event::NetAttempt(a) => a.pid,
         Event::HttpRequest(r) => r.pid,
         Event::SecretExfil(x) => x.pid,
+        Event::SecretReturned(x) => x.pid,
         Event::Budget(b) => b.pid,
         Event::FileWrite(w) => w.pid,
         Event::FileReadSensitive(r) => r.pid,

@@ -130,7 +130,11 @@ fn describe(event: &Event, workspace: &str) -> Option<Described> {
                 verdict: verdict(c.verdict),
             }
         }
-        Event::SecretExfil(_) | Event::Budget(_) | Event::HttpRequest(_) | Event::NetAttempt(_) => {
+        Event::SecretExfil(_)
+        | Event::SecretReturned(_)
+        | Event::Budget(_)
+        | Event::HttpRequest(_)
+        | Event::NetAttempt(_) => {
             return super::api_violations::describe(event);
         }
         _ => return None,

@@ -42,7 +42,7 @@ pub fn parse_flag(text: &str) -> anyhow::Result<(String, policy::Secret)> {
     if hosts.is_empty() {
         bail!("--secret {text}: no host; a secret must belong to at least one host. {help}");
     }
-    Ok((name.to_string(), policy::Secret { hosts }))
+    Ok((name.to_string(), policy::Secret { hosts, inject: Vec::new() }))
 }
 
 /// Builds the vault and the run's CA, puts sentinels and the CA variables into `env`, and
@@ -60,9 +60,12 @@ pub fn prepare(
     for (name, secret) in &policy.secrets {
         let value = given.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         match value.ok_or(()).or_else(|_| std::env::var(name)) {
-            Ok(value) if !value.is_empty() => {
-                specs.push(inspect::SecretSpec { name: name.clone(), value, hosts: secret.hosts.clone() })
-            }
+            Ok(value) if !value.is_empty() => specs.push(inspect::SecretSpec {
+                name: name.clone(),
+                value,
+                hosts: secret.hosts.clone(),
+                inject: secret.inject.clone(),
+            }),
             _ => missing.push(name.clone()),
         }
     }
