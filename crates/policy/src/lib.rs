@@ -13,11 +13,13 @@
 
 mod cidr;
 mod decision;
+mod agents;
 mod decode;
 mod endpoints;
 mod env;
 mod error;
 mod files;
+mod git;
 mod hosts;
 mod presets;
 mod render;
@@ -31,7 +33,11 @@ pub use cidr::Cidr;
 pub use decision::Decision;
 pub use env::{DEFAULT_ENV_PASS, NEVER_PASS, looks_secret};
 pub use error::{PolicyError, Pos};
-pub use files::{DEFAULT_DENY_READ, FileRule, PROTECTED_IN_HOME, PROTECTED_IN_WORKSPACE, RunPaths};
+pub use agents::{AGENT_CONFIG, AgentConfig};
+pub use files::{
+    DEFAULT_DENY_READ, FileRule, OUTSIDE_WRITABLE, PROTECTED_IN_HOME, PROTECTED_IN_WORKSPACE, RunPaths,
+};
+pub use git::{GIT_DIR_PROTECTED, git_rule, is_git_file};
 pub use hosts::{HostError, HostPattern, normalize_name};
 pub use presets::{PRESETS, Preset, preset, preset_names};
 pub use schema::*;

@@ -22,6 +22,7 @@ fn full_example_loads() {
     assert_eq!(p.inspect["api.github.com"].routes.len(), 2);
     assert_eq!(p.secrets["GITHUB_TOKEN"].hosts.len(), 2);
     assert_eq!(p.files.deny_read.len(), 3);
+    assert_eq!(p.files.protected, ["${workspace}/.windsurf"]);
     assert_eq!(p.user, Some(UserSpec::Uid(1001)));
     assert_eq!(p.limits.wall, Some(Duration::from_secs(1800)));
     assert_eq!(p.limits.pids, Some(1024));

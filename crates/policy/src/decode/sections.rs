@@ -130,13 +130,16 @@ pub(super) fn secrets(node: &Node) -> R<BTreeMap<String, Secret>> {
 }
 
 pub(super) fn files(node: &Node) -> R<Files> {
-    let f = fields(node, "files", &["writable", "deny_read"])?;
+    let f = fields(node, "files", &["writable", "deny_read", "protected"])?;
     let mut out = Files::default();
     if let Some(n) = f.get("writable") {
         out.writable = paths(n, "files.writable")?;
     }
     if let Some(n) = f.get("deny_read") {
         out.deny_read = paths(n, "files.deny_read")?;
+    }
+    if let Some(n) = f.get("protected") {
+        out.protected = paths(n, "files.protected")?;
     }
     Ok(out)
 }
