@@ -5,6 +5,7 @@ mod attempts;
 pub mod demo;
 pub mod exit;
 mod files;
+mod gitdirs;
 mod network;
 mod outputs;
 pub mod plan;
