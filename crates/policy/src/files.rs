@@ -106,7 +106,9 @@ impl Policy {
     pub fn protected_paths(&self, run: &RunPaths) -> Vec<FileRule> {
         let opted_in: Vec<PathBuf> = self.files.writable.iter().flat_map(|p| expand(p, run)).collect();
         let git = run.git_roots().into_iter().flat_map(|(dir, label)| {
-            GIT_DIR_PROTECTED.iter().map(move |name| (dir.join(name), format!("files.protected {label}/{name}")))
+            GIT_DIR_PROTECTED
+                .iter()
+                .map(move |name| (dir.join(name), format!("files.protected {label}/{name}")))
         });
         let in_workspace = AGENT_CONFIG
             .iter()
@@ -148,7 +150,8 @@ impl Policy {
     pub fn git_rule(&self, run: &RunPaths, path: &Path) -> Option<String> {
         let (matched, rule) =
             run.git_roots().iter().find_map(|(root, label)| git_match(root, label, path))?;
-        let opted_in = self.files.writable.iter().flat_map(|p| expand(p, run)).any(|w| w.starts_with(&matched));
+        let opted_in =
+            self.files.writable.iter().flat_map(|p| expand(p, run)).any(|w| w.starts_with(&matched));
         (!opted_in).then_some(rule)
     }
 

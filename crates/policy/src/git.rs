@@ -55,8 +55,8 @@ pub fn git_match(root: &Path, label: &str, path: &Path) -> Option<(PathBuf, Stri
         match name {
             "worktrees" => at += 2,
             "modules" => {
-                let end =
-                    (at + 2..parts.len()).find(|&i| GIT_DIR_PROTECTED.contains(&parts[i]) || parts[i] == "modules");
+                let end = (at + 2..parts.len())
+                    .find(|&i| GIT_DIR_PROTECTED.contains(&parts[i]) || parts[i] == "modules");
                 at = end?;
             }
             _ => return None,
@@ -75,11 +75,20 @@ mod tests {
     #[test]
     fn the_top_level_pair_and_its_neighbours() {
         assert_eq!(rule("/w/.git/config").as_deref(), Some("files.protected ${workspace}/.git/config"));
-        assert_eq!(rule("/w/.git/hooks/pre-commit").as_deref(), Some("files.protected ${workspace}/.git/hooks"));
+        assert_eq!(
+            rule("/w/.git/hooks/pre-commit").as_deref(),
+            Some("files.protected ${workspace}/.git/hooks")
+        );
         assert!(rule("/w/.git/config.worktree").is_some());
         assert!(rule("/w/.git/commondir").is_some());
-        assert_eq!(rule("/w/.git").as_deref(), Some("files.protected ${workspace}/.git"), "the git dir itself");
-        for free in ["/w/.git/index", "/w/.git/objects/ab/cd", "/w/.git/refs/heads/main", "/w/.git/HEAD", "/w/src"] {
+        assert_eq!(
+            rule("/w/.git").as_deref(),
+            Some("files.protected ${workspace}/.git"),
+            "the git dir itself"
+        );
+        for free in
+            ["/w/.git/index", "/w/.git/objects/ab/cd", "/w/.git/refs/heads/main", "/w/.git/HEAD", "/w/src"]
+        {
             assert_eq!(rule(free), None, "{free}");
         }
     }
@@ -116,7 +125,11 @@ mod tests {
         );
         assert!(rule("/w/.git/worktrees/wt/commondir").is_some());
         assert_eq!(rule("/w/.git/worktrees/wt/HEAD"), None);
-        assert_eq!(rule("/w/.git/worktrees/config"), None, "a worktree named config is a directory, not config");
+        assert_eq!(
+            rule("/w/.git/worktrees/config"),
+            None,
+            "a worktree named config is a directory, not config"
+        );
     }
 
     #[test]

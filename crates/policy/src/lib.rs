@@ -11,9 +11,9 @@
 //! error names `file:line:column`), then a typed decode that validates as it goes. Decisions are
 //! pure functions of the policy and the observation, with no I/O.
 
+mod agents;
 mod cidr;
 mod decision;
-mod agents;
 mod decode;
 mod endpoints;
 mod env;
@@ -29,11 +29,11 @@ mod yaml;
 
 use std::path::Path;
 
+pub use agents::{AGENT_CONFIG, AgentConfig};
 pub use cidr::Cidr;
 pub use decision::Decision;
 pub use env::{DEFAULT_ENV_PASS, NEVER_PASS, looks_secret};
 pub use error::{PolicyError, Pos};
-pub use agents::{AGENT_CONFIG, AgentConfig};
 pub use files::{
     DEFAULT_DENY_READ, FileRule, OUTSIDE_WRITABLE, PROTECTED_IN_HOME, PROTECTED_IN_WORKSPACE, RunPaths,
 };

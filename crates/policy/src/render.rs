@@ -80,7 +80,9 @@ impl Policy {
                 let _ = writeln!(out, "  {}: {{ hosts: {} }}", q(name), list(hosts));
             }
         }
-        if !self.files.writable.is_empty() || !self.files.deny_read.is_empty() || !self.files.protected.is_empty()
+        if !self.files.writable.is_empty()
+            || !self.files.deny_read.is_empty()
+            || !self.files.protected.is_empty()
         {
             out.push_str("files:\n");
             for (key, paths) in [

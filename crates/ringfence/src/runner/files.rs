@@ -20,7 +20,15 @@ pub fn start(plan: &Plan, cgroup_id: u64, recorder: Arc<Recorder>) -> anyhow::Re
         Mode::Audit => plan.policy.deny_read_paths(&plan.run_paths).into_iter().map(|r| r.path).collect(),
         Mode::Block => Vec::new(),
     };
-    let watch = FileWatch { tree: plan.cwd.clone(), sensitive, cgroup_id };
+    // Audit mode lets writes outside the writable trees through: the sensor watches every
+    // writable file system the agent sees, so each one block mode would refuse is recorded.
+    let watch = FileWatch {
+        tree: plan.cwd.clone(),
+        sensitive,
+        cgroup_id,
+        everywhere: plan.mode == Mode::Audit,
+        hidden: sandbox::PRIVATE_TMP.iter().map(PathBuf::from).collect(),
+    };
     let rules = Rules::new(&plan.policy, &plan.run_paths);
     FileSensor::start(watch, Box::new(move |event| recorder.append(rules.decorate(event))))
         .context("starting the file sensor (fanotify and eBPF)")
@@ -199,14 +207,31 @@ impl Drop for Placeholders {
     }
 }
 
-/// The files layer's detail with the placeholders named, when there are any.
+/// The files layer's detail with the placeholders named, when there are any, and in audit mode
+/// which file systems the sensor watches for writes block mode would refuse.
 pub fn placeholder_layer(
     placeholders: &Placeholders,
+    coverage: &sensors::Coverage,
+    mode: Mode,
     mut layers: Vec<journal::FenceLayer>,
 ) -> Vec<journal::FenceLayer> {
     let list =
         |paths: &[PathBuf]| paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     for layer in layers.iter_mut().filter(|l| l.layer == "files") {
+        if mode == Mode::Audit {
+            layer.detail.push_str(
+                "; writes block mode would refuse (outside the writable trees, protected paths) are recorded as \
+                 violations on the workspace's file system",
+            );
+            if !coverage.watched.is_empty() {
+                layer.detail.push_str(&format!(" and on {}", list(&coverage.watched)));
+            }
+            if !coverage.unwatched.is_empty() {
+                let unwatched: Vec<String> =
+                    coverage.unwatched.iter().map(|(p, why)| format!("{} ({why})", p.display())).collect();
+                layer.detail.push_str(&format!("; NOT watched: {}", unwatched.join(", ")));
+            }
+        }
         if !placeholders.held.is_empty() {
             layer.detail.push_str(&format!(
                 "; held by empty read-only placeholder directories until the run ends (they did not exist): {}",
