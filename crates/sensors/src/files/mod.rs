@@ -12,6 +12,12 @@
 //!   run's cgroup ([`denied`]), which is how block mode's refusals are recorded with their
 //!   process.
 //!
+//! With [`FileWatch::everywhere`] (audit mode) the run's changes outside the tree are reported
+//! too, and every other writable file system in the mount table ([`mounts`]) gets a filesystem
+//! mark: writes the fence would refuse in block mode (`/run/lock`, a world-writable directory
+//! elsewhere) are seen with their process. Each extra mark adds the pid check for every other
+//! writer on that file system; one that cannot be marked is listed in [`Coverage`].
+//!
 //! What can be missed or be imprecise, and why:
 //! - fanotify's queue is bounded (`fs.fanotify.max_queued_events`, 16384 by default) and shared
 //!   with every writer on the workspace's filesystem. An overflow is one event that stands for an
@@ -29,7 +35,8 @@
 //!   descriptor is shared (a shell redirection around several commands), that is the last one
 //!   to close it, not necessarily the one that wrote. A file opened for writing and closed
 //!   unwritten is reported modified. `truncate(2)` by path (no open) is not seen; attribute
-//!   changes (chmod, chown) are not watched.
+//!   changes (chmod, chown) are not watched. A file system the host mounts after the start is
+//!   not marked.
 //! - Sensitive directories are marked with their subdirectories at start (4096 at most); a
 //!   directory created inside one later is not watched. Opens of a masked path (a mount over it
 //!   in the agent's namespace) open the mask, not the watched inode, and are not reported.
