@@ -157,7 +157,8 @@ impl Policy {
 
     /// Why block mode refuses a write to `path`, if it does: a protected path (or git's
     /// configuration in any git directory), a credential path, or a place outside the writable
-    /// trees (`files.writable`, or the workspace, and the fence's private tmp dirs `private`).
+    /// trees (`files.writable`, or the workspace, and what the fence itself lets the agent write,
+    /// `private`: its private tmp dirs and a few devices).
     /// The same decision the fence enforces with Landlock and read-only mounts, as a function
     /// of the path, for audit mode to flag what block mode would have refused.
     pub fn write_refusal(&self, run: &RunPaths, private: &[PathBuf], path: &Path) -> Option<String> {

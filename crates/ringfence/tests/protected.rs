@@ -281,6 +281,9 @@ fn audit_mode_records_writes_outside_the_workspace_that_block_mode_refuses() {
     }
     let source = s.ws.join("src/a.rs").display().to_string();
     assert!(all.iter().any(|w| w.path == source && !w.violation), "an allowed write is not a violation");
+    // Every attempt above redirects to /dev/null, which block mode allows too.
+    assert!(all.iter().any(|w| w.path == "/dev/null"), "/dev is watched: {all:#?}");
+    assert!(!all.iter().any(|w| w.path.starts_with("/dev/") && w.violation), "{all:#?}");
     let files = r.run_start().fence.iter().find(|l| l.layer == "files").expect("files layer");
     assert!(files.detail.contains("block mode would refuse"), "{files:?}");
     assert!(

@@ -273,7 +273,7 @@ impl Rules {
             .map(|r| (r.path.components().collect::<PathBuf>().into_os_string().into_vec(), r))
             .collect();
         let mut writable = policy.writable_paths(run);
-        writable.extend(sandbox::PRIVATE_TMP.iter().map(PathBuf::from));
+        writable.extend(fence_writable());
         let git_roots = run.git_roots().into_iter().map(|(root, _)| root).collect();
         Rules { named, writable, policy: policy.clone(), run: run.clone(), git_roots }
     }
@@ -349,6 +349,12 @@ impl Rules {
     }
 }
 
+/// What the fence lets the agent write besides the policy's writable trees: its private tmp
+/// dirs and the devices every program writes (`/dev/null`); Landlock allows the same.
+fn fence_writable() -> Vec<PathBuf> {
+    sandbox::PRIVATE_TMP.iter().chain(sandbox::landlock::DEVICES).map(PathBuf::from).collect()
+}
+
 /// Whether a path's bytes are its components joined by single slashes (give or take a trailing
 /// one): then a path under a rule's path, both plain, begins with the rule path's bytes. The
 /// sensor reports clean absolute paths, so this holds for all but odd ones.
@@ -379,7 +385,7 @@ mod tests {
         };
         Rules {
             named,
-            writable: vec!["/ws".into(), "/tmp".into()],
+            writable: [PathBuf::from("/ws")].into_iter().chain(fence_writable()).collect(),
             policy: policy::Policy::default(),
             git_roots: vec!["/ws/.git".into()],
             run,
@@ -390,8 +396,10 @@ mod tests {
     fn a_write_is_flagged_where_block_mode_would_refuse_it() {
         let r = rules(&["/ws/.github/workflows"]);
         let p = policy::Policy::default();
-        let private = [PathBuf::from("/tmp")];
+        let private = fence_writable();
         for path in [
+            "/dev/null",
+            "/dev/sda",
             "/ws/src/a.rs",
             "/tmp/x",
             "/run/lock/x",
