@@ -11,6 +11,7 @@
 //! error names `file:line:column`), then a typed decode that validates as it goes. Decisions are
 //! pure functions of the policy and the observation, with no I/O.
 
+mod agents;
 mod cidr;
 mod decision;
 mod decode;
@@ -18,6 +19,7 @@ mod endpoints;
 mod env;
 mod error;
 mod files;
+mod git;
 mod hosts;
 mod presets;
 mod render;
@@ -27,11 +29,15 @@ mod yaml;
 
 use std::path::Path;
 
+pub use agents::{AGENT_CONFIG, AgentConfig};
 pub use cidr::Cidr;
 pub use decision::Decision;
 pub use env::{DEFAULT_ENV_PASS, NEVER_PASS, looks_secret};
 pub use error::{PolicyError, Pos};
-pub use files::{DEFAULT_DENY_READ, FileRule, PROTECTED_IN_HOME, PROTECTED_IN_WORKSPACE, RunPaths};
+pub use files::{
+    DEFAULT_DENY_READ, FileRule, OUTSIDE_WRITABLE, PROTECTED_IN_HOME, PROTECTED_IN_WORKSPACE, RunPaths,
+};
+pub use git::{GIT_DIR_PROTECTED, git_rule, is_git_file};
 pub use hosts::{HostError, HostPattern, normalize_name};
 pub use presets::{PRESETS, Preset, preset, preset_names};
 pub use schema::*;

@@ -93,9 +93,16 @@ impl Policy {
                 }
             }
         }
-        if !self.files.writable.is_empty() || !self.files.deny_read.is_empty() {
+        if !self.files.writable.is_empty()
+            || !self.files.deny_read.is_empty()
+            || !self.files.protected.is_empty()
+        {
             out.push_str("files:\n");
-            for (key, paths) in [("writable", &self.files.writable), ("deny_read", &self.files.deny_read)] {
+            for (key, paths) in [
+                ("writable", &self.files.writable),
+                ("deny_read", &self.files.deny_read),
+                ("protected", &self.files.protected),
+            ] {
                 if !paths.is_empty() {
                     let _ = writeln!(out, "  {key}: {}", list(paths.iter().map(|p| q(p))));
                 }

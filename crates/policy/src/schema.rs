@@ -182,6 +182,9 @@ impl std::fmt::Display for Position {
 pub struct Files {
     pub writable: Vec<String>,
     pub deny_read: Vec<String>,
+    /// Paths protected like the built-in ones (read-only in block mode, a violation when
+    /// written in audit mode), added to them.
+    pub protected: Vec<String>,
 }
 
 /// `env:` — variables passed into the fence besides the defaults.

@@ -33,6 +33,7 @@ fn full_example_loads() {
         [policy::Position::Query("key".into()), policy::Position::Header("x-goog-api-key".into())]
     );
     assert_eq!(p.files.deny_read.len(), 3);
+    assert_eq!(p.files.protected, ["${workspace}/.windsurf"]);
     assert_eq!(p.user, Some(UserSpec::Uid(1001)));
     assert_eq!(p.limits.wall, Some(Duration::from_secs(1800)));
     assert_eq!(p.limits.pids, Some(1024));

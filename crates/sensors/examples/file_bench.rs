@@ -1,5 +1,6 @@
 //! Overhead of the file sensor: creating small files in a workspace with and without it.
-//! Run as root: `cargo run --release -p sensors --example file_bench -- [FILES] [RUNS]`.
+//! Run as root: `cargo run --release -p sensors --example file_bench -- [FILES] [RUNS]`;
+//! `EVERYWHERE=1` watches as audit mode does (every writable file system, changes anywhere).
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -44,7 +45,15 @@ fn create_files(
     let ws = tempfile::tempdir()?;
     let sensor = match watch {
         Some(cgroup_id) => {
-            let watch = FileWatch { tree: ws.path().to_path_buf(), sensitive: Vec::new(), cgroup_id };
+            // EVERYWHERE=1: audit mode's view, every writable file system marked.
+            let everywhere = std::env::var("EVERYWHERE").as_deref() == Ok("1");
+            let watch = FileWatch {
+                tree: ws.path().to_path_buf(),
+                sensitive: Vec::new(),
+                cgroup_id,
+                everywhere,
+                hidden: Vec::new(),
+            };
             Some(FileSensor::start(watch, Box::new(|_event| {}))?)
         }
         None => None,

@@ -38,5 +38,5 @@ mod wake;
 pub use cgroup::{cgroup_id, cgroup2_mount};
 pub use error::SensorError;
 pub use exec::{ExecSensor, SensorStats};
-pub use files::{FileSensor, FileWatch};
+pub use files::{Coverage, FileSensor, FileWatch};
 pub use net::{Attempt, Attempts, Call, ConnectSensor, Domain, PidHint};

@@ -40,7 +40,13 @@ impl Setup {
     }
 
     fn start(&self, sensitive: Vec<PathBuf>, sink: Box<dyn FnMut(Event) + Send>) -> Option<FileSensor> {
-        let watch = FileWatch { tree: self.ws.clone(), sensitive, cgroup_id: self.cgroup.id() };
+        let watch = FileWatch {
+            tree: self.ws.clone(),
+            sensitive,
+            cgroup_id: self.cgroup.id(),
+            everywhere: false,
+            hidden: Vec::new(),
+        };
         match FileSensor::start(watch, sink) {
             Ok(sensor) => Some(sensor),
             Err(err) => skip_or_fail(format!("the file sensor cannot start: {err}")),

@@ -135,13 +135,16 @@ fn position(text: &str) -> Result<Position, (String, String)> {
 }
 
 pub(super) fn files(node: &Node) -> R<Files> {
-    let f = fields(node, "files", &["writable", "deny_read"])?;
+    let f = fields(node, "files", &["writable", "deny_read", "protected"])?;
     let mut out = Files::default();
     if let Some(n) = f.get("writable") {
         out.writable = paths(n, "files.writable")?;
     }
     if let Some(n) = f.get("deny_read") {
         out.deny_read = paths(n, "files.deny_read")?;
+    }
+    if let Some(n) = f.get("protected") {
+        out.protected = paths(n, "files.protected")?;
     }
     Ok(out)
 }

@@ -20,7 +20,15 @@ pub fn start(plan: &Plan, cgroup_id: u64, recorder: Arc<Recorder>) -> anyhow::Re
         Mode::Audit => plan.policy.deny_read_paths(&plan.run_paths).into_iter().map(|r| r.path).collect(),
         Mode::Block => Vec::new(),
     };
-    let watch = FileWatch { tree: plan.cwd.clone(), sensitive, cgroup_id };
+    // Audit mode lets writes outside the writable trees through: the sensor watches every
+    // writable file system the agent sees, so each one block mode would refuse is recorded.
+    let watch = FileWatch {
+        tree: plan.cwd.clone(),
+        sensitive,
+        cgroup_id,
+        everywhere: plan.mode == Mode::Audit,
+        hidden: sandbox::PRIVATE_TMP.iter().map(PathBuf::from).collect(),
+    };
     let rules = Rules::new(&plan.policy, &plan.run_paths);
     FileSensor::start(watch, Box::new(move |event| recorder.append(rules.decorate(event))))
         .context("starting the file sensor (fanotify and eBPF)")
@@ -81,7 +89,14 @@ impl Placeholders {
             return Ok(made);
         }
         let writable = plan.policy.writable_paths(&plan.run_paths);
+        let git_roots = plan.run_paths.git_roots();
         for rule in plan.policy.protected_paths(&plan.run_paths) {
+            // A git directory's config, config.worktree or commondir: git refuses to start with a
+            // directory there. A missing one is not held; the file sensor flags its creation.
+            let git_file = rule.path.file_name().and_then(|n| n.to_str()).is_some_and(policy::is_git_file);
+            if git_file && git_roots.iter().any(|(root, _)| rule.path.parent() == Some(root.as_path())) {
+                continue;
+            }
             let Some(tree) = writable.iter().find(|w| rule.path.starts_with(w) && rule.path != **w) else {
                 continue;
             };
@@ -192,14 +207,31 @@ impl Drop for Placeholders {
     }
 }
 
-/// The files layer's detail with the placeholders named, when there are any.
+/// The files layer's detail with the placeholders named, when there are any, and in audit mode
+/// which file systems the sensor watches for writes block mode would refuse.
 pub fn placeholder_layer(
     placeholders: &Placeholders,
+    coverage: &sensors::Coverage,
+    mode: Mode,
     mut layers: Vec<journal::FenceLayer>,
 ) -> Vec<journal::FenceLayer> {
     let list =
         |paths: &[PathBuf]| paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     for layer in layers.iter_mut().filter(|l| l.layer == "files") {
+        if mode == Mode::Audit {
+            layer.detail.push_str(
+                "; writes block mode would refuse (outside the writable trees, protected paths) are recorded as \
+                 violations on the workspace's file system",
+            );
+            if !coverage.watched.is_empty() {
+                layer.detail.push_str(&format!(" and on {}", list(&coverage.watched)));
+            }
+            if !coverage.unwatched.is_empty() {
+                let unwatched: Vec<String> =
+                    coverage.unwatched.iter().map(|(p, why)| format!("{} ({why})", p.display())).collect();
+                layer.detail.push_str(&format!("; NOT watched: {}", unwatched.join(", ")));
+            }
+        }
         if !placeholders.held.is_empty() {
             layer.detail.push_str(&format!(
                 "; held by empty read-only placeholder directories until the run ends (they did not exist): {}",
@@ -225,6 +257,11 @@ struct Rules {
     named: Vec<(Vec<u8>, policy::FileRule)>,
     /// Trees the agent may write, the private tmp dirs included.
     writable: Vec<PathBuf>,
+    /// For git's configuration in git directories made during the run (a pattern, not a list).
+    policy: policy::Policy,
+    run: policy::RunPaths,
+    /// The git directories whose pattern applies: a path outside all of them skips it.
+    git_roots: Vec<PathBuf>,
 }
 
 impl Rules {
@@ -236,8 +273,9 @@ impl Rules {
             .map(|r| (r.path.components().collect::<PathBuf>().into_os_string().into_vec(), r))
             .collect();
         let mut writable = policy.writable_paths(run);
-        writable.extend(sandbox::PRIVATE_TMP.iter().map(PathBuf::from));
-        Rules { named, writable }
+        writable.extend(fence_writable());
+        let git_roots = run.git_roots().into_iter().map(|(root, _)| root).collect();
+        Rules { named, writable, policy: policy.clone(), run: run.clone(), git_roots }
     }
 
     fn rule_for(&self, path: &Path) -> Option<String> {
@@ -249,6 +287,20 @@ impl Rules {
             .iter()
             .find(|(prefix, r)| (!quick || bytes.starts_with(prefix)) && path.starts_with(&r.path))
             .map(|(_, r)| r.rule.clone())
+            .or_else(|| {
+                let in_git = self.git_roots.iter().any(|root| path.starts_with(root));
+                in_git.then(|| self.policy.git_rule(&self.run, path)).flatten()
+            })
+    }
+
+    /// Why block mode would refuse writing `path`: [`policy::Policy::write_refusal`], with the
+    /// lists expanded once.
+    fn write_refusal(&self, path: &Path) -> Option<String> {
+        self.rule_for(path).or_else(|| self.outside(path).then(|| policy::OUTSIDE_WRITABLE.to_string()))
+    }
+
+    fn outside(&self, path: &Path) -> bool {
+        !self.writable.iter().any(|w| path.starts_with(w))
     }
 
     /// The rule of a protected path inside `dir`: moving or removing `dir` takes it along.
@@ -263,13 +315,13 @@ impl Rules {
         match event {
             Event::FileWrite(mut w) => {
                 let path = Path::new(&w.path);
-                w.rule = self.rule_for(path);
+                w.rule = self.write_refusal(path);
                 // A rename onto a protected path changes it as much as a write does; moving or
                 // deleting a directory that holds one (`mv .github x`) takes it along.
                 if w.rule.is_none()
                     && let Some(to) = &w.to
                 {
-                    w.rule = self.rule_for(Path::new(to));
+                    w.rule = self.write_refusal(Path::new(to));
                 }
                 if w.rule.is_none() && matches!(w.op, journal::FileOp::Rename | journal::FileOp::Delete) {
                     w.rule = self.rule_inside(path);
@@ -288,14 +340,19 @@ impl Rules {
                     .or_else(|| moves.then(|| self.rule_inside(path)).flatten())
                     .or_else(|| {
                         let writes = d.op != "open-read" && fence_errno;
-                        let inside = self.writable.iter().any(|w| path.starts_with(w));
-                        (writes && !inside).then(|| "files.writable (outside the writable trees)".to_string())
+                        (writes && self.outside(path)).then(|| policy::OUTSIDE_WRITABLE.to_string())
                     });
                 Event::FileDenied(d)
             }
             other => other,
         }
     }
+}
+
+/// What the fence lets the agent write besides the policy's writable trees: its private tmp
+/// dirs and the devices every program writes (`/dev/null`); Landlock allows the same.
+fn fence_writable() -> Vec<PathBuf> {
+    sandbox::PRIVATE_TMP.iter().chain(sandbox::landlock::DEVICES).map(PathBuf::from).collect()
 }
 
 /// Whether a path's bytes are its components joined by single slashes (give or take a trailing
@@ -320,7 +377,42 @@ mod tests {
                 (rule.path.components().collect::<PathBuf>().into_os_string().into_vec(), rule)
             })
             .collect();
-        Rules { named, writable: Vec::new() }
+        let run = policy::RunPaths {
+            workspace: "/ws".into(),
+            homes: Vec::new(),
+            runner_temp: None,
+            git_dirs: Vec::new(),
+        };
+        Rules {
+            named,
+            writable: [PathBuf::from("/ws")].into_iter().chain(fence_writable()).collect(),
+            policy: policy::Policy::default(),
+            git_roots: vec!["/ws/.git".into()],
+            run,
+        }
+    }
+
+    #[test]
+    fn a_write_is_flagged_where_block_mode_would_refuse_it() {
+        let r = rules(&["/ws/.github/workflows"]);
+        let p = policy::Policy::default();
+        let private = fence_writable();
+        for path in [
+            "/dev/null",
+            "/dev/sda",
+            "/ws/src/a.rs",
+            "/tmp/x",
+            "/run/lock/x",
+            "/ws/.git/modules/new/config",
+            "/ws/.git/modules/new/objects/x",
+            "/ws/.github/workflows/ci.yml",
+            "/var/tmp2/x",
+        ] {
+            let path = Path::new(path);
+            let expected = p.write_refusal(&r.run, &private, path).is_some();
+            assert_eq!(r.write_refusal(path).is_some(), expected, "{}", path.display());
+        }
+        assert_eq!(r.write_refusal(Path::new("/run/lock/x")).as_deref(), Some(policy::OUTSIDE_WRITABLE));
     }
 
     #[test]

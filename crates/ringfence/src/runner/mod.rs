@@ -5,6 +5,7 @@ mod attempts;
 pub mod demo;
 pub mod exit;
 mod files;
+mod gitdirs;
 mod network;
 mod outputs;
 pub mod plan;
@@ -216,7 +217,12 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         gid: plan.gid,
         env_passed: plan.env.iter().map(|(k, _)| k.clone()).collect(),
         env_dropped: plan.env_dropped.clone(),
-        fence: attempts.layers(plan.layers(files::placeholder_layer(&placeholders, prepared.layers()))),
+        fence: attempts.layers(plan.layers(files::placeholder_layer(
+            &placeholders,
+            &file_sensor.coverage,
+            plan.mode,
+            prepared.layers(),
+        ))),
         limits: plan.limits(),
     }));
     let denied = recorder.clone();

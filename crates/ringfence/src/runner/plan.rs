@@ -290,6 +290,7 @@ fn run_paths(cwd: &Path, agent_home: &Path) -> policy::RunPaths {
         workspace: cwd.to_path_buf(),
         homes,
         runner_temp: std::env::var_os("RUNNER_TEMP").map(PathBuf::from),
+        git_dirs: super::gitdirs::find(cwd),
     }
 }
 

@@ -40,6 +40,8 @@ pub struct Tracker {
     pending: HashMap<Fid, Vec<(RawEvent, bool)>>,
     /// Queue overflows the kernel reported.
     pub overflows: u64,
+    /// Report the run's changes outside the tree too (audit mode's view of every write).
+    pub everywhere: bool,
 }
 
 /// Where an event happened, once its directories are known.
@@ -53,7 +55,14 @@ enum Located {
 
 impl Tracker {
     pub fn new(tree: String, rules: Rules) -> Tracker {
-        Tracker { tree, rules, created: HashSet::new(), pending: HashMap::new(), overflows: 0 }
+        Tracker {
+            tree,
+            rules,
+            created: HashSet::new(),
+            pending: HashMap::new(),
+            overflows: 0,
+            everywhere: false,
+        }
     }
 
     /// The journal events for one fanotify event, appended to `out`.
@@ -122,7 +131,7 @@ impl Tracker {
                 rule: None,
             })
         };
-        let in_tree = is_under(&path, &self.tree);
+        let in_tree = self.everywhere || is_under(&path, &self.tree);
         // Merged events carry several bits; they are reported in the order they must have happened.
         if raw.mask & libc::FAN_OPEN != 0 {
             let rule = self.rules.rule_for(raw, &path);

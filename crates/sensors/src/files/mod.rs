@@ -12,6 +12,12 @@
 //!   run's cgroup ([`denied`]), which is how block mode's refusals are recorded with their
 //!   process.
 //!
+//! With [`FileWatch::everywhere`] (audit mode) the run's changes outside the tree are reported
+//! too, and every other writable file system in the mount table ([`mounts`]) gets a filesystem
+//! mark: writes the fence would refuse in block mode (`/run/lock`, a world-writable directory
+//! elsewhere) are seen with their process. Each extra mark adds the pid check for every other
+//! writer on that file system; one that cannot be marked is listed in [`Coverage`].
+//!
 //! What can be missed or be imprecise, and why:
 //! - fanotify's queue is bounded (`fs.fanotify.max_queued_events`, 16384 by default) and shared
 //!   with every writer on the workspace's filesystem. An overflow is one event that stands for an
@@ -29,7 +35,8 @@
 //!   descriptor is shared (a shell redirection around several commands), that is the last one
 //!   to close it, not necessarily the one that wrote. A file opened for writing and closed
 //!   unwritten is reported modified. `truncate(2)` by path (no open) is not seen; attribute
-//!   changes (chmod, chown) are not watched.
+//!   changes (chmod, chown) are not watched. A file system the host mounts after the start is
+//!   not marked.
 //! - Sensitive directories are marked with their subdirectories at start (4096 at most); a
 //!   directory created inside one later is not watched. Opens of a masked path (a mount over it
 //!   in the agent's namespace) open the mask, not the watched inode, and are not reported.
@@ -46,6 +53,7 @@ mod changes;
 mod denied;
 mod fanotify;
 mod handles;
+mod mounts;
 mod paths;
 mod sensitive;
 
@@ -94,6 +102,20 @@ pub struct FileWatch {
     pub sensitive: Vec<PathBuf>,
     /// cgroup v2 id of the run: only processes in it are reported.
     pub cgroup_id: u64,
+    /// Also report the run's changes outside `tree`: on the tree's file system and on every
+    /// other writable one the sensor can see (each gets a filesystem mark), for audit mode to
+    /// record writes the fence would have refused.
+    pub everywhere: bool,
+    /// Mount points the agent does not see (the fence's private tmp dirs hide them): not marked.
+    pub hidden: Vec<PathBuf>,
+}
+
+/// Which file systems outside the tree's are watched (with `everywhere`), and which could not
+/// be, with the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub watched: Vec<PathBuf>,
+    pub unwatched: Vec<(PathBuf, String)>,
 }
 
 type Sink = Box<dyn FnMut(Event) + Send>;
@@ -103,6 +125,8 @@ type Sink = Box<dyn FnMut(Event) + Send>;
 pub struct FileSensor {
     stop: Arc<StopSignal>,
     thread: Option<JoinHandle<Result<SensorStats, SensorError>>>,
+    /// The other file systems marked when [`FileWatch::everywhere`] is set.
+    pub coverage: Coverage,
 }
 
 impl FileSensor {
@@ -119,7 +143,7 @@ impl FileSensor {
             })
             .map_err(SensorError::Thread)?;
         match armed_rx.recv() {
-            Ok(()) => Ok(FileSensor { stop, thread: Some(thread) }),
+            Ok(coverage) => Ok(FileSensor { stop, thread: Some(thread), coverage }),
             Err(mpsc::RecvError) => Err(match thread.join() {
                 Ok(Err(err)) => err,
                 Ok(Ok(_)) => SensorError::ThreadDied(" before arming".into()),
@@ -165,7 +189,7 @@ fn run(
     watch: FileWatch,
     sink: Sink,
     stop: &StopSignal,
-    armed: mpsc::SyncSender<()>,
+    armed: mpsc::SyncSender<Coverage>,
 ) -> Result<SensorStats, SensorError> {
     let tree = watch.tree.canonicalize().map_err(|err| SensorError::Watch {
         path: watch.tree.clone(),
@@ -190,8 +214,13 @@ fn run(
     group
         .mark(libc::FAN_MARK_FILESYSTEM, TREE_EVENTS, &tree)
         .map_err(fanotify_failed("marking the filesystem of", &tree))?;
+    let coverage = match watch.everywhere {
+        true => mark_elsewhere(&group, &mut handles, &tree, &watch.hidden),
+        false => Coverage::default(),
+    };
     let rules = sensitive::mark(&group, &mut handles, &watch.sensitive)?;
     let mut tracker = Tracker::new(tree.to_string_lossy().into_owned(), rules);
+    tracker.everywhere = watch.everywhere;
 
     let outbox = Rc::new(RefCell::new(Outbox::new(sink)));
     let mut builder = RingBufferBuilder::new();
@@ -207,7 +236,7 @@ fn run(
         source,
     })?;
     // start() is waiting on the other end for as long as this thread lives.
-    let _ = armed.send(());
+    let _ = armed.send(coverage);
 
     let mut lookup = Live { handles, skel: &skel, last: None };
     let mut buf = vec![0u8; READ_BUF];
@@ -241,6 +270,38 @@ fn run(
     }
     let lost = tracker.overflows + tracker.unresolved() + bpf::lost(&skel) + outbox.undecodable;
     Ok(SensorStats { delivered: outbox.delivered, lost })
+}
+
+/// Marks every writable file system the run can see besides the tree's. One that cannot be
+/// marked (no file handles, no fsid) is listed with the reason rather than failing the run:
+/// audit mode records and allows, and run.start says what it did not watch.
+fn mark_elsewhere(
+    group: &Group,
+    handles: &mut Handles,
+    tree: &std::path::Path,
+    hidden: &[PathBuf],
+) -> Coverage {
+    let mut coverage = Coverage::default();
+    let mountinfo = match std::fs::read_to_string("/proc/self/mountinfo") {
+        Ok(text) => text,
+        Err(err) => {
+            coverage.unwatched.push((PathBuf::from("/"), format!("reading /proc/self/mountinfo: {err}")));
+            return coverage;
+        }
+    };
+    for mount in mounts::writable(&mountinfo, hidden) {
+        if mounts::same_filesystem(&mount.point, tree) {
+            continue;
+        }
+        let marked = handles
+            .add_filesystem(&mount.point)
+            .and_then(|()| group.mark(libc::FAN_MARK_FILESYSTEM, TREE_EVENTS, &mount.point));
+        match marked {
+            Ok(()) => coverage.watched.push(mount.point),
+            Err(err) => coverage.unwatched.push((mount.point, format!("{} ({err})", mount.fstype))),
+        }
+    }
+    coverage
 }
 
 fn drain_fanotify(
