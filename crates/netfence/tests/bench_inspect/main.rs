@@ -271,8 +271,7 @@ fn bench_inspect() {
     });
 
     let hosts = scratch.join("hosts");
-    std::fs::write(&hosts, format!("{UPSTREAM_IP} {}\n", NAMES.join(" ")))
-        .expect("hosts");
+    std::fs::write(&hosts, format!("{UPSTREAM_IP} {}\n", NAMES.join(" "))).expect("hosts");
     let mitm = proxies::mitmproxy(&net, &scratch, &hosts);
     let squid = proxies::squid(&net, &scratch, &hosts);
     let mut bundle = std::fs::read_to_string(net.ca()).expect("test CA") + &ca.pem();
