@@ -186,7 +186,7 @@ async fn handle(
                 check_authority: true,
             };
             let counters: intercept::Counters = Default::default();
-            intercept::serve(client, hello, conn, shared.clone(), counters.clone()).await;
+            intercept::serve(client, hello, conn, shared.clone(), counters.clone(), Default::default()).await;
             event.bytes_up = counters.0.load(Ordering::Relaxed);
             event.bytes_down = counters.1.load(Ordering::Relaxed);
         }
@@ -194,34 +194,51 @@ async fn handle(
         shared.record_connect(event);
         return;
     }
-    if let Some(host) = event.host.clone()
-        && (shared.inspector.wants(&shared.policy, &host) || (!tls && !shared.inspector.vault.is_empty()))
-        && matches!(peeked, Peek::Name(_))
-    {
-        let conn = intercept::Conn {
-            host,
-            port: original.port(),
-            pid,
-            rule: route.decision.rule.clone(),
-            targets: route.targets.clone(),
-            refused: None,
-            client_tls: tls,
-            upstream_tls: tls,
-            check_authority: true,
-        };
-        let counters: intercept::Counters = Default::default();
-        event.verdict = Verdict::Allowed;
-        tokio::select! {
-            _ = intercept::serve(client, hello, conn, shared.clone(), counters.clone()) => {}
-            _ = stop.changed() => {
-                event.reason = Some(event.reason.map_or(String::new(), |r| format!("{r}; ")) + "closed when the run ended");
+    match how(&shared, event.host.as_deref(), original.port(), &hello, &peeked) {
+        How::Splice => {}
+        How::Refuse(why) => {
+            event.violation = true;
+            event.reason = Some(event.reason.map_or(String::new(), |r| format!("{r}; ")) + &why);
+            if shared.block() {
+                event.rule = "not-http".into();
+                event.duration_ms = start.elapsed().as_millis() as u64;
+                shared.record_connect(event);
+                return;
             }
         }
-        event.bytes_up = counters.0.load(Ordering::Relaxed);
-        event.bytes_down = counters.1.load(Ordering::Relaxed);
-        event.duration_ms = start.elapsed().as_millis() as u64;
-        shared.record_connect(event);
-        return;
+        How::Intercept { host, tls } => {
+            let conn = intercept::Conn {
+                host,
+                port: original.port(),
+                pid,
+                rule: route.decision.rule.clone(),
+                targets: route.targets.clone(),
+                refused: None,
+                client_tls: tls,
+                upstream_tls: tls,
+                check_authority: true,
+            };
+            let counters: intercept::Counters = Default::default();
+            event.verdict = Verdict::Allowed;
+            let note = |event: &mut NetConnect, what: String| {
+                event.reason = Some(event.reason.take().map_or(String::new(), |r| format!("{r}; ")) + &what);
+            };
+            let peer: intercept::Peer = Default::default();
+            tokio::select! {
+                ended = intercept::serve(client, hello, conn, shared.clone(), counters.clone(), peer.clone()) => {
+                    if let Some(why) = ended {
+                        note(&mut event, why);
+                    }
+                }
+                _ = stop.changed() => note(&mut event, "closed when the run ended".into()),
+            }
+            event.upstream = peer.get().map(|a| a.to_string());
+            event.bytes_up = counters.0.load(Ordering::Relaxed);
+            event.bytes_down = counters.1.load(Ordering::Relaxed);
+            event.duration_ms = start.elapsed().as_millis() as u64;
+            shared.record_connect(event);
+            return;
+        }
     }
 
     let upstream = match connect(&route.targets).await {
@@ -315,6 +332,40 @@ async fn decide(shared: &Shared, original: SocketAddr, name: Option<Option<Strin
             Route { decision, reason, targets: vec![original] }
         }
     }
+}
+
+/// How an allowed connection is carried.
+enum How {
+    /// Relayed as bytes (a direct address, a passthrough host's TLS, another protocol).
+    Splice,
+    /// Terminated and served request by request, each request's authority checked.
+    Intercept { host: String, tls: bool },
+    /// Neither TLS nor HTTP on a web port: refused in block mode, flagged in audit mode.
+    Refuse(String),
+}
+
+/// Web ports, where anything but TLS or HTTP is refused: a lenient server could still read
+/// bytes the proxy does not recognise as HTTP as a request for another name.
+const WEB_PORTS: [u16; 4] = [80, 443, 8080, 8443];
+
+/// Every connection to a name that speaks HTTP, plain or inside TLS, is read request by request,
+/// so a second request on a kept-alive connection cannot name another host; TLS is spliced only
+/// for the policy's passthrough hosts (or when the fence's clients do not trust the run's CA).
+fn how(shared: &Shared, host: Option<&str>, port: u16, hello: &[u8], peeked: &Peek) -> How {
+    let Some(host) = host else { return How::Splice };
+    if hello.first() == Some(&sni::TLS_HANDSHAKE) {
+        return match shared.inspector.terminates(&shared.policy, host) {
+            true => How::Intercept { host: host.to_string(), tls: true },
+            false => How::Splice,
+        };
+    }
+    if matches!(peeked, Peek::Name(_) | Peek::Nameless) || sni::mentions_http(hello) {
+        return How::Intercept { host: host.to_string(), tls: false };
+    }
+    if WEB_PORTS.contains(&port) {
+        return How::Refuse(format!("neither TLS nor HTTP to {host} on web port {port}"));
+    }
+    How::Splice
 }
 
 /// Keeps only real addresses the policy lets this name reach: special-purpose addresses

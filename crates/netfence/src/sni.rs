@@ -181,6 +181,15 @@ pub fn http_host(buf: &[u8]) -> Peek {
     Peek::Nameless
 }
 
+/// Whether the first line of a stream that `http_host` did not take for HTTP still mentions an
+/// HTTP version (a lower-case method, leading blank lines): lenient servers read such bytes as a
+/// request, so the proxy must parse them as one too.
+pub fn mentions_http(buf: &[u8]) -> bool {
+    let text = buf.trim_ascii_start();
+    let line = text.split(|b| *b == b'\n').next().unwrap_or(text);
+    line.windows(5).any(|w| w.eq_ignore_ascii_case(b"HTTP/"))
+}
+
 /// `example.com:8080` → `example.com`; `[::1]:80` → `::1`.
 fn strip_port(host: &[u8]) -> &[u8] {
     if let Some(inner) = host.strip_prefix(b"[") {
@@ -262,6 +271,15 @@ pub(crate) mod tests {
         assert_eq!(peek(b"GE"), Peek::Incomplete);
         assert_eq!(peek(b"SSH-2.0-OpenSSH_9.6\r\n"), Peek::Other);
         assert_eq!(peek(b"\x00\x00\x00\x08\x04\xd2\x16\x2f"), Peek::Other);
+    }
+
+    #[test]
+    fn lenient_request_lines_are_still_http() {
+        assert_eq!(peek(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"), Peek::Other);
+        assert!(mentions_http(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(mentions_http(b"get / http/1.1\r\n"));
+        assert!(!mentions_http(b"SSH-2.0-OpenSSH_9.6\r\n"));
+        assert!(!mentions_http(b"\x00\x00\x00\x08\x04\xd2\x16\x2f"));
     }
 
     proptest! {

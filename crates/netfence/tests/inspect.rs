@@ -67,6 +67,7 @@ impl Run {
                 upstream_tls: UpstreamTls::new(&[net.ca()]).expect("upstream trust"),
                 vault: Arc::new(vault),
                 repo: None,
+                terminate_tls: true,
             },
         };
         let fence = on_host_side(net, || {
@@ -273,6 +274,7 @@ fn the_model_gateway_meters_usage_and_enforces_the_budget() {
             upstream_tls: UpstreamTls::new(&[net.ca()]).expect("upstream trust"),
             vault: Arc::new(vault),
             repo: None,
+            terminate_tls: true,
         },
     };
     let fence = on_host_side(&net, || {

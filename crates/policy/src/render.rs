@@ -69,15 +69,21 @@ impl Policy {
                 }
             }
         }
-        if !self.inspect.is_empty() {
+        if !self.inspect.is_empty() || !self.passthrough.is_empty() {
             out.push_str("inspect:\n");
             for (host, inspect) in &self.inspect {
                 let _ = writeln!(out, "  {}:", q(host));
                 if let Some(preset) = &inspect.preset {
                     let _ = writeln!(out, "    preset: {}", q(preset));
                 }
+                if self.cleartext_secrets.iter().any(|h| h.as_str() == host) {
+                    out.push_str("    cleartext_secrets: true\n");
+                }
                 let routes = inspect.routes.iter().map(|r| q(&format!("{} {}", r.method, r.path)));
                 let _ = writeln!(out, "    routes: {}", list(routes));
+            }
+            for host in &self.passthrough {
+                let _ = writeln!(out, "  {}: {{ passthrough: true }}", q(host.as_str()));
             }
         }
         if !self.secrets.is_empty() {

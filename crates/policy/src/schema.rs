@@ -26,6 +26,12 @@ pub struct Policy {
     pub dns: Dns,
     /// Hosts whose HTTPS traffic is terminated and checked, by host pattern text.
     pub inspect: BTreeMap<String, Inspect>,
+    /// Hosts whose TLS is spliced, never terminated (`inspect.<host>: { passthrough: true }`), for
+    /// clients that pin certificates: their connections are checked by name (address, SNI) only.
+    pub passthrough: Vec<HostPattern>,
+    /// Hosts whose own secrets may be put into plain-HTTP requests
+    /// (`inspect.<host>: { cleartext_secrets: true }`); elsewhere only encrypted requests get them.
+    pub cleartext_secrets: Vec<HostPattern>,
     /// Secrets by environment variable name; the agent only ever sees a sentinel.
     pub secrets: BTreeMap<String, Secret>,
     pub files: Files,
@@ -45,6 +51,8 @@ impl Default for Policy {
             egress: Egress::default(),
             dns: Dns::default(),
             inspect: BTreeMap::new(),
+            passthrough: Vec::new(),
+            cleartext_secrets: Vec::new(),
             secrets: BTreeMap::new(),
             files: Files::default(),
             env: Env::default(),

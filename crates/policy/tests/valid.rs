@@ -112,3 +112,27 @@ fn suggest_proposes_exactly_what_was_seen() {
     assert!(!p.egress_decision("other.example", 443).allowed);
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn passthrough_and_cleartext_secrets_are_per_host_switches_that_round_trip() {
+    let text = "version: 1
+inspect:
+  pinned.example.com: { passthrough: true }
+  plain.example.com: { cleartext_secrets: true }
+  api.github.com: { routes: [\"GET /**\"] }
+";
+    let p = policy::parse(text, "t.yml").unwrap();
+    assert_eq!(p.passthrough.iter().map(|h| h.as_str()).collect::<Vec<_>>(), ["pinned.example.com"]);
+    assert_eq!(p.cleartext_secrets.iter().map(|h| h.as_str()).collect::<Vec<_>>(), ["plain.example.com"]);
+    assert!(!p.inspect.contains_key("pinned.example.com"), "a passthrough host has no route rules");
+    assert!(p.inspect.contains_key("plain.example.com"));
+    let again = policy::parse(&p.to_yaml(), "rendered.yml").unwrap();
+    assert_eq!(again, p);
+    for bad in [
+        "version: 1\ninspect:\n  a.example.com: { passthrough: true, routes: [\"GET /**\"] }\n",
+        "version: 1\ninspect:\n  a.example.com: { passthrough: yes }\n",
+        "version: 1\ninspect:\n  a.example.com: { passthrough: true, cleartext_secrets: true }\n",
+    ] {
+        assert!(policy::parse(bad, "bad.yml").is_err(), "{bad}");
+    }
+}

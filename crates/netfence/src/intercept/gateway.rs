@@ -123,12 +123,14 @@ async fn handle(
         check_authority: false,
     };
     let counters: Counters = Default::default();
+    let peer: super::Peer = Default::default();
     tokio::select! {
-        _ = super::serve(client, Vec::new(), conn, shared.clone(), counters.clone()) => {}
+        _ = super::serve(client, Vec::new(), conn, shared.clone(), counters.clone(), peer.clone()) => {}
         _ = stop.changed() => {
             event.reason = Some(event.reason.map_or(String::new(), |r| format!("{r}; ")) + "closed when the run ended");
         }
     }
+    event.upstream = peer.get().map(|a| a.to_string());
     event.bytes_up = counters.0.load(Ordering::Relaxed);
     event.bytes_down = counters.1.load(Ordering::Relaxed);
     event.duration_ms = start.elapsed().as_millis() as u64;

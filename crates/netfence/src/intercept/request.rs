@@ -40,13 +40,29 @@ pub(crate) struct Ctx {
     conn: Conn,
     shared: Arc<Shared>,
     upstream: Upstream,
+    /// The host whose secrets this connection's requests may carry: its own name when they
+    /// leave encrypted (or the policy allows cleartext for it), else none (`""` owns nothing, so
+    /// every sentinel counts as foreign).
+    secrets_host: String,
 }
 
 impl Ctx {
-    pub fn new(conn: Conn, shared: Arc<Shared>, client_h2: bool) -> Arc<Ctx> {
+    pub fn new(conn: Conn, shared: Arc<Shared>, client_h2: bool, peer: super::Peer) -> Arc<Ctx> {
         let tls = conn.upstream_tls.then(|| shared.inspector.upstream_tls.clone());
-        let upstream = Upstream::new(conn.host.clone(), conn.targets.clone(), tls, client_h2);
-        Arc::new(Ctx { conn, shared, upstream })
+        let upstream = Upstream::new(conn.host.clone(), conn.targets.clone(), tls, client_h2, peer);
+        let encrypted = conn.upstream_tls || shared.inspector.cleartext_secrets(&conn.host);
+        let secrets_host = if encrypted { conn.host.clone() } else { String::new() };
+        Arc::new(Ctx { conn, shared, upstream, secrets_host })
+    }
+
+    /// Says why a sentinel of the host's own secret is refused on a plain-HTTP request.
+    fn cleartext_note(&self) -> &'static str {
+        if self.secrets_host.is_empty() && self.shared.inspector.vault.wants_inspection(&self.conn.host) {
+            " (plain HTTP: secrets go only into requests that leave encrypted, unless \
+             inspect.<host>.cleartext_secrets is set)"
+        } else {
+            ""
+        }
     }
 
     fn block(&self) -> bool {
@@ -128,15 +144,14 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     };
 
     if ctx.conn.check_authority
-        && let Some(asked) = authority(&req)
-        && !same_host(&asked, &ctx.conn.host)
+        && let Some((rule, status, why)) = authority_problem(&req, &ctx.conn.host)
     {
-        let why =
-            format!("the request asks for {asked} over a connection to {} (domain fronting)", ctx.conn.host);
         if ctx.block() || ctx.conn.refused.is_some() {
             scan_refused(&ctx, req).await;
-            return Ok(refuse(event, StatusCode::MISDIRECTED_REQUEST, "host-mismatch", why));
+            return Ok(refuse(event, status, rule, why));
         }
+        // Audit: let through (to the connection's own name, which `adapt` writes), flagged.
+        event.rule = rule.to_string();
         event.violation = true;
         event.reason = Some(why);
     }
@@ -167,7 +182,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     let (mut parts, incoming) = req.into_parts();
     let mut foreign = Vec::new();
     let mut injected = Vec::new();
-    let rewritten = inspector.vault.rewrite_url(&ctx.conn.host, path.as_bytes());
+    let rewritten = inspector.vault.rewrite_url(&ctx.secrets_host, path.as_bytes());
     foreign.extend(rewritten.foreign.iter().map(|n| (n.clone(), "url".to_string())));
     injected.extend(rewritten.injected.iter().cloned());
     if !rewritten.injected.is_empty() {
@@ -194,9 +209,10 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
         }
         let names: Vec<&str> = foreign.iter().map(|(n, _)| n.as_str()).collect();
         let why = format!(
-            "the request carries the sentinel of {}, which may not go to {}",
+            "the request carries the sentinel of {}, which may not go to {}{}",
             names.join(", "),
-            ctx.conn.host
+            ctx.conn.host,
+            ctx.cleartext_note()
         );
         if ctx.block() {
             return Ok(refuse(event, StatusCode::FORBIDDEN, "secrets", why));
@@ -263,7 +279,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
 
     let up = Arc::new(AtomicU64::new(0));
     let scanner = inspector.vault.body_scanner(
-        &ctx.conn.host,
+        &ctx.secrets_host,
         parts.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()),
     );
     let on_found = {
@@ -431,7 +447,7 @@ fn rewrite_headers(
         let mut changed = false;
         let mut out = Vec::with_capacity(values.len());
         for value in values {
-            let rw = vault.rewrite_header(&ctx.conn.host, name.as_str(), value.as_bytes());
+            let rw = vault.rewrite_header(&ctx.secrets_host, name.as_str(), value.as_bytes());
             foreign.extend(rw.foreign.iter().map(|n| (n.clone(), format!("header {name}"))));
             if rw.injected.is_empty() {
                 out.push(value);
@@ -608,16 +624,35 @@ fn adapt(mut req: Request<Body>, speaks: Speaks, host: &str, port: u16, tls: boo
     req
 }
 
-/// The host a request names: `:authority` (HTTP/2) or `Host` (HTTP/1.1), without the port.
-fn authority<B>(req: &Request<B>) -> Option<String> {
-    let raw = match req.uri().authority() {
-        Some(a) => a.host().to_string(),
-        None => {
-            let host = req.headers().get(header::HOST)?.to_str().ok()?;
-            host.parse::<http::uri::Authority>().ok()?.host().to_string()
-        }
-    };
-    Some(raw.trim_end_matches('.').to_ascii_lowercase())
+/// Every host a request names, without the port: the URI's authority (`:authority` in HTTP/2,
+/// an absolute-form target in HTTP/1.1) and each `Host` header. An unreadable `Host` is kept as
+/// its raw text, so it can only fail to match.
+fn authorities<B>(req: &Request<B>) -> Vec<String> {
+    let mut names: Vec<String> = req.uri().authority().map(|a| a.host().to_string()).into_iter().collect();
+    for value in req.headers().get_all(header::HOST) {
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        names.push(match text.parse::<http::uri::Authority>() {
+            Ok(a) => a.host().to_string(),
+            Err(_) => text,
+        });
+    }
+    names.into_iter().map(|n| n.trim_end_matches('.').to_ascii_lowercase()).collect()
+}
+
+/// Why a request may not go over a connection to `host`: it names another host (in its target
+/// or in any `Host` header), or, from HTTP/1.1 on, no host at all. The rule, the status to
+/// answer with, and the reason.
+fn authority_problem<B>(req: &Request<B>, host: &str) -> Option<(&'static str, StatusCode, String)> {
+    let names = authorities(req);
+    if let Some(other) = names.iter().find(|n| !same_host(n, host)) {
+        let why = format!("the request asks for {other} over a connection to {host} (domain fronting)");
+        return Some(("host-mismatch", StatusCode::MISDIRECTED_REQUEST, why));
+    }
+    if names.is_empty() && req.version() >= http::Version::HTTP_11 {
+        let why = format!("the request names no host over a connection to {host}");
+        return Some(("no-host", StatusCode::BAD_REQUEST, why));
+    }
+    None
 }
 
 fn same_host(asked: &str, host: &str) -> bool {
@@ -671,13 +706,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn authority_comes_from_the_uri_or_the_host_header() {
+    fn every_authority_a_request_names_is_checked() {
         let r = Request::builder().uri("https://API.example.test:443/x").body(()).unwrap();
-        assert_eq!(authority(&r).as_deref(), Some("api.example.test"));
+        assert_eq!(authorities(&r), ["api.example.test"]);
+        assert!(authority_problem(&r, "api.example.test").is_none());
         let r = Request::builder().uri("/x").header("host", "Other.test.:8443").body(()).unwrap();
-        assert_eq!(authority(&r).as_deref(), Some("other.test"));
+        assert_eq!(authorities(&r), ["other.test"]);
+        // Absolute-form target and Host must both agree.
+        let r = Request::builder().uri("http://a.test/x").header("host", "b.test").body(()).unwrap();
+        assert_eq!(authority_problem(&r, "a.test").map(|p| p.0), Some("host-mismatch"));
+        assert_eq!(authority_problem(&r, "b.test").map(|p| p.0), Some("host-mismatch"));
+        // Two Host headers: the second is checked too.
+        let r =
+            Request::builder().uri("/").header("host", "a.test").header("host", "b.test").body(()).unwrap();
+        assert_eq!(authority_problem(&r, "a.test").map(|p| p.0), Some("host-mismatch"));
+        // No host at all: refused from HTTP/1.1 on, not for HTTP/1.0.
         let r = Request::builder().uri("/x").body(()).unwrap();
-        assert_eq!(authority(&r), None);
+        assert_eq!(authority_problem(&r, "a.test").map(|p| p.0), Some("no-host"));
+        let r = Request::builder().uri("/x").version(http::Version::HTTP_10).body(()).unwrap();
+        assert!(authority_problem(&r, "a.test").is_none());
+        let r = Request::builder().uri("/").header("host", "a.test:x:y").body(()).unwrap();
+        assert!(authority_problem(&r, "a.test").is_some(), "an unreadable Host never matches");
     }
 
     #[test]

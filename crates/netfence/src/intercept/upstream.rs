@@ -24,6 +24,8 @@ pub(crate) struct Upstream {
     /// The client negotiated HTTP/2 with the proxy, so HTTP/2 is offered upstream too.
     offer_h2: bool,
     pool: tokio::sync::Mutex<Pool>,
+    /// The first real server connected to, for the connection's `net.connect` record.
+    first_peer: super::Peer,
 }
 
 enum Pool {
@@ -40,8 +42,14 @@ pub(crate) enum Speaks {
 }
 
 impl Upstream {
-    pub fn new(host: String, targets: Vec<SocketAddr>, tls: Option<UpstreamTls>, offer_h2: bool) -> Upstream {
-        Upstream { host, targets, tls, offer_h2, pool: tokio::sync::Mutex::new(Pool::Empty) }
+    pub fn new(
+        host: String,
+        targets: Vec<SocketAddr>,
+        tls: Option<UpstreamTls>,
+        offer_h2: bool,
+        first_peer: super::Peer,
+    ) -> Upstream {
+        Upstream { host, targets, tls, offer_h2, pool: tokio::sync::Mutex::new(Pool::Empty), first_peer }
     }
 
     /// Sends one request; `prepare` adapts it to the protocol the upstream connection speaks
@@ -96,6 +104,9 @@ impl Upstream {
         let tcp =
             crate::proxy::connect(&self.targets).await.map_err(|e| format!("connecting upstream: {e}"))?;
         let _ = tcp.set_nodelay(true);
+        if let Ok(peer) = tcp.peer_addr() {
+            let _ = self.first_peer.set(peer);
+        }
         let Some(tls) = &self.tls else { return h1(TokioIo::new(tcp)).await };
         let config = if self.offer_h2 { tls.h2.clone() } else { tls.h1.clone() };
         let name = ServerName::try_from(self.host.clone()).map_err(|e| format!("{}: {e}", self.host))?;

@@ -87,23 +87,34 @@ impl RunCa {
     /// A server config that presents a leaf for whatever name the client asks for, offering
     /// HTTP/2 and HTTP/1.1.
     pub fn server_config(self: &Arc<Self>) -> Arc<rustls::ServerConfig> {
+        self.config_with(Resolver(self.clone(), None))
+    }
+
+    /// As `server_config`, for a client that sent no SNI: it gets `host`'s leaf, the name its
+    /// connection is for (the proxy knows it from the address).
+    pub fn server_config_for(self: &Arc<Self>, host: &str) -> Arc<rustls::ServerConfig> {
+        self.config_with(Resolver(self.clone(), Some(host.to_string())))
+    }
+
+    fn config_with(&self, resolver: Resolver) -> Arc<rustls::ServerConfig> {
         let mut config = rustls::ServerConfig::builder_with_provider(super::provider())
             .with_protocol_versions(rustls::ALL_VERSIONS)
             .expect("ring supports every TLS version rustls offers")
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(Resolver(self.clone())));
+            .with_cert_resolver(Arc::new(resolver));
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Arc::new(config)
     }
 }
 
 #[derive(Debug)]
-struct Resolver(Arc<RunCa>);
+struct Resolver(Arc<RunCa>, Option<String>);
 
 impl ResolvesServerCert for Resolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        // Without SNI there is no name to vouch for; the handshake fails, which is the answer.
-        self.0.leaf(hello.server_name()?).ok()
+        // Without SNI and without a name from elsewhere there is nothing to vouch for; the
+        // handshake fails, which is the answer.
+        self.0.leaf(hello.server_name().or(self.1.as_deref())?).ok()
     }
 }
 

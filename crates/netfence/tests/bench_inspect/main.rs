@@ -1,7 +1,8 @@
 //! Benchmark, not a test: run with `bench/netfence/inspect.sh` (release build, `--ignored`;
 //! `test = false` in Cargo.toml keeps it out of the test suite's build).
 //!
-//! HTTPS through ringfence's proxy — spliced pass-through and inspected (TLS terminated, a
+//! HTTPS through ringfence's proxy — spliced pass-through (a `passthrough` host), terminated by
+//! default (every request's authority checked, nothing else), and inspected (TLS terminated, a
 //! secret injected, usage metered) — against the same client going direct, through mitmproxy
 //! (TLS interception) and through Squid (CONNECT pass-through), all in the fake internet on
 //! this machine. One client for every row: curl, HTTP/1.1, no TLS session reuse, so every new
@@ -26,13 +27,18 @@ const UPSTREAM_IP: &str = "198.51.100.20";
 const REQUESTS: usize = 1000;
 const ROUNDS: usize = 3;
 const BULK: u64 = 1 << 30;
+/// Hosts every row's upstream answers for.
+const NAMES: [&str; 4] = ["bench.test", "plain.test", "default.test", "api.anthropic.com"];
 
 const POLICY: &str = "version: 1
 egress:
   allow:
     - { host: bench.test, ports: [443] }
     - { host: plain.test, ports: [443] }
+    - { host: default.test, ports: [443] }
     - { host: api.anthropic.com, ports: [443] }
+inspect:
+  plain.test: { passthrough: true }
 budget:
   anthropic: { max_tokens: 1000000000000 }
 ";
@@ -42,9 +48,11 @@ struct Row {
     name: &'static str,
     /// In the fence's namespace (ringfence rows) or on the host side.
     fenced: bool,
-    /// The host of the URL: `plain.test` is not inspected, `bench.test` and
-    /// `api.anthropic.com` are (when the client is fenced).
+    /// The host of the URL: `plain.test` is spliced (passthrough), `default.test` terminated
+    /// by default, `bench.test` and `api.anthropic.com` inspected (when the client is fenced).
     host: &'static str,
+    /// Sends bench.test's sentinel (refused anywhere but bench.test and the spliced host).
+    secret: bool,
     /// The SSE stream's host.
     sse_host: &'static str,
     proxy: Option<String>,
@@ -103,7 +111,7 @@ impl Bench {
         if let Some(proxy) = &row.proxy {
             argv.extend(["-x".to_string(), proxy.clone()]);
         } else if !row.fenced {
-            for name in ["bench.test", "plain.test", "api.anthropic.com"] {
+            for name in NAMES {
                 argv.extend(["--resolve".to_string(), format!("{name}:443:{UPSTREAM_IP}")]);
             }
         }
@@ -135,7 +143,7 @@ impl Bench {
         if new_connection {
             args.extend(["-H".to_string(), "Connection: close".into()]);
         }
-        for h in &self.headers {
+        for h in self.headers.iter().filter(|_| row.secret) {
             args.extend(["-H".to_string(), h.clone()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -198,10 +206,10 @@ fn bench_inspect() {
     );
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let net = FakeInternet::new();
-    for name in ["bench.test", "plain.test", "api.anthropic.com"] {
+    for name in NAMES {
         net.add_name(name, UPSTREAM_IP);
     }
-    let (cert, key) = net.leaf(&["bench.test", "plain.test", "api.anthropic.com"]);
+    let (cert, key) = net.leaf(&NAMES);
     let inet: OwnedFd = std::fs::File::open(format!("/run/netns/{}", net.inet)).expect("inet ns").into();
     let listener = std::thread::scope(|s| {
         s.spawn(|| {
@@ -247,6 +255,7 @@ fn bench_inspect() {
             upstream_tls: UpstreamTls::new(&[net.ca()]).expect("upstream trust"),
             vault: Arc::new(vault),
             repo: None,
+            terminate_tls: true,
         },
     };
     let fence = on_host_side(&net, || {
@@ -264,8 +273,7 @@ fn bench_inspect() {
     });
 
     let hosts = scratch.join("hosts");
-    std::fs::write(&hosts, format!("{UPSTREAM_IP} bench.test plain.test api.anthropic.com\n"))
-        .expect("hosts");
+    std::fs::write(&hosts, format!("{UPSTREAM_IP} {}\n", NAMES.join(" "))).expect("hosts");
     let mitm = proxies::mitmproxy(&net, &scratch, &hosts);
     let squid = proxies::squid(&net, &scratch, &hosts);
     let mut bundle = std::fs::read_to_string(net.ca()).expect("test CA") + &ca.pem();
@@ -291,6 +299,7 @@ fn bench_inspect() {
             name: "direct",
             fenced: false,
             host: "bench.test",
+            secret: true,
             sse_host: "api.anthropic.com",
             proxy: None,
             cpu: Cpu::None,
@@ -299,7 +308,17 @@ fn bench_inspect() {
             name: "ringfence spliced",
             fenced: true,
             host: "plain.test",
+            secret: true,
             sse_host: "plain.test",
+            proxy: None,
+            cpu: Cpu::Threads("ringfence-net"),
+        },
+        Row {
+            name: "ringfence terminated",
+            fenced: true,
+            host: "default.test",
+            secret: false,
+            sse_host: "default.test",
             proxy: None,
             cpu: Cpu::Threads("ringfence-net"),
         },
@@ -307,6 +326,7 @@ fn bench_inspect() {
             name: "ringfence inspected",
             fenced: true,
             host: "bench.test",
+            secret: true,
             sse_host: "api.anthropic.com",
             proxy: None,
             cpu: Cpu::Threads("ringfence-net"),
@@ -317,6 +337,7 @@ fn bench_inspect() {
             name: "mitmproxy (intercepting)",
             fenced: false,
             host: "bench.test",
+            secret: true,
             sse_host: "api.anthropic.com",
             proxy: Some(p.url.clone()),
             cpu: Cpu::Process(p.pid),
@@ -327,6 +348,7 @@ fn bench_inspect() {
             name: "squid (CONNECT)",
             fenced: false,
             host: "bench.test",
+            secret: true,
             sse_host: "api.anthropic.com",
             proxy: Some(p.url.clone()),
             cpu: Cpu::Process(p.pid),
@@ -359,7 +381,10 @@ fn bench_inspect() {
             bulk[i].push(mbps);
             bulk_cpu[i].push(cpu);
             let url = format!("https://{}/v1/messages", row.sse_host);
-            let args = ["-H", "content-type: application/json", "-H", &api_key, "--data", sse_body, &url];
+            let mut args = vec!["-H", "content-type: application/json", "--data", sse_body, &url];
+            if row.secret {
+                args.extend(["-H", api_key.as_str()]);
+            }
             let (mbps, cpu, bytes) = bench.transfer(row, &args);
             assert!(bytes == upstream::sse_bytes() || row.proxy.is_some(), "{}: {bytes} bytes", row.name);
             sse[i].push(mbps);

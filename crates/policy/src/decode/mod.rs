@@ -60,7 +60,10 @@ pub(crate) fn decode(root: &Node, source: &str) -> R<Policy> {
         policy.dns = dns::dns(node)?;
     }
     if let Some(node) = top.get("inspect") {
-        policy.inspect = sections::inspect(node)?;
+        let inspect = sections::inspect(node)?;
+        policy.inspect = inspect.rules;
+        policy.passthrough = inspect.passthrough;
+        policy.cleartext_secrets = inspect.cleartext_secrets;
     }
     if let Some(node) = top.get("secrets") {
         policy.secrets = sections::secrets(node)?;

@@ -13,13 +13,46 @@ use crate::yaml::{Node, Value};
 
 use super::reader::{R, fields, key_text, map, string, strings, uint};
 
-pub(super) fn inspect(node: &Node) -> R<BTreeMap<String, Inspect>> {
-    let mut out = BTreeMap::new();
+/// The `inspect` section: route rules per host, and the two per-host switches kept beside them.
+pub(super) struct InspectSection {
+    pub rules: BTreeMap<String, Inspect>,
+    pub passthrough: Vec<HostPattern>,
+    pub cleartext_secrets: Vec<HostPattern>,
+}
+
+pub(super) fn inspect(node: &Node) -> R<InspectSection> {
+    let mut out =
+        InspectSection { rules: BTreeMap::new(), passthrough: Vec::new(), cleartext_secrets: Vec::new() };
     for (key, value) in map(node, "inspect")? {
         let host = HostPattern::parse(key_text(key))
             .map_err(|e| Located::new(key.pos, format!("`inspect`: {}", e.message), e.help))?;
         let path = format!("inspect.{host}");
-        let f = fields(value, &path, &["routes", "preset"])?;
+        let f = fields(value, &path, &["routes", "preset", "passthrough", "cleartext_secrets"])?;
+        let passthrough = match f.get("passthrough") {
+            Some(n) => boolean(n, &format!("{path}.passthrough"))?,
+            None => false,
+        };
+        let cleartext = match f.get("cleartext_secrets") {
+            Some(n) => boolean(n, &format!("{path}.cleartext_secrets"))?,
+            None => false,
+        };
+        if passthrough {
+            // A spliced host's requests are never read: rules about them could not hold.
+            if let Some(other) =
+                ["routes", "preset", "cleartext_secrets"].into_iter().find(|k| f.get(k).is_some())
+            {
+                return Err(Located::new(
+                    value.pos,
+                    format!("`{path}`: `passthrough: true` and `{other}` cannot go together"),
+                    "a passthrough host's TLS is not terminated, so its requests are never read; drop one of them",
+                ));
+            }
+            out.passthrough.push(host);
+            continue;
+        }
+        if cleartext {
+            out.cleartext_secrets.push(host.clone());
+        }
         let mut routes = Vec::new();
         if let Some(n) = f.get("routes") {
             for (text, item) in strings(n, &format!("{path}.routes"))? {
@@ -40,9 +73,22 @@ pub(super) fn inspect(node: &Node) -> R<BTreeMap<String, Inspect>> {
                 Some(name.to_string())
             }
         };
-        out.insert(host.to_string(), Inspect { routes, preset });
+        out.rules.insert(host.to_string(), Inspect { routes, preset });
     }
     Ok(out)
+}
+
+/// `true` or `false`, written plainly.
+fn boolean(node: &Node, path: &str) -> R<bool> {
+    match &node.value {
+        Value::Scalar { text, plain: true } if text == "true" => Ok(true),
+        Value::Scalar { text, plain: true } if text == "false" => Ok(false),
+        _ => Err(Located::new(
+            node.pos,
+            format!("`{path}`: found {}, expected `true` or `false`", node.kind()),
+            format!("write `{path}: true` (or leave it out)"),
+        )),
+    }
 }
 
 const METHODS: &[&str] = &["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];

@@ -36,6 +36,8 @@ pub fn start(
             upstream_tls: netfence::tls::UpstreamTls::new(&plan.credentials.upstream_ca)?,
             vault: plan.credentials.vault.clone(),
             repo: std::env::var("GITHUB_REPOSITORY").ok().filter(|r| r.contains('/')),
+            // The fence trusts the run's CA through the bundle; without one, TLS is spliced.
+            terminate_tls: plan.credentials.bundle.is_some(),
         },
     };
     NetFence::start(cfg, Box::new(move |event| recorder.append(event)))
@@ -52,14 +54,40 @@ pub fn suggest(plan: &Plan, stats: &NetStats) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", plan.out_dir.join("suggested-policy.yml").display()))
 }
 
-pub fn layer_detail(mode: Mode) -> String {
-    match mode {
-        Mode::Block => "own network namespace; DNS answered by ringfence (unlisted names get NXDOMAIN and never leave), \
+pub fn layer_detail(plan: &Plan) -> String {
+    let base = match plan.mode {
+        Mode::Block => {
+            "own network namespace; DNS answered by ringfence (unlisted names get NXDOMAIN and never leave), \
             all TCP through ringfence's proxy, which checks the name (fake-IP, SNI, Host) against egress rules; \
             UDP, ICMP and direct IPs refused"
-            .into(),
-        Mode::Audit => "own network namespace; every DNS query and TCP connection goes through ringfence's resolver \
+        }
+        Mode::Audit => {
+            "own network namespace; every DNS query and TCP connection goes through ringfence's resolver \
             and proxy and is recorded with its process; what the policy would refuse is flagged, not blocked"
-            .into(),
+        }
+    };
+    format!("{base}; {}", tls_detail(plan.credentials.bundle.is_some(), &plan.policy.passthrough))
+}
+
+/// What run.start says about how each request's host is checked.
+fn tls_detail(terminates: bool, passthrough: &[policy::HostPattern]) -> String {
+    let plain =
+        "plain HTTP is read request by request, each Host and target checked against the connection's name";
+    if !terminates {
+        return format!(
+            "{plain}; TLS is spliced (no system CA bundle to add the run's CA to), so names inside TLS are not \
+             checked beyond the SNI, except for hosts with secrets, route rules or a budget"
+        );
     }
+    let mut text = format!(
+        "{plain}; TLS to every name is terminated with the run's CA and each request's Host / :authority checked"
+    );
+    if !passthrough.is_empty() {
+        let hosts: Vec<&str> = passthrough.iter().map(|h| h.as_str()).collect();
+        text.push_str(&format!(
+            "; passthrough (spliced, checked by SNI only, names inside TLS NOT checked): {}",
+            hosts.join(", ")
+        ));
+    }
+    text
 }

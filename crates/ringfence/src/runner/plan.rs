@@ -216,7 +216,7 @@ impl Plan {
     /// The sandbox's layers plus the ones this plan adds.
     pub fn layers(&self, mut layers: Vec<FenceLayer>) -> Vec<FenceLayer> {
         for layer in layers.iter_mut().filter(|l| l.layer == "network") {
-            layer.detail = super::network::layer_detail(self.mode);
+            layer.detail = super::network::layer_detail(self);
         }
         layers.push(FenceLayer {
             layer: "environment".into(),
