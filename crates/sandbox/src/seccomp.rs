@@ -87,6 +87,9 @@ const RULES: &[Rule] = &[
     always("init_module", "load a kernel module"),
     always("finit_module", "load a kernel module"),
     always("delete_module", "unload a kernel module"),
+    // A key the kernel cannot find makes it run /sbin/request-key as root on the host, with a
+    // description the caller chose; the agent's keyring is its own and needs no upcall.
+    always("request_key", "make the kernel run a key upcall program as root (request_key)"),
     Rule { syscall: "unshare", args: &[(0, NEWUSER, NEWUSER)], what: "create a user namespace" },
     Rule { syscall: "clone", args: &[(0, NEWUSER, NEWUSER)], what: "create a user namespace" },
     // Pushing bytes into a terminal's input queue: keystrokes the caller's shell would run after
