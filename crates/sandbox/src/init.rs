@@ -33,9 +33,11 @@ fn run(mut control: UnixStream) -> i32 {
         // The supervisor is gone or sent garbage: there is nobody to run CMD for.
         _ => return SETUP_FAILED,
     };
-    if let Err(what) =
-        crate::mounts::setup(std::path::Path::new(&cfg.cwd), cfg.files.as_ref(), cfg.ca_bundle.as_deref())
-    {
+    let cwd = std::path::Path::new(&cfg.cwd);
+    let mounted = crate::mounts::setup(cwd, cfg.files.as_ref(), cfg.ca_bundle.as_deref()).and_then(|()| {
+        cfg.socket_view.as_deref().map_or(Ok(()), |allowed| crate::mounts::socket_view(cwd, allowed))
+    });
+    if let Err(what) = mounted {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
     }

@@ -24,6 +24,7 @@ pub(crate) struct InitConfig {
     pub gid: u32,
     pub files: Option<crate::FileFence>,
     pub ca_bundle: Option<std::path::PathBuf>,
+    pub socket_view: Option<Vec<std::path::PathBuf>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -219,6 +219,7 @@ impl Prepared {
             gid: self.spec.gid,
             files: self.spec.files,
             ca_bundle: self.spec.ca_bundle,
+            socket_view: self.spec.socket_view,
         };
         let mut writer = control.try_clone().map_err(start("control socket"))?;
         send(&mut writer, &config).map_err(start("sending the config to init"))?;

@@ -146,6 +146,8 @@ impl Plan {
             files: (self.mode == Mode::Block).then(|| self.file_fence()),
             init_exe: PathBuf::from("/proc/self/exe"),
             ca_bundle: self.credentials.bundle.clone(),
+            // Block mode moves every Unix socket path into this view (see runner/unix.rs).
+            socket_view: (self.mode == Mode::Block).then(|| self.policy.egress.unix_sockets.clone()),
         }
     }
 
