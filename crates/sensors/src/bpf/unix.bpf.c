@@ -73,10 +73,10 @@ struct {
 } attempts SEC(".maps");
 
 /* Scratch, too big for the stack: the key, the path as given with zeros after it (so a check may
- * look three bytes ahead), and the rewritten path. */
+ * look three bytes ahead, and a length masked with 0x7f always fits), and the rewritten path. */
 struct scratch {
 	struct unix_key key;
-	char path[SUN_PATH_MAX + 4];
+	char path[128];
 	char moved[SUN_PATH_MAX];
 };
 
@@ -87,48 +87,34 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
-/*
- * Zeroes the path past `len` and past its first NUL (where the kernel stops reading it) and
- * returns its length. The helpers below are global functions and branch-free in the bytes: the
- * verifier checks each once, on its own, not once per path shape.
- */
-__noinline int cut(struct scratch *s, __u32 len)
-{
-	__u32 ended = 0, size = 0;
-
-	if (!s)
-		return 0;
-	for (__u32 i = 0; i < SUN_PATH_MAX; i++) {
-		ended |= (i >= len) | (s->path[i] == 0);
-		s->path[i] &= ended - 1;
-		size += !ended;
-	}
-	s->path[SUN_PATH_MAX] = 0;
-	s->path[SUN_PATH_MAX + 1] = 0;
-	s->path[SUN_PATH_MAX + 2] = 0;
-	s->path[SUN_PATH_MAX + 3] = 0;
-	return size;
-}
-
 static __always_inline int ends(char c)
 {
 	return (c == '/') | (c == 0);
 }
 
-/* Whether a component is `..`: the one thing that climbs out of the socket view. A path that
- * starts with `..` is relative, refused on its own. */
-__noinline int has_dotdot(struct scratch *s)
+struct dotdot_walk {
+	struct scratch *s;
+	int found;
+};
+
+/* One byte of the search for a `..` component, the one thing that climbs out of the socket
+ * view (a path that starts with `..` is relative, refused on its own). A bpf_loop callback: the
+ * verifier checks it once, not once per byte. */
+static long dotdot_step(__u64 i, void *data)
 {
-	int found = 0;
+	struct dotdot_walk *walk = data;
+	const char *p;
 
-	if (!s)
+	if (i >= SUN_PATH_MAX || !walk->s)
 		return 1;
-	for (__u32 i = 0; i < SUN_PATH_MAX; i++) {
-		const char *p = s->path;
-
-		found |= (p[i] == '/') & (p[i + 1] == '.') & (p[i + 2] == '.') & ends(p[i + 3]);
+	p = walk->s->path;
+	if (p[i] == 0)
+		return 1;
+	if (p[i] == '/' && p[i + 1] == '.' && p[i + 2] == '.' && ends(p[i + 3])) {
+		walk->found = 1;
+		return 1;
 	}
-	return found;
+	return 0;
 }
 
 static __always_inline void count(struct unix_key *key, __u32 type)
@@ -159,7 +145,8 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u16 call)
 	__u32 zero = 0, len;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 	char *uaddr;
-	int size;
+	struct dotdot_walk walk = {};
+	long size;
 
 	if (!s)
 		return block ? 0 : 1;
@@ -169,13 +156,21 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u16 call)
 	if (len <= SUN_PATH_OFFSET || !uaddr)
 		return 1;
 	len -= SUN_PATH_OFFSET;
-	/* The kernel's copy lives in a sockaddr_storage: the whole sun_path is readable. */
-	if (bpf_probe_read_kernel(s->path, SUN_PATH_MAX, uaddr + SUN_PATH_OFFSET))
+	/* The kernel never passes more (it checked the address against sizeof(struct sockaddr_un)). */
+	if (len > SUN_PATH_MAX)
+		return block ? 0 : 1;
+	/* Zero-padded, so the key is the same for the same path and the rewritten one ends. */
+	__builtin_memset(s->path, 0, sizeof(s->path));
+	/* The path ends at its first NUL or after `len` bytes, where the kernel stops reading it. The
+	 * kernel's copy lives in a sockaddr_storage: the whole sun_path is readable. */
+	/* Masked so the verifier sees the bound, which the check above already gave. */
+	size = bpf_probe_read_kernel_str(s->path, (len + 1) & 0x7f, uaddr + SUN_PATH_OFFSET);
+	if (size < 0)
 		return block ? 0 : 1;
 	/* Abstract: a name in the fence's own network namespace. */
 	if (s->path[0] == 0)
 		return 1;
-	size = cut(s, len);
+	size -= 1;
 	__builtin_memcpy(s->key.path, s->path, SUN_PATH_MAX);
 	s->key.tgid = bpf_get_current_pid_tgid() >> 32;
 	s->key.call = call;
@@ -184,15 +179,16 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u16 call)
 		count(&s->key, ctx->type);
 		return 1;
 	}
-	if (s->path[0] != '/' || size > (int)FITS || has_dotdot(s)) {
+	walk.s = s;
+	bpf_loop(SUN_PATH_MAX, dotdot_step, &walk, 0);
+	if (s->path[0] != '/' || size > (long)FITS || walk.found) {
 		s->key.verdict = VERDICT_REFUSED;
 		count(&s->key, ctx->type);
 		return 0;
 	}
 	__builtin_memcpy(s->moved, SOCKET_VIEW, VIEW_LEN);
 	/* The path is zero-padded past its end, so the copy pads the rewritten one too. */
-	for (__u32 i = 0; i < FITS; i++)
-		s->moved[VIEW_LEN + i] = s->path[i];
+	__builtin_memcpy(s->moved + VIEW_LEN, s->path, FITS);
 	if (bpf_sock_addr_set_sun_path(sa, (__u8 *)s->moved, SUN_PATH_MAX)) {
 		s->key.verdict = VERDICT_REFUSED;
 		count(&s->key, ctx->type);
