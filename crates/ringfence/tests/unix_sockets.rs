@@ -34,6 +34,9 @@ os.symlink(host, "/tmp/host-link"); stream("tmp-link", "/tmp/host-link")
 stream("dotdot", ws + "/../" + os.path.basename(os.path.dirname(host)) + "/" + os.path.basename(host))
 datagram("sendto", dgram)
 stream("allowed", allowed)
+stream("into-view", "/dev/shm/.rfu" + host)
+try: os.symlink(host, "/dev/shm/.rfu/tmp-x"); print("view-write ok")
+except OSError as e: print("view-write", e.errno)
 def own(name, path):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); srv.bind(path); srv.listen()
     stream(name + "-stream", path)
@@ -157,6 +160,8 @@ fn block_mode_keeps_host_unix_sockets_out_of_reach() {
         ("tmp-link", &eloop),
         ("dotdot", &eperm),
         ("relative", &eperm),
+        ("into-view", &enoent),
+        ("view-write", &libc::EROFS.to_string()),
     ] {
         assert_eq!(&said(&r, name), errno, "{name}: {}", r.stdout());
     }

@@ -124,26 +124,32 @@ fn watch(cgroup: PathBuf, slot: Arc<Mutex<Option<OwnedFd>>>, stop: Arc<AtomicBoo
 }
 
 /// For each path, the socket it leads to (symlinks followed) as the fence saw its file system,
-/// or `None` when it leads to no socket. Without the fence's namespace, the host's view.
+/// or `None` when it leads to no socket. Without the fence's namespace (a run too short for
+/// `watch` to catch), the host's view, minus the private tmp dirs: the host's /tmp is not the
+/// one the run saw.
 fn resolve(namespace: Option<OwnedFd>, paths: Vec<String>) -> Vec<Option<PathBuf>> {
-    let lookup = |paths: &[String]| -> Vec<Option<PathBuf>> {
+    let lookup = |paths: &[String], private_visible: bool| -> Vec<Option<PathBuf>> {
         paths
             .iter()
             .map(|p| {
+                let private = sandbox::PRIVATE_TMP.iter().any(|t| Path::new(p).starts_with(t));
+                if private && !private_visible {
+                    return None;
+                }
                 let real = std::fs::canonicalize(p).ok()?;
                 let is_socket = std::fs::metadata(&real).is_ok_and(|m| m.file_type().is_socket());
                 is_socket.then_some(real)
             })
             .collect()
     };
-    let Some(ns) = namespace else { return lookup(&paths) };
+    let Some(ns) = namespace else { return lookup(&paths, false) };
     let count = paths.len();
     // A thread of its own: setns(CLONE_NEWNS) needs a thread with an unshared fs context.
     std::thread::spawn(move || {
         use nix::sched::{CloneFlags, setns, unshare};
         unshare(CloneFlags::CLONE_FS).ok()?;
         setns(ns.as_fd(), CloneFlags::CLONE_NEWNS).ok()?;
-        Some(lookup(&paths))
+        Some(lookup(&paths, true))
     })
     .join()
     .ok()
