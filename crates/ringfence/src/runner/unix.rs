@@ -273,6 +273,12 @@ mod tests {
     }
 
     #[test]
+    fn the_kernel_side_the_view_and_the_policy_agree() {
+        assert_eq!(sensors::SOCKET_VIEW, sandbox::SOCKET_VIEW);
+        assert_eq!(VIEW_FITS, policy::UNIX_SOCKET_PATH_MAX);
+    }
+
+    #[test]
     fn a_host_socket_is_a_violation_in_both_modes() {
         let b = judged(Mode::Block, "/run/dbus/sock", UnixVerdict::Viewed, Some("/run/dbus/sock")).unwrap();
         assert_eq!(

@@ -13,6 +13,7 @@
 //! Left alone: abstract sockets (the fence's network namespace has its own abstract namespace),
 //! unbound sockets and socketpairs (no path), and a connected datagram socket's later sends
 //! (its connect was counted).
+
 mod bpf;
 mod record;
 
@@ -40,7 +41,7 @@ pub struct UnixAttempts {
     /// In the order of each one's first occurrence.
     pub attempts: Vec<UnixAttempt>,
     /// Attempts not counted because the kernel's table was full; zero in a healthy run. In block
-    /// mode they were refused all the same.
+    /// mode they were moved or refused all the same.
     pub lost: u64,
 }
 
