@@ -222,3 +222,20 @@ fn audit_mode_records_every_host_unix_socket_it_lets_through() {
     assert!(!unix_attempt(&r, host.allowed.to_str().unwrap()).violation);
     assert_eq!(r.code(), 0, "audit mode passes CMD's status through: {}", r.stderr());
 }
+
+#[test]
+fn block_mode_does_not_start_without_an_allowed_socket() {
+    if !privileged("block_mode_does_not_start_without_an_allowed_socket") {
+        return;
+    }
+    let (ws, elsewhere) = (scratch(), scratch());
+    let missing = elsewhere.path().join("gone.sock");
+    let policy = ws.path().join("ringfence.yml");
+    std::fs::write(&policy, format!("version: 1\negress:\n  unix_sockets: [{}]\n", missing.display()))
+        .unwrap();
+    let r = run_in(ws.path(), &["--mode", "block"], &["sh", "-c", "echo CMD ran"]);
+    assert_eq!(r.code(), 125, "{}", r.stderr());
+    assert!(!r.stdout().contains("CMD ran"), "CMD never started");
+    let reason = r.run_end().reason.clone().unwrap_or_default();
+    assert!(reason.contains("no socket there"), "{reason}");
+}
