@@ -18,7 +18,7 @@ use support::{Run, privileged, run_in, scratch};
 /// Prints `name ok` or `name <errno>` for each try.
 const AGENT: &str = r#"
 import os, socket, sys
-host, dgram, allowed = sys.argv[1:4]
+host, dgram, allowed, mine = sys.argv[1:5]
 ws = os.getcwd()
 def stream(name, path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -34,6 +34,8 @@ os.symlink(host, "/tmp/host-link"); stream("tmp-link", "/tmp/host-link")
 stream("dotdot", ws + "/../" + os.path.basename(os.path.dirname(host)) + "/" + os.path.basename(host))
 datagram("sendto", dgram)
 stream("allowed", allowed)
+try: os.link(mine, ws + "/hard-link"); stream("hard-link", ws + "/hard-link")
+except OSError as e: print("hard-link", e.errno)
 stream("into-view", "/dev/shm/.rfu" + host)
 try: os.symlink(host, "/dev/shm/.rfu/tmp-x"); print("view-write ok")
 except OSError as e: print("view-write", e.errno)
@@ -52,12 +54,18 @@ os.chdir(os.path.dirname(host))
 stream("relative", os.path.basename(host))
 "#;
 
+/// The uid the agent runs as when ringfence is started by root without `--user`.
+const AGENT_UID: u32 = 65534;
+
 /// What the host serves, outside the workspace.
 struct Host {
     _dir: tempfile::TempDir,
     stream: PathBuf,
     dgram: PathBuf,
     allowed: PathBuf,
+    /// Owned by the agent's uid, so the kernel lets it hard-link the socket.
+    mine: PathBuf,
+    mine_listener: UnixListener,
     listener: UnixListener,
     datagrams: UnixDatagram,
     allowed_listener: UnixListener,
@@ -70,13 +78,17 @@ fn serve() -> Host {
     let listener = UnixListener::bind(&stream).unwrap();
     let datagrams = UnixDatagram::bind(&dgram).unwrap();
     let allowed_listener = UnixListener::bind(&allowed).unwrap();
-    for path in [&stream, &dgram, &allowed] {
+    let mine = dir.path().join("mine.sock");
+    let mine_listener = UnixListener::bind(&mine).unwrap();
+    std::os::unix::fs::chown(&mine, Some(AGENT_UID), None).unwrap();
+    for path in [&stream, &dgram, &allowed, &mine] {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).unwrap();
     }
+    mine_listener.set_nonblocking(true).unwrap();
     listener.set_nonblocking(true).unwrap();
     datagrams.set_nonblocking(true).unwrap();
     allowed_listener.set_nonblocking(true).unwrap();
-    Host { _dir: dir, stream, dgram, allowed, listener, datagrams, allowed_listener }
+    Host { _dir: dir, stream, dgram, allowed, mine, mine_listener, listener, datagrams, allowed_listener }
 }
 
 fn accepted(l: &UnixListener) -> usize {
@@ -124,7 +136,7 @@ fn attack(host: &Host, mode: Mode) -> (tempfile::TempDir, Run) {
     let r = run_in(
         ws.path(),
         &["--mode", &mode.to_string()],
-        &["python3", "-c", AGENT, &stream, &dgram, &allowed],
+        &["python3", "-c", AGENT, &stream, &dgram, &allowed, &path(&host.mine)],
     );
     (ws, r)
 }
@@ -162,6 +174,8 @@ fn block_mode_keeps_host_unix_sockets_out_of_reach() {
         ("relative", &eperm),
         ("into-view", &enoent),
         ("view-write", &libc::EROFS.to_string()),
+        // Landlock: no link into the workspace from outside the writable areas.
+        ("hard-link", &libc::EXDEV.to_string()),
     ] {
         assert_eq!(&said(&r, name), errno, "{name}: {}", r.stdout());
     }
@@ -169,6 +183,7 @@ fn block_mode_keeps_host_unix_sockets_out_of_reach() {
     assert_eq!(accepted(&host.listener), 0, "the host's stream server accepted nothing");
     assert_eq!(received(&host.datagrams), 0, "the host's datagram server received nothing");
     assert_eq!(accepted(&host.allowed_listener), 1, "the allowed socket was reached");
+    assert_eq!(accepted(&host.mine_listener), 0, "the hard-linkable socket was not reached");
 
     let stream = host.stream.to_str().unwrap();
     let absolute = unix_attempt(&r, stream);
@@ -202,7 +217,7 @@ fn audit_mode_records_every_host_unix_socket_it_lets_through() {
     }
     let host = serve();
     let (ws, r) = attack(&host, Mode::Audit);
-    for name in ["absolute", "ws-link", "tmp-link", "dotdot", "relative", "sendto"] {
+    for name in ["absolute", "ws-link", "tmp-link", "dotdot", "relative", "sendto", "hard-link"] {
         assert_eq!(said(&r, name), "ok", "{name}: {}", r.stdout());
     }
     own_sockets_work(&r);
@@ -217,6 +232,12 @@ fn audit_mode_records_every_host_unix_socket_it_lets_through() {
     }
     let relative = unix_attempt(&r, "h.sock");
     assert!(relative.reason.as_deref().unwrap().contains("would refuse"), "{relative:?}");
+    assert_eq!(accepted(&host.mine_listener), 1);
+    let hard_link = unix_attempt(&r, ws.path().join("hard-link").to_str().unwrap());
+    assert!(
+        hard_link.violation && hard_link.reason.as_deref().unwrap().contains("hard links"),
+        "{hard_link:?}"
+    );
     assert!(attempts(&r).iter().any(|a| a.ip.contains("/../") && a.violation));
     assert!(unix_attempt(&r, host.dgram.to_str().unwrap()).violation);
     assert!(!unix_attempt(&r, host.allowed.to_str().unwrap()).violation);

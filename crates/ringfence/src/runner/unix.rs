@@ -91,7 +91,7 @@ impl UnixSockets {
         let targets = resolve(namespace, paths);
         let ctx = Judging { mode: self.mode, own: &self.own, allowed: &self.allowed };
         for (attempt, target) in seen.attempts.iter().zip(targets) {
-            if let Some(record) = judge(&ctx, attempt, target.as_deref()) {
+            if let Some(record) = judge(&ctx, attempt, target.as_ref()) {
                 recorder.append(Event::NetAttempt(record));
             }
         }
@@ -127,8 +127,8 @@ fn watch(cgroup: PathBuf, slot: Arc<Mutex<Option<OwnedFd>>>, stop: Arc<AtomicBoo
 /// or `None` when it leads to no socket. Without the fence's namespace (a run too short for
 /// `watch` to catch), the host's view, minus the private tmp dirs: the host's /tmp is not the
 /// one the run saw.
-fn resolve(namespace: Option<OwnedFd>, paths: Vec<String>) -> Vec<Option<PathBuf>> {
-    let lookup = |paths: &[String], private_visible: bool| -> Vec<Option<PathBuf>> {
+fn resolve(namespace: Option<OwnedFd>, paths: Vec<String>) -> Vec<Option<Target>> {
+    let lookup = |paths: &[String], private_visible: bool| -> Vec<Option<Target>> {
         paths
             .iter()
             .map(|p| {
@@ -137,8 +137,8 @@ fn resolve(namespace: Option<OwnedFd>, paths: Vec<String>) -> Vec<Option<PathBuf
                     return None;
                 }
                 let real = std::fs::canonicalize(p).ok()?;
-                let is_socket = std::fs::metadata(&real).is_ok_and(|m| m.file_type().is_socket());
-                is_socket.then_some(real)
+                let meta = std::fs::metadata(&real).ok()?;
+                meta.file_type().is_socket().then(|| Target { real, links: meta.nlink() })
             })
             .collect()
     };
@@ -157,6 +157,15 @@ fn resolve(namespace: Option<OwnedFd>, paths: Vec<String>) -> Vec<Option<PathBuf
     .unwrap_or_else(|| vec![None; count])
 }
 
+/// The socket a path leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Its path with every symlink resolved.
+    pub real: PathBuf,
+    /// Its hard links: more than one means a name was added for it somewhere.
+    pub links: u64,
+}
+
 /// What `judge` needs besides the attempt.
 pub struct Judging<'a> {
     pub mode: Mode,
@@ -169,7 +178,7 @@ pub struct Judging<'a> {
 /// The journal record for one counted call, or `None` for the run's own sockets and paths with
 /// no socket behind them (a client probing for a daemon the host does not run, as glibc does
 /// for nscd). `target`: the socket the path leads to in the fence's file system.
-pub fn judge(ctx: &Judging<'_>, a: &UnixAttempt, target: Option<&Path>) -> Option<NetAttempt> {
+pub fn judge(ctx: &Judging<'_>, a: &UnixAttempt, target: Option<&Target>) -> Option<NetAttempt> {
     let record = |verdict, violation, reason: String| NetAttempt {
         pid: Some(a.pid),
         protocol: protocol(a.sock_type).into(),
@@ -196,12 +205,25 @@ pub fn judge(ctx: &Judging<'_>, a: &UnixAttempt, target: Option<&Path>) -> Optio
     }
     let given = Path::new(&a.path);
     let under = |p: &Path, areas: &[PathBuf]| areas.iter().any(|area| p.starts_with(area));
-    let Some(real) = target else {
+    let Some(Target { real, links }) = target else {
         // Nothing there (or not a socket): the call found nothing, on the host either.
         return None;
     };
+    let real = real.as_path();
     if ctx.allowed.iter().any(|s| s == given || s == real) {
         return Some(record(Verdict::Allowed, false, "allowed by egress.unix_sockets".into()));
+    }
+    if under(real, ctx.own) && *links > 1 {
+        // A server binds a new name; a second one is a hard link, which may be to a host's
+        // socket (block mode's Landlock refuses making one from outside the writable areas).
+        let verdict = if ctx.mode == Mode::Block { Verdict::Blocked } else { Verdict::Allowed };
+        return Some(record(
+            verdict,
+            true,
+            format!(
+                "a socket in the run's own areas with {links} hard links: it may be a host socket linked in"
+            ),
+        ));
     }
     if under(real, ctx.own) {
         return None;
@@ -268,8 +290,21 @@ mod tests {
     }
 
     fn judged(mode: Mode, path: &str, verdict: UnixVerdict, target: Option<&str>) -> Option<NetAttempt> {
+        let target = target.map(|t| Target { real: t.into(), links: 1 });
+        linked(mode, path, verdict, target)
+    }
+
+    fn linked(mode: Mode, path: &str, verdict: UnixVerdict, target: Option<Target>) -> Option<NetAttempt> {
         let (own, allowed, mode) = ctx(mode);
-        judge(&Judging { mode, own: &own, allowed: &allowed }, &attempt(path, verdict), target.map(Path::new))
+        judge(&Judging { mode, own: &own, allowed: &allowed }, &attempt(path, verdict), target.as_ref())
+    }
+
+    #[test]
+    fn a_hard_linked_socket_in_an_own_area_is_flagged() {
+        let target = Target { real: "/srv/ws/hl".into(), links: 2 };
+        let a = linked(Mode::Audit, "/srv/ws/hl", UnixVerdict::Audited, Some(target)).unwrap();
+        assert_eq!((a.verdict, a.violation), (Verdict::Allowed, true));
+        assert!(a.reason.unwrap().contains("2 hard links"));
     }
 
     #[test]
