@@ -82,9 +82,9 @@ impl UnixSockets {
     }
 
     /// Detaches the fence and journals what it counted.
-    pub fn finish(self, recorder: &Arc<Recorder>) -> anyhow::Result<()> {
+    pub fn finish(mut self, recorder: &Arc<Recorder>) -> anyhow::Result<()> {
         self.stop_watch.store(true, Ordering::Relaxed);
-        let Some(fence) = self.fence else { return Ok(()) };
+        let Some(fence) = self.fence.take() else { return Ok(()) };
         let seen = fence.stop().context("stopping the Unix socket fence")?;
         let namespace = self.namespace.lock().unwrap_or_else(|p| p.into_inner()).take();
         let paths: Vec<String> = seen.attempts.iter().map(|a| a.path.clone()).collect();
@@ -97,6 +97,13 @@ impl UnixSockets {
         }
         recorder.record_lost("unix", seen.lost);
         Ok(())
+    }
+}
+
+impl Drop for UnixSockets {
+    /// A run that ends before `finish` (the fence failed to start) stops the watcher too.
+    fn drop(&mut self) {
+        self.stop_watch.store(true, Ordering::Relaxed);
     }
 }
 
