@@ -407,7 +407,8 @@ pub struct NetAttempt {
     pub protocol: String,
     /// `connect` or `sendmsg`.
     pub call: String,
-    /// Destination address and port as the process gave them.
+    /// Destination address and port as the process gave them; for a Unix socket (`unix-*`
+    /// protocols) its path, and port 0.
     pub ip: String,
     pub port: u16,
     pub verdict: Verdict,

@@ -44,7 +44,8 @@ impl Policy {
         if !self.presets.is_empty() {
             let _ = writeln!(out, "presets: {}", list(self.presets.iter().map(|p| q(p.name))));
         }
-        if !self.egress.allow.is_empty() || !self.egress.deny.is_empty() {
+        let egress = &self.egress;
+        if !egress.allow.is_empty() || !egress.deny.is_empty() || !egress.unix_sockets.is_empty() {
             out.push_str("egress:\n");
             for (key, rules) in [("allow", &self.egress.allow), ("deny", &self.egress.deny)] {
                 if !rules.is_empty() {
@@ -53,6 +54,10 @@ impl Policy {
                         let _ = writeln!(out, "    - {}", rule_yaml(rule));
                     }
                 }
+            }
+            if !egress.unix_sockets.is_empty() {
+                let paths = egress.unix_sockets.iter().map(|p| q(&p.display().to_string()));
+                let _ = writeln!(out, "  unix_sockets: {}", list(paths));
             }
         }
         if !self.dns.upstream.is_empty() || !self.dns.types.is_empty() {

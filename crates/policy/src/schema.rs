@@ -70,7 +70,14 @@ pub struct Egress {
     pub allow: Vec<Rule>,
     /// `deny:` entries; a deny match beats every allow.
     pub deny: Vec<Rule>,
+    /// `unix_sockets:` host Unix socket paths (absolute, no `..`) the run may connect and send
+    /// to; every other host socket is out of reach in block mode and a violation in audit mode.
+    pub unix_sockets: Vec<std::path::PathBuf>,
 }
+
+/// The longest socket path `egress.unix_sockets` takes: block mode shows allowed sockets under a
+/// 13-byte prefix, and a socket address holds 108 bytes.
+pub const UNIX_SOCKET_PATH_MAX: usize = 95;
 
 /// One allow or deny entry.
 #[derive(Debug, Clone, PartialEq)]

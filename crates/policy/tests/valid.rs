@@ -18,6 +18,7 @@ fn full_example_loads() {
     assert!(matches!(p.egress.allow[3].target, Target::Cidr(_)));
     assert_eq!(p.egress.allow[5].ports, Some(vec![8443]));
     assert_eq!(p.egress.deny[0].ports, None);
+    assert_eq!(p.egress.unix_sockets, [Path::new("/run/postgresql/.s.PGSQL.5432")]);
     assert_eq!(p.dns.upstream[0].to_string(), "1.1.1.1:53");
     assert_eq!(p.dns.types.len(), 2);
     assert_eq!(p.dns.types[1].types, ["MX", "TXT"]);

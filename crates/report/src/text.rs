@@ -184,6 +184,8 @@ pub fn spend_line(tokens: u64, dollars: f64, max_tokens: Option<u64>, max_usd: O
 pub fn attempt_destination(ip: &str, port: u16) -> String {
     match ip {
         "" => "—".into(),
+        // A Unix socket's path (`unix-*` protocols), which has no port.
+        path if path.parse::<std::net::IpAddr>().is_err() => path.into(),
         ip if ip.contains(':') => format!("[{ip}]:{port}"),
         ip => format!("{ip}:{port}"),
     }
@@ -220,6 +222,8 @@ mod tests {
         assert_eq!(attempt_destination("198.51.100.7", 9999), "198.51.100.7:9999");
         assert_eq!(attempt_destination("2001:db8::1", 443), "[2001:db8::1]:443");
         assert_eq!(attempt_destination("", 0), "—", "a socket refused before it had a destination");
+        assert_eq!(attempt_destination("/run/dbus/system_bus_socket", 0), "/run/dbus/system_bus_socket");
+        assert_eq!(attempt_destination("h.sock", 0), "h.sock");
     }
 
     #[test]

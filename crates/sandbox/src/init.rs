@@ -34,14 +34,15 @@ fn run(mut control: UnixStream) -> i32 {
             // The supervisor is gone or sent garbage: there is nobody to run CMD for.
             _ => return SETUP_FAILED,
         };
-    if let Err(what) = crate::mounts::setup(
-        std::path::Path::new(&cfg.cwd),
-        cfg.files.as_ref(),
-        cfg.ca_bundle.as_deref(),
-        cfg.tmpfs_size,
-    )
-    .and_then(|()| crate::mounts::hide_run_dir(cfg.run_dir.as_deref()))
-    {
+    let cwd = std::path::Path::new(&cfg.cwd);
+    // The socket view comes last, so every other mount (the run directory's mask included) is
+    // carried into it.
+    let mounted = crate::mounts::setup(cwd, cfg.files.as_ref(), cfg.ca_bundle.as_deref(), cfg.tmpfs_size)
+        .and_then(|()| crate::mounts::hide_run_dir(cfg.run_dir.as_deref()))
+        .and_then(|()| {
+            cfg.socket_view.as_deref().map_or(Ok(()), |allowed| crate::mounts::socket_view(cwd, allowed))
+        });
+    if let Err(what) = mounted {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
     }

@@ -28,6 +28,7 @@ pub(crate) struct InitConfig {
     pub tmpfs_size: Option<u64>,
     #[serde(default)]
     pub run_dir: Option<std::path::PathBuf>,
+    pub socket_view: Option<Vec<std::path::PathBuf>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -22,12 +22,14 @@ pub mod landlock;
 mod mounts;
 pub mod network;
 pub mod seccomp;
+mod socket_view;
 pub mod supervisor;
 pub mod user;
 
 use std::path::PathBuf;
 
 pub use mounts::PRIVATE_TMP;
+pub use socket_view::SOCKET_VIEW;
 pub use supervisor::{Denied, Outcome, Prepared, Running, Teardown};
 
 /// The argument that makes the ringfence binary run as the fence's init.
@@ -60,6 +62,10 @@ pub struct FenceSpec {
     /// The run directory (journal and reports): hidden from the agent under an empty,
     /// read-only mount, which also makes it impossible to rename (EBUSY).
     pub run_dir: Option<PathBuf>,
+    /// Block mode's socket view ([`SOCKET_VIEW`]): `Some` builds it, with these host Unix
+    /// sockets (the policy's) shown beside the run's own areas. The Unix socket fence moves every
+    /// socket path the agent names into it.
+    pub socket_view: Option<Vec<PathBuf>>,
 }
 
 /// Where distributions keep the system CA bundle; the first that exists is the one the fence's

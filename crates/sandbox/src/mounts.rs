@@ -95,6 +95,12 @@ pub(crate) fn hide_run_dir(run_dir: Option<&Path>) -> Result<(), String> {
     }
 }
 
+/// Block mode's socket view (see `socket_view.rs`), built after every other mount so the
+/// workspace's protections come along into it.
+pub(crate) fn socket_view(cwd: &Path, allowed: &[PathBuf]) -> Result<(), String> {
+    crate::socket_view::build(cwd, allowed)
+}
+
 /// Shows `source` at `target` (an existing file), read-only.
 fn bind_read_only(source: &Path, target: &Path) -> Result<(), String> {
     let fail = |e| format!("binding {} over {}: {e}", source.display(), target.display());

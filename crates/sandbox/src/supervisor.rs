@@ -235,6 +235,7 @@ impl Prepared {
             ca_bundle: self.spec.ca_bundle,
             tmpfs_size: self.spec.memory_max,
             run_dir: self.spec.run_dir,
+            socket_view: self.spec.socket_view,
         };
         let mut writer = control.try_clone().map_err(start("control socket"))?;
         send(&mut writer, &config).map_err(start("sending the config to init"))?;

@@ -15,6 +15,11 @@
 //! `src/bpf/net.bpf.c`), and notes which process made each TCP connection, for the proxy. Its
 //! counts are read once, at stop; see `src/net/mod.rs` for what it can and cannot see.
 //!
+//! The Unix socket fence ([`UnixFence`]) moves (block mode) the run's connects and datagrams to
+//! pathname Unix sockets into the socket view the fence's mount namespace holds, or lets them
+//! through (audit mode), and counts each in the kernel (cgroup unix hooks,
+//! `src/bpf/unix.bpf.c`); see `src/unix/mod.rs`.
+//!
 //! What a caller can rely on (exec sensor):
 //! - Events arrive in kernel order (the order the programs reserved ring-buffer space), on the
 //!   sensor's own thread; for one process that is fork, exec(s), exit.
@@ -33,6 +38,7 @@ mod exec;
 mod files;
 mod net;
 mod progs;
+mod unix;
 mod wake;
 
 pub use cgroup::{cgroup_id, cgroup2_mount};
@@ -40,3 +46,6 @@ pub use error::SensorError;
 pub use exec::{ExecSensor, SensorStats};
 pub use files::{Coverage, FileSensor, FileWatch};
 pub use net::{Attempt, Attempts, Call, ConnectSensor, Domain, PidHint};
+pub use unix::{
+    SOCKET_VIEW, UnixAttempt, UnixAttempts, UnixCall, UnixFence, UnixFenceConfig, UnixVerdict, VIEW_FITS,
+};

@@ -4,10 +4,10 @@ use crate::cidr::Cidr;
 use crate::endpoints::{parse_allowed_endpoints, parse_port};
 use crate::error::Located;
 use crate::hosts::{HostError, HostPattern};
-use crate::schema::{DEFAULT_ALLOW_PORTS, Egress, Rule, Target};
+use crate::schema::{DEFAULT_ALLOW_PORTS, Egress, Rule, Target, UNIX_SOCKET_PATH_MAX};
 use crate::yaml::{Node, Value};
 
-use super::reader::{R, fields, list, locate_in_source, port, string};
+use super::reader::{R, fields, list, locate_in_source, port, string, strings};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -16,7 +16,7 @@ enum Kind {
 }
 
 pub(super) fn egress(node: &Node, source: &str) -> R<Egress> {
-    let f = fields(node, "egress", &["allow", "deny", "allowed-endpoints"])?;
+    let f = fields(node, "egress", &["allow", "deny", "allowed-endpoints", "unix_sockets"])?;
     let mut out = Egress::default();
     if let Some(n) = f.get("allow") {
         out.allow = rules(n, "egress.allow", Kind::Allow)?;
@@ -26,6 +26,9 @@ pub(super) fn egress(node: &Node, source: &str) -> R<Egress> {
     }
     if let Some(n) = f.get("allowed-endpoints") {
         out.allow.extend(allowed_endpoints(n, source)?);
+    }
+    if let Some(n) = f.get("unix_sockets") {
+        out.unix_sockets = unix_sockets(n)?;
     }
     Ok(out)
 }
@@ -156,4 +159,31 @@ fn allowed_endpoints(node: &Node, source: &str) -> R<Vec<Rule>> {
             ports: Some(vec![ep.port]),
         })
         .collect())
+}
+
+/// `unix_sockets: [/run/postgresql/.s.PGSQL.5432]`: exact, absolute socket paths.
+fn unix_sockets(node: &Node) -> R<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for (i, (text, item)) in strings(node, "egress.unix_sockets")?.into_iter().enumerate() {
+        let path = format!("egress.unix_sockets[{i}]");
+        let bad = |what: &str, help: &str| Err(Located::new(item.pos, format!("`{path}`: {what}"), help));
+        if !text.starts_with('/') {
+            return bad(
+                &format!("`{text}` is not an absolute path"),
+                "write the socket's full path, e.g. `/run/postgresql/.s.PGSQL.5432`",
+            );
+        }
+        if text.split('/').any(|c| c == "..") {
+            return bad(&format!("`{text}` has a `..` component"), "write the socket's path without `..`");
+        }
+        if text.len() > UNIX_SOCKET_PATH_MAX {
+            return bad(
+                &format!("`{text}` is longer than {UNIX_SOCKET_PATH_MAX} bytes"),
+                "the fence can show sockets whose path has at most 95 bytes; have the server listen on a \
+                 shorter path",
+            );
+        }
+        out.push(std::path::PathBuf::from(text));
+    }
+    Ok(out)
 }

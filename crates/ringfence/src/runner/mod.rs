@@ -12,6 +12,7 @@ pub mod plan;
 mod recorder;
 pub mod rundir;
 mod secrets;
+mod unix;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -169,6 +170,12 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
     let attempts =
         attempts::Attempts::start(plan.mode, prepared.cgroup().path(), prepared.netns().is_some())?;
+    let unix_sockets = unix::UnixSockets::start(
+        plan.mode,
+        prepared.cgroup().path(),
+        &plan.cwd,
+        &plan.policy.egress.unix_sockets,
+    )?;
     // The two sensors (BPF load and verification) and the network fence (nftables) start side by
     // side: each is independent of the others, and together they are most of the fixed cost.
     let (sensor, file_sensor, net) = std::thread::scope(|s| {
@@ -217,12 +224,12 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         gid: plan.gid,
         env_passed: plan.env.iter().map(|(k, _)| k.clone()).collect(),
         env_dropped: plan.env_dropped.clone(),
-        fence: attempts.layers(plan.layers(files::placeholder_layer(
+        fence: unix_sockets.layers(attempts.layers(plan.layers(files::placeholder_layer(
             &placeholders,
             &file_sensor.coverage,
             plan.mode,
             prepared.layers(),
-        ))),
+        )))),
         limits: plan.limits(),
     }));
     let denied = recorder.clone();
@@ -292,6 +299,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     // The run's processes are gone and the placeholders removed: the changed files are final.
     files::record_final_state(recorder);
     attempts.finish(recorder)?;
+    unix_sockets.finish(recorder)?;
     if let Some(stats) = &net_stats {
         network::suggest(plan, stats)?;
     }

@@ -169,6 +169,8 @@ impl Plan {
             init_exe: PathBuf::from("/proc/self/exe"),
             ca_bundle: self.credentials.bundle.clone(),
             run_dir: Some(self.out_dir.clone()),
+            // Block mode moves every Unix socket path into this view (see runner/unix.rs).
+            socket_view: (self.mode == Mode::Block).then(|| self.policy.egress.unix_sockets.clone()),
         }
     }
 
