@@ -40,6 +40,7 @@ mod net;
 mod progs;
 mod unix;
 mod wake;
+mod worker;
 
 pub use cgroup::{cgroup_id, cgroup2_mount};
 pub use error::SensorError;

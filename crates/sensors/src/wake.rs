@@ -33,6 +33,15 @@ impl StopSignal {
         self.requested.load(Ordering::Acquire)
     }
 
+    /// Blocks until the stop is requested.
+    pub(crate) fn wait(&self) {
+        while !self.requested() {
+            let mut fds = [libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 }];
+            // SAFETY: one valid pollfd; EINTR and spurious wakes loop back to the flag.
+            unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
+        }
+    }
+
     pub(crate) fn fd(&self) -> RawFd {
         self.eventfd.as_raw_fd()
     }

@@ -8,10 +8,8 @@ mod record;
 use std::any::Any;
 use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 
 use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use journal::Event;
@@ -19,6 +17,7 @@ use libbpf_rs::RingBufferBuilder;
 
 use crate::SensorError;
 use crate::wake::StopSignal;
+use crate::worker::Worker;
 use exits::ExitDedup;
 
 /// How long the sensor thread waits for records before it checks whether to stop; bounds how
@@ -42,8 +41,7 @@ pub struct SensorStats {
 ///
 /// Owns a thread that reads the kernel's ring buffer and calls the sink, in kernel order.
 pub struct ExecSensor {
-    stop: Arc<StopSignal>,
-    thread: Option<JoinHandle<Result<SensorStats, SensorError>>>,
+    worker: Worker<SensorStats>,
 }
 
 type Sink = Box<dyn FnMut(Event) + Send>;
@@ -56,46 +54,14 @@ impl ExecSensor {
     ///
     /// Processes in descendant cgroups are not reported: the match is exact.
     pub fn start(cgroup_id: u64, sink: Sink) -> Result<ExecSensor, SensorError> {
-        let stop = Arc::new(StopSignal::new().map_err(SensorError::Thread)?);
-        let (attached_tx, attached_rx) = mpsc::sync_channel(1);
-        let thread = thread::Builder::new()
-            .name("exec-sensor".into())
-            .spawn({
-                let stop = Arc::clone(&stop);
-                move || run(cgroup_id, sink, &stop, attached_tx)
-            })
-            .map_err(SensorError::Thread)?;
-        // The thread drops the sender without a message when it fails before attaching.
-        match attached_rx.recv() {
-            Ok(()) => Ok(ExecSensor { stop, thread: Some(thread) }),
-            Err(mpsc::RecvError) => Err(match thread.join() {
-                Ok(Err(err)) => err,
-                Ok(Ok(_)) => SensorError::ThreadDied(" before attaching".into()),
-                Err(panic) => SensorError::ThreadDied(panic_message(&*panic)),
-            }),
-        }
+        let (worker, ()) =
+            Worker::start("exec-sensor", move |stop, attached| run(cgroup_id, sink, stop, attached))?;
+        Ok(ExecSensor { worker })
     }
 
     /// Stops after draining everything the kernel has already written; returns counts.
-    pub fn stop(mut self) -> Result<SensorStats, SensorError> {
-        self.stop.request();
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(panic)) => Err(SensorError::ThreadDied(panic_message(&*panic))),
-            None => Err(SensorError::ThreadDied(" (already stopped)".into())),
-        }
-    }
-}
-
-impl Drop for ExecSensor {
-    /// A sensor dropped without [`ExecSensor::stop`] still detaches, so its programs do not
-    /// outlive it.
-    fn drop(&mut self) {
-        self.stop.request();
-        if let Some(thread) = self.thread.take() {
-            // Nobody is left to hear the result.
-            let _ = thread.join();
-        }
+    pub fn stop(self) -> Result<SensorStats, SensorError> {
+        self.worker.stop()
     }
 }
 

@@ -62,10 +62,9 @@ use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 use journal::Event;
@@ -73,6 +72,7 @@ use libbpf_rs::RingBufferBuilder;
 
 use crate::exec::panic_message;
 use crate::wake::StopSignal;
+use crate::worker::Worker;
 use crate::{SensorError, SensorStats};
 use changes::{Lookup, Tracker};
 use fanotify::Group;
@@ -123,8 +123,7 @@ type Sink = Box<dyn FnMut(Event) + Send>;
 /// Reports file changes under a tree, opens of sensitive paths and refused file operations of
 /// one cgroup's processes to a sink, from a thread of its own, until stopped.
 pub struct FileSensor {
-    stop: Arc<StopSignal>,
-    thread: Option<JoinHandle<Result<SensorStats, SensorError>>>,
+    worker: Worker<SensorStats>,
     /// The other file systems marked when [`FileWatch::everywhere`] is set.
     pub coverage: Coverage,
 }
@@ -133,47 +132,17 @@ impl FileSensor {
     /// Starts watching; returns only when armed (errors say what to do), so every change after
     /// this call is seen.
     pub fn start(watch: FileWatch, sink: Sink) -> Result<FileSensor, SensorError> {
-        let stop = Arc::new(StopSignal::new().map_err(SensorError::Thread)?);
-        let (armed_tx, armed_rx) = mpsc::sync_channel(1);
-        let thread = thread::Builder::new()
-            .name("file-sensor".into())
-            .spawn({
-                let stop = Arc::clone(&stop);
-                move || run(watch, sink, &stop, armed_tx)
-            })
-            .map_err(SensorError::Thread)?;
-        match armed_rx.recv() {
-            Ok(coverage) => Ok(FileSensor { stop, thread: Some(thread), coverage }),
-            Err(mpsc::RecvError) => Err(match thread.join() {
-                Ok(Err(err)) => err,
-                Ok(Ok(_)) => SensorError::ThreadDied(" before arming".into()),
-                Err(panic) => SensorError::ThreadDied(panic_message(&*panic)),
-            }),
-        }
+        let (worker, coverage) =
+            Worker::start("file-sensor", move |stop, armed| run(watch, sink, stop, armed))?;
+        Ok(FileSensor { worker, coverage })
     }
 
     /// Stops after draining what was already queued; returns delivered and lost counts (lost:
     /// fanotify queue overflows — each counts one, though it may have dropped many events —,
     /// ring-buffer drops, and the run's events whose directory was deleted before its name
     /// could be learned).
-    pub fn stop(mut self) -> Result<SensorStats, SensorError> {
-        self.stop.request();
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(panic)) => Err(SensorError::ThreadDied(panic_message(&*panic))),
-            None => Err(SensorError::ThreadDied(" (already stopped)".into())),
-        }
-    }
-}
-
-impl Drop for FileSensor {
-    /// A sensor dropped without [`FileSensor::stop`] still detaches and closes its group.
-    fn drop(&mut self) {
-        self.stop.request();
-        if let Some(thread) = self.thread.take() {
-            // Nobody is left to hear the result.
-            let _ = thread.join();
-        }
+    pub fn stop(self) -> Result<SensorStats, SensorError> {
+        self.worker.stop()
     }
 }
 

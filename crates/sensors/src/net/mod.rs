@@ -21,12 +21,12 @@ use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
-use std::thread::{self, JoinHandle};
 
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 
 use crate::SensorError;
-use crate::exec::panic_message;
+use crate::wake::StopSignal;
+use crate::worker::Worker;
 
 pub use record::{Attempt, Call, Domain};
 
@@ -45,8 +45,7 @@ pub struct Attempts {
 
 /// Counts the run's connect attempts in the kernel until stopped.
 pub struct ConnectSensor {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<Result<Attempts, SensorError>>>,
+    worker: Worker<Attempts>,
     tcp_clients: Arc<MapHandle>,
 }
 
@@ -56,25 +55,10 @@ impl ConnectSensor {
     pub fn start(cgroup_dir: &Path) -> Result<ConnectSensor, SensorError> {
         let cgroup_id = crate::cgroup_id(cgroup_dir)
             .map_err(|source| SensorError::Cgroup { path: cgroup_dir.to_path_buf(), source })?;
-        let (stop, stopped) = mpsc::channel();
-        let (attached_tx, attached_rx) = mpsc::sync_channel(1);
         let dir = cgroup_dir.to_path_buf();
-        let thread = thread::Builder::new()
-            .name("connect-sensor".into())
-            .spawn(move || run(dir, cgroup_id, stopped, attached_tx))
-            .map_err(SensorError::Thread)?;
-        match attached_rx.recv() {
-            Ok(tcp_clients) => Ok(ConnectSensor {
-                stop: Some(stop),
-                thread: Some(thread),
-                tcp_clients: Arc::new(tcp_clients),
-            }),
-            Err(mpsc::RecvError) => Err(match thread.join() {
-                Ok(Err(err)) => err,
-                Ok(Ok(_)) => SensorError::ThreadDied(" before attaching".into()),
-                Err(panic) => SensorError::ThreadDied(panic_message(&*panic)),
-            }),
-        }
+        let (worker, tcp_clients) =
+            Worker::start("connect-sensor", move |stop, attached| run(dir, cgroup_id, stop, attached))?;
+        Ok(ConnectSensor { worker, tcp_clients: Arc::new(tcp_clients) })
     }
 
     /// A lookup for the proxy: the process that connected from `client` to `dst`. Each entry
@@ -88,23 +72,8 @@ impl ConnectSensor {
     }
 
     /// Detaches the programs and returns what they counted.
-    pub fn stop(mut self) -> Result<Attempts, SensorError> {
-        self.stop.take();
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(panic)) => Err(SensorError::ThreadDied(panic_message(&*panic))),
-            None => Err(SensorError::ThreadDied(" (already stopped)".into())),
-        }
-    }
-}
-
-impl Drop for ConnectSensor {
-    /// Dropped without [`ConnectSensor::stop`], the programs still detach.
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub fn stop(self) -> Result<Attempts, SensorError> {
+        self.worker.stop()
     }
 }
 
@@ -112,7 +81,7 @@ impl Drop for ConnectSensor {
 fn run(
     cgroup_dir: PathBuf,
     cgroup_id: u64,
-    stopped: mpsc::Receiver<()>,
+    stop: &StopSignal,
     attached: mpsc::SyncSender<MapHandle>,
 ) -> Result<Attempts, SensorError> {
     let mut object = MaybeUninit::uninit();
@@ -122,8 +91,7 @@ fn run(
     })?;
     // start() is waiting on the other end for as long as this thread lives.
     let _ = attached.send(tcp_clients);
-    // Every sender gone is the stop request.
-    let _ = stopped.recv();
+    stop.wait();
     let map = &loaded.skel.maps.attempts;
     let mut attempts: Vec<Attempt> = map
         .keys()

@@ -20,12 +20,12 @@ mod record;
 use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
 
 use libbpf_rs::{MapCore, MapFlags};
 
 use crate::SensorError;
-use crate::exec::panic_message;
+use crate::wake::StopSignal;
+use crate::worker::Worker;
 
 pub use record::{UnixAttempt, UnixCall, UnixVerdict};
 
@@ -56,67 +56,37 @@ pub struct UnixFenceConfig<'a> {
 
 /// The attached programs, until stopped.
 pub struct UnixFence {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<Result<UnixAttempts, SensorError>>>,
+    worker: Worker<UnixAttempts>,
 }
 
 impl UnixFence {
     /// Loads the programs and attaches them to the run's cgroup (and so to every cgroup below
     /// it). Returns once they are in force, or with an error that says what to do.
     pub fn start(config: &UnixFenceConfig<'_>) -> Result<UnixFence, SensorError> {
-        let (stop, stopped) = mpsc::channel();
-        let (attached_tx, attached_rx) = mpsc::sync_channel(1);
         let (dir, block) = (config.cgroup_dir.to_path_buf(), config.block);
-        let thread = thread::Builder::new()
-            .name("unix-fence".into())
-            .spawn(move || {
-                let setup = bpf::Setup { cgroup_dir: &dir, block };
-                run(&setup, stopped, attached_tx)
-            })
-            .map_err(SensorError::Thread)?;
-        match attached_rx.recv() {
-            Ok(()) => Ok(UnixFence { stop: Some(stop), thread: Some(thread) }),
-            Err(mpsc::RecvError) => Err(match thread.join() {
-                Ok(Err(err)) => err,
-                Ok(Ok(_)) => SensorError::ThreadDied(" before attaching".into()),
-                Err(panic) => SensorError::ThreadDied(panic_message(&*panic)),
-            }),
-        }
+        let (worker, ()) = Worker::start("unix-fence", move |stop, attached| {
+            run(&bpf::Setup { cgroup_dir: &dir, block }, stop, attached)
+        })?;
+        Ok(UnixFence { worker })
     }
 
     /// Detaches the programs and returns what they counted.
-    pub fn stop(mut self) -> Result<UnixAttempts, SensorError> {
-        self.stop.take();
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(panic)) => Err(SensorError::ThreadDied(panic_message(&*panic))),
-            None => Err(SensorError::ThreadDied(" (already stopped)".into())),
-        }
-    }
-}
-
-impl Drop for UnixFence {
-    /// Dropped without [`UnixFence::stop`], the programs still detach.
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub fn stop(self) -> Result<UnixAttempts, SensorError> {
+        self.worker.stop()
     }
 }
 
 /// The thread holds the loaded object (it borrows its own storage) until told to stop.
 fn run(
     setup: &bpf::Setup<'_>,
-    stopped: mpsc::Receiver<()>,
+    stop: &StopSignal,
     attached: mpsc::SyncSender<()>,
 ) -> Result<UnixAttempts, SensorError> {
     let mut object = MaybeUninit::uninit();
     let loaded = bpf::load(setup, &mut object)?;
     // start() is waiting on the other end for as long as this thread lives.
     let _ = attached.send(());
-    // Every sender gone is the stop request.
-    let _ = stopped.recv();
+    stop.wait();
     let map = &loaded.skel.maps.attempts;
     let mut attempts: Vec<UnixAttempt> = map
         .keys()
