@@ -221,6 +221,7 @@ impl NetFence {
         if let Ok(counters) = netns::within(self.netns.as_fd(), nft::read_counters) {
             self.shared.record_drops(&counters, self.attempts_recorded);
         }
+        self.shared.record_over_cap_total();
         self.shared.stats()
     }
 }

@@ -81,14 +81,22 @@ pub(crate) async fn serve(
     stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
-    accept_each(listener, stop, alive, move |stream, peer, stop| handle(stream, peer, shared.clone(), stop))
-        .await
+    let accepting = shared.clone();
+    accept_each(listener, &accepting, stop, alive, move |stream, peer, stop| {
+        handle(stream, peer, shared.clone(), stop)
+    })
+    .await
 }
 
 /// Accepts until told to stop, each connection on a task of its own that holds `alive` (so
-/// `NetFence::stop` can wait for every connection to be recorded).
+/// `NetFence::stop` can wait for every connection to be recorded). At most
+/// [`Shared::open_connections`] are open at once, across the proxy and the gateways: each costs
+/// ringfence descriptors, and an agent that opens connections without end must not leave the
+/// rest of ringfence (the sensors, the journal, the reports) without any. One past the cap is
+/// closed at once and counted ([`Shared::record_over_cap`]).
 pub(crate) async fn accept_each<F, Fut>(
     listener: TcpListener,
+    shared: &Shared,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
     handler: F,
@@ -105,10 +113,17 @@ pub(crate) async fn accept_each<F, Fut>(
             },
             _ = stop.changed() => return,
         };
+        let Ok(permit) = shared.open_connections.clone().try_acquire_owned() else {
+            let original = original_dst(&stream).ok();
+            drop(stream);
+            shared.record_over_cap(peer, original);
+            continue;
+        };
         let connection = handler(stream, peer, stop.clone());
         let alive = alive.clone();
         tokio::spawn(async move {
             let _alive = alive;
+            let _permit = permit;
             connection.await;
         });
     }

@@ -19,6 +19,12 @@ use crate::upstream::Upstream;
 
 /// Malformed DNS messages journaled one by one before they are only counted.
 const MALFORMED_JOURNALED: u64 = 16;
+/// Connections the proxy and the gateways hold open at once: far above what an agent's tools
+/// open (a package manager's parallel downloads: tens), far below a descriptor limit (each
+/// costs ringfence up to six: the two sockets and a splice pipe each way).
+pub(crate) const MAX_OPEN_CONNECTIONS: usize = 1024;
+/// Connections refused for the cap journaled one by one before they are only counted.
+const OVER_CAP_JOURNALED: u64 = 16;
 
 pub(crate) type Sink = Box<dyn Fn(Event) + Send + Sync>;
 
@@ -37,7 +43,10 @@ pub(crate) struct Shared {
     queries: AtomicU64,
     blocked: AtomicU64,
     malformed: AtomicU64,
+    over_cap: AtomicU64,
     observed: Mutex<BTreeSet<(String, u16)>>,
+    /// Permits for connections open at once ([`MAX_OPEN_CONNECTIONS`]).
+    pub open_connections: Arc<tokio::sync::Semaphore>,
 }
 
 impl Shared {
@@ -67,6 +76,8 @@ impl Shared {
             queries: AtomicU64::new(0),
             blocked: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
+            over_cap: AtomicU64::new(0),
+            open_connections: Arc::new(tokio::sync::Semaphore::new(MAX_OPEN_CONNECTIONS)),
             observed: Mutex::new(BTreeSet::new()),
         }
     }
@@ -107,6 +118,37 @@ impl Shared {
             answer: vec![format!("{outcome}{last}")],
             suspicious: vec!["not a single standard DNS query".into()],
         }));
+    }
+
+    /// A connection closed unread because [`MAX_OPEN_CONNECTIONS`] were open: the first few
+    /// journaled with their process, then counted (journaled at the end by `record_over_cap_total`).
+    pub fn record_over_cap(&self, peer: std::net::SocketAddr, original: Option<std::net::SocketAddr>) {
+        let n = self.over_cap.fetch_add(1, Ordering::Relaxed) + 1;
+        self.blocked.fetch_add(1, Ordering::Relaxed);
+        if n > OVER_CAP_JOURNALED {
+            return;
+        }
+        let pid = original.and_then(|dst| self.attributor.tcp(peer, dst));
+        (self.sink)(over_cap_event(
+            pid,
+            format!(
+                "closed unread: {MAX_OPEN_CONNECTIONS} connections were already open through ringfence (connection {n})"
+            ),
+        ));
+    }
+
+    /// Journals how many connections the cap closed past the ones journaled one by one.
+    pub fn record_over_cap_total(&self) {
+        let n = self.over_cap.load(Ordering::Relaxed);
+        if n > OVER_CAP_JOURNALED {
+            (self.sink)(over_cap_event(
+                None,
+                format!(
+                    "{n} connections in all were closed unread because {MAX_OPEN_CONNECTIONS} were already open ({} more than journaled one by one)",
+                    n - OVER_CAP_JOURNALED
+                ),
+            ));
+        }
     }
 
     pub fn record_connect(&self, connect: NetConnect) {
@@ -164,4 +206,24 @@ impl Shared {
             observed: self.observed.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect(),
         }
     }
+}
+
+/// The record of connections the cap closed.
+fn over_cap_event(pid: Option<u32>, reason: String) -> Event {
+    Event::NetConnect(NetConnect {
+        pid,
+        protocol: "tcp".into(),
+        host: None,
+        sni: None,
+        ip: "*".into(),
+        port: 0,
+        upstream: None,
+        verdict: Verdict::Blocked,
+        rule: "limits.connections".into(),
+        violation: true,
+        reason: Some(reason),
+        bytes_up: 0,
+        bytes_down: 0,
+        duration_ms: 0,
+    })
 }

@@ -266,3 +266,42 @@ fn memory_is_bounded_and_ringfence_outlives_an_agent_that_fills_it() {
         }
     }
 }
+
+#[test]
+fn an_agent_that_opens_connections_without_end_cannot_starve_ringfence() {
+    if !privileged("an_agent_that_opens_connections_without_end_cannot_starve_ringfence") {
+        return;
+    }
+    // 1,100 connections to an allowed name, held open and silent (the proxy waits for their
+    // first bytes): past ringfence's cap the rest are closed at once, and recorded.
+    let script = "import socket, resource\n\
+                  resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n\
+                  held = []\n\
+                  for i in range(1100):\n\
+                  \x20   s = socket.create_connection(('held.test', 80), timeout=5); held.append(s)\n\
+                  closed = 0\n\
+                  for s in held:\n\
+                  \x20   s.settimeout(0.01)\n\
+                  \x20   try:\n\
+                  \x20       if s.recv(1) == b'': closed += 1\n\
+                  \x20   except socket.timeout: pass\n\
+                  \x20   except OSError: closed += 1\n\
+                  print('closed', closed)\n";
+    let dir = support::scratch();
+    let r = run_in(dir.path(), &["--mode", "block", "--allow", "held.test"], &["python3", "-c", script]);
+    let out = r.stdout();
+    let closed: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("closed ")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the client did not finish: {out} {}", r.stderr()));
+    assert!(closed >= 76, "connections past the cap of 1,024 are closed: {closed} of 1,100");
+    let python = r.execs().into_iter().find(|e| e.exe.contains("python3")).expect("python's exec").pid;
+    let capped: Vec<&journal::NetConnect> = r
+        .events()
+        .filter_map(|e| if let Event::NetConnect(c) = e { Some(c) } else { None })
+        .filter(|c| c.rule == "limits.connections")
+        .collect();
+    assert!(!capped.is_empty(), "the cap's refusals are journaled");
+    assert!(capped.iter().any(|c| c.pid == Some(python)), "and attributed to python ({python})");
+    assert_eq!(r.code(), 122, "block mode: refused connections fail the run");
+}

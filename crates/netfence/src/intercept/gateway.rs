@@ -61,7 +61,8 @@ pub(crate) async fn serve(
     stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
-    crate::proxy::accept_each(listener, stop, alive, move |stream, peer, stop| {
+    let accepting = shared.clone();
+    crate::proxy::accept_each(listener, &accepting, stop, alive, move |stream, peer, stop| {
         handle(stream, peer, host, shared.clone(), stop)
     })
     .await
