@@ -305,3 +305,26 @@ fn an_agent_that_opens_connections_without_end_cannot_starve_ringfence() {
     assert!(capped.iter().any(|c| c.pid == Some(python)), "and attributed to python ({python})");
     assert_eq!(r.code(), 122, "block mode: refused connections fail the run");
 }
+
+#[test]
+fn a_refused_socket_call_cannot_hide_in_the_upper_bits_of_its_arguments() {
+    if !privileged("a_refused_socket_call_cannot_hide_in_the_upper_bits_of_its_arguments") {
+        return;
+    }
+    // socket(AF_PACKET, SOCK_RAW, 0) with garbage above the int: the kernel sees AF_PACKET.
+    let script = "import ctypes\n\
+                  libc = ctypes.CDLL(None, use_errno=True)\n\
+                  libc.syscall.restype = ctypes.c_long\n\
+                  fd = libc.syscall(41, ctypes.c_long(17 | (1 << 32)), ctypes.c_long(3 | (1 << 40)), ctypes.c_long(0))\n\
+                  print('fd', fd, ctypes.get_errno())\n";
+    for mode in MODES {
+        let dir = support::scratch();
+        let r = run_in(dir.path(), &["--mode", mode], &["python3", "-c", script]);
+        assert!(r.stdout().contains(&format!("fd -1 {}", libc::EPERM)), "{mode}: {}", r.stdout());
+        let python = r.execs().into_iter().find(|e| e.exe.contains("python3")).expect("python's exec").pid;
+        let recorded = r.events().any(
+            |e| matches!(e, Event::NetAttempt(a) if a.pid == Some(python) && a.protocol.contains("packet")),
+        );
+        assert!(recorded, "{mode}: the packet socket attempt is journaled with python's pid {python}");
+    }
+}

@@ -87,7 +87,8 @@ impl Attempts {
 /// The `net.attempt` for one `socket(2)` the fence's seccomp filter refused (`args` as the call
 /// passed them): an ICMP, raw or packet socket; `None` for another family.
 pub fn refused_socket(pid: u32, args: &[u64; 6]) -> Option<NetAttempt> {
-    let domain = match i32::try_from(args[0]).ok()? {
+    // The kernel reads `int` arguments from the low 32 bits, whatever is above them.
+    let domain = match args[0] as u32 as i32 {
         libc::AF_INET => Domain::Ipv4,
         libc::AF_INET6 => Domain::Ipv6,
         libc::AF_PACKET => Domain::Packet,
