@@ -124,6 +124,7 @@ impl Plan {
         let out_dir = run_dir.path().to_path_buf();
         let credentials = super::secrets::prepare(
             &policy,
+            mode,
             &run_id,
             &run_dir,
             flags.upstream_ca,

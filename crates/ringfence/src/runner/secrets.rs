@@ -49,6 +49,7 @@ pub fn parse_flag(text: &str) -> anyhow::Result<(String, policy::Secret)> {
 /// writes the fence's CA bundle into the run directory.
 pub fn prepare(
     policy: &Policy,
+    mode: journal::Mode,
     run_id: &str,
     run_dir: &super::rundir::RunDir,
     upstream_ca: Vec<PathBuf>,
@@ -78,7 +79,12 @@ pub fn prepare(
         sandbox::env::set(env, gateway.env, &gateway.url());
     }
     let ca = RunCa::new(run_id).context("making the run's certificate authority")?;
-    let inspects = !vault.is_empty() || !policy.inspect.is_empty() || !policy.budget.is_empty();
+    // Block mode checks every request's name inside TLS, which needs the run's CA trusted: it
+    // must not quietly fall back to splicing on a host without a CA bundle.
+    let inspects = !vault.is_empty()
+        || !policy.inspect.is_empty()
+        || !policy.budget.is_empty()
+        || mode == journal::Mode::Block;
     let bundle = fence_bundle(&ca, run_dir, inspects, env)?;
     run_dir.write("ca.pem", ca.pem().as_bytes(), 0o644).context("writing the run's CA certificate")?;
     for path in &upstream_ca {
@@ -102,7 +108,7 @@ fn fence_bundle(
         if inspects {
             bail!(
                 "no system CA bundle at {}; install ca-certificates so TLS inside the fence can trust the run's CA \
-                 (the policy's secrets, inspect or budget need it)",
+                 (block mode, and the policy's secrets, inspect or budget need it)",
                 sandbox::CA_BUNDLES.join(", ")
             );
         }
