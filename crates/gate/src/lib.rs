@@ -144,12 +144,7 @@ pub fn decide(inputs: &Inputs, gate: &Gate, now: SystemTime) -> Outcome {
     };
     let admitted = match spec {
         GateStore::Sqlite(path) => store::Sqlite::open(path).and_then(|mut s| s.admit(&request)),
-        GateStore::Postgres(_) => {
-            return refuse(
-                Verdict::Undecided,
-                "this ringfence has no PostgreSQL store yet: use `store: \"sqlite:PATH\"`".to_string(),
-            );
-        }
+        GateStore::Postgres(url) => store::Postgres::open(url).and_then(|mut s| s.admit(&request)),
     };
     match admitted {
         Err(e) => refuse(

@@ -1,7 +1,9 @@
 //! Where admissions are counted, so budgets hold across runs and across concurrent gates.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::Postgres;
 pub use sqlite::Sqlite;
 
 use policy::GateBudget;

@@ -154,7 +154,7 @@ pub struct Gated {
 impl Gated {
     pub fn output(&self, key: &str) -> Option<String> {
         let prefix = format!("{key}=");
-        self.output.lines().filter_map(|l| l.strip_prefix(&prefix)).last().map(str::to_string)
+        self.output.lines().rev().find_map(|l| l.strip_prefix(&prefix)).map(str::to_string)
     }
 
     pub fn allowed(&self) -> bool {
