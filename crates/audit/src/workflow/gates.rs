@@ -111,6 +111,7 @@ fn ringfence_gate_holds(
         let required = s.id().is_some_and(|id| needs_allowed.iter().any(|n| n.eq_ignore_ascii_case(id)));
         let stops_job = agent.is_some_and(|a| a.condition().is_none())
             && s.node.get("continue-on-error").and_then(Node::as_str).is_none_or(|v| v == "false")
+            && s.with("fail-on-refusal").and_then(Node::as_str).is_none_or(|v| v != "false")
             && s.condition().is_none();
         required || stops_job
     })
