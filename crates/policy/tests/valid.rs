@@ -163,3 +163,12 @@ fn gate_section_loads_with_defaults_and_round_trips() {
     assert_eq!(pg.timeout, std::time::Duration::from_secs(2));
     assert_eq!(policy::parse("version: 1\n", "g.yml").unwrap().gate, None);
 }
+
+#[test]
+fn the_reference_example_in_docs_policy_md_loads() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/policy.md")).unwrap();
+    let start = doc.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let p = policy::parse(&doc[start..end], "docs/policy.md").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.gate.unwrap().budget.per_actor_daily_runs, Some(3));
+}

@@ -323,3 +323,35 @@ fn measure() {
         );
     }
 }
+
+/// What keeping the store with actions/cache relies on, and what it cannot give: the database is
+/// one self-contained file once the gate exits (a restored copy counts on from it), and two runs
+/// restored from the same snapshot each spend what that snapshot had left.
+#[test]
+fn a_restored_copy_of_the_store_keeps_counting_and_concurrent_copies_do_not_see_each_other() {
+    let api = FakeGithub::start();
+    let payload = fixture("issue_comment.member-write");
+    let first = Job::new(POLICY);
+    for run in ["1", "2"] {
+        assert_eq!(first.gate("issue_comment", &payload, &api.url, run, &[]).code, 0);
+    }
+    let state = first.dir.path().join("state");
+    let mut files: Vec<String> =
+        std::fs::read_dir(&state).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, ["gate.db"], "no journal or WAL file is left beside the database");
+
+    // Two later runs each restore that snapshot (2 of 3 used).
+    let restore = |job: &Job| {
+        std::fs::create_dir_all(job.dir.path().join("state")).unwrap();
+        std::fs::copy(state.join("gate.db"), job.dir.path().join("state/gate.db")).unwrap();
+    };
+    let (a, b) = (Job::new(POLICY), Job::new(POLICY));
+    restore(&a);
+    restore(&b);
+    assert_eq!(a.gate("issue_comment", &payload, &api.url, "3", &[]).code, 0);
+    assert_eq!(a.gate("issue_comment", &payload, &api.url, "4", &[]).code, 1, "the copy counts on");
+    // The concurrent copy never saw run 3: it admits one more (4 in all). Documented in
+    // docs/gate.md: with a cached file, runs that overlap can each spend the same remainder.
+    assert_eq!(b.gate("issue_comment", &payload, &api.url, "5", &[]).code, 0);
+}
