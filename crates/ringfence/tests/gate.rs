@@ -91,9 +91,9 @@ fn every_event_is_judged_by_github_for_the_right_login() {
     // The payload's author_association was never the decision: every human login was asked of
     // the API, with the path GitHub documents; bots were decided without asking.
     let paths = api.paths.lock().unwrap().clone();
-    assert!(
-        paths.contains(&"/repos/octo-org/hello-world/collaborators/first-timer-fin/permission".to_string())
-    );
+    assert!(paths.contains(
+        &"/api/v3/repos/octo-org/hello-world/collaborators/first-timer-fin/permission".to_string()
+    ));
     assert!(!paths.iter().any(|p| p.contains("[bot]") || p.contains("%5B")), "{paths:?}");
 }
 
@@ -354,4 +354,24 @@ fn a_restored_copy_of_the_store_keeps_counting_and_concurrent_copies_do_not_see_
     // The concurrent copy never saw run 3: it admits one more (4 in all). Documented in
     // docs/gate.md: with a cached file, runs that overlap can each spend the same remainder.
     assert_eq!(b.gate("issue_comment", &payload, &api.url, "5", &[]).code, 0);
+}
+
+/// HTTPS to an API behind a private CA (GitHub Enterprise Server): trusted once the CA is in the
+/// runner's trust store (here SSL_CERT_FILE), refused with the reason when it is not.
+#[test]
+fn https_with_a_private_ca_is_trusted_only_when_installed() {
+    let ca = std::sync::Arc::new(netfence::tls::RunCa::new("gate-test").unwrap());
+    let api = FakeGithub::start_tls(&ca);
+    let job = Job::new(POLICY);
+    let bundle = job.dir.path().join("ca.pem");
+    std::fs::write(&bundle, ca.pem()).unwrap();
+    let payload = fixture("issue_comment.owner");
+    let g =
+        job.gate("issue_comment", &payload, &api.url, "1", &[("SSL_CERT_FILE", bundle.to_str().unwrap())]);
+    assert_eq!(g.code, 0, "{g:?}");
+    let empty = job.dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let g = job.gate("issue_comment", &payload, &api.url, "2", &[("SSL_CERT_FILE", empty.to_str().unwrap())]);
+    assert_eq!(g.code, 2, "{g:?}");
+    assert!(g.output("reason").unwrap().contains("TLS with localhost failed"), "{g:?}");
 }

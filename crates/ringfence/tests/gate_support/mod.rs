@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -36,8 +36,23 @@ pub struct FakeGithub {
 
 impl FakeGithub {
     pub fn start() -> FakeGithub {
+        Self::start_with(None)
+    }
+
+    /// Serves HTTPS with a certificate from `ca` for localhost, as a GitHub Enterprise Server
+    /// with a private CA would.
+    pub fn start_tls(ca: &Arc<netfence::tls::RunCa>) -> FakeGithub {
+        Self::start_with(Some(ca.server_config()))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> FakeGithub {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let port = listener.local_addr().unwrap().port();
+        // TLS by name (the certificate is made for the name the client sends in SNI).
+        let url = match tls {
+            Some(_) => format!("https://localhost:{port}/api/v3"),
+            None => format!("http://127.0.0.1:{port}/api/v3"),
+        };
         let mode = Arc::new(AtomicU8::new(Mode::Normal as u8));
         let requests = Arc::new(AtomicUsize::new(0));
         let paths = Arc::new(Mutex::new(Vec::new()));
@@ -45,8 +60,14 @@ impl FakeGithub {
         let (m, r, p, h) = (mode.clone(), requests.clone(), paths.clone(), hold.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (m, r, p, h) = (m.clone(), r.clone(), p.clone(), h.clone());
-                std::thread::spawn(move || serve(stream, &m, &r, &p, &h));
+                let (m, r, p, h, tls) = (m.clone(), r.clone(), p.clone(), h.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &m, &r, &p, &h),
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                        serve(rustls::StreamOwned::new(conn, stream), &m, &r, &p, &h);
+                    }
+                });
             }
         });
         FakeGithub { url, mode, requests, paths, hold }
@@ -74,32 +95,32 @@ fn role(login: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
-fn serve(
-    stream: TcpStream,
+fn serve<S: Read + Write>(
+    mut stream: S,
     mode: &AtomicU8,
     requests: &AtomicUsize,
     paths: &Mutex<Vec<String>>,
     hold: &AtomicUsize,
 ) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let mut auth = String::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
-        }
-        if h.to_ascii_lowercase().starts_with("authorization:") {
-            auth = h["authorization:".len()..].trim().to_string();
+    // The request head, up to the blank line (GETs have no body).
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
         }
     }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.lines();
+    let line = lines.next().unwrap_or("").to_string();
+    let auth = lines
+        .find(|h| h.to_ascii_lowercase().starts_with("authorization:"))
+        .map(|h| h["authorization:".len()..].trim().to_string())
+        .unwrap_or_default();
     requests.fetch_add(1, Ordering::SeqCst);
     let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
     paths.lock().unwrap().push(path.clone());
-    let mut out = stream;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while requests.load(Ordering::SeqCst) < hold.load(Ordering::SeqCst)
         && std::time::Instant::now() < deadline
@@ -116,7 +137,8 @@ fn serve(
     } else if mode == Mode::Unauthorized as u8 || auth != format!("Bearer {TOKEN}") {
         ("401 Unauthorized", r#"{"message":"Bad credentials"}"#.to_string())
     } else {
-        let prefix = format!("/repos/{REPO}/collaborators/");
+        // Served under /api/v3, as GitHub Enterprise Server does.
+        let prefix = format!("/api/v3/repos/{REPO}/collaborators/");
         match path.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix("/permission")).and_then(role) {
             Some((permission, role_name)) => (
                 "200 OK",
@@ -128,10 +150,11 @@ fn serve(
         }
     };
     let _ = write!(
-        out,
+        stream,
         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
+    let _ = stream.flush();
 }
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -198,7 +221,10 @@ impl Job {
         extra: &[(&str, &str)],
     ) -> std::process::Command {
         let n = run_id;
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ringfence"));
+        // RINGFENCE_GATE_BIN measures another build (the release binary) with the same harness.
+        let bin =
+            std::env::var("RINGFENCE_GATE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ringfence").into());
+        let mut cmd = std::process::Command::new(bin);
         cmd.arg("gate").current_dir(self.dir.path()).env_clear().env("PATH", "/usr/bin:/bin");
         let output = self.dir.path().join(format!("output-{n}"));
         let summary = self.dir.path().join(format!("summary-{n}"));
