@@ -173,3 +173,41 @@ fn postgres_unreachable_or_missing_database_refuses_with_the_reason() {
     assert_eq!(g.code, 2, "{g:?}");
     assert!(g.output("reason").unwrap().contains("nosuchdb"), "{g:?}");
 }
+
+/// Gate throughput with the PostgreSQL store (`--run-ignored all --no-capture` to see it).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn measure_postgres() {
+    let Some(pg) = start() else { return };
+    let api = FakeGithub::start();
+    pg.createdb("measure");
+    let policy = POLICY
+        .replace("sqlite:state/gate.db", &pg.url("measure"))
+        .replace("per_actor_daily_runs: 3", "per_actor_daily_runs: 1000000");
+    let job = Job::new(&policy);
+    let payload = fixture("issue_comment.member-write");
+    for procs in [1usize, 8, 32] {
+        let per = 20;
+        let t = std::time::Instant::now();
+        let threads: Vec<_> = (0..procs)
+            .map(|p| {
+                let cmds: Vec<_> = (0..per)
+                    .map(|i| {
+                        job.command("issue_comment", &payload, &api.url, &format!("m{procs}-{p}-{i}"), &[])
+                    })
+                    .collect();
+                std::thread::spawn(move || {
+                    for mut c in cmds {
+                        assert!(c.output().unwrap().status.success());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let n = procs * per;
+        let secs = t.elapsed().as_secs_f64();
+        println!("postgres: {procs} concurrent gates, {n} admissions: {:.0}/s end to end", n as f64 / secs);
+    }
+}
