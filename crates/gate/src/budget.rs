@@ -4,20 +4,26 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use policy::GateBudget;
 
-/// Runs already admitted today that a new admission is counted against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What today has already used, that a new admission is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Used {
-    /// By the charged actor, in every repository sharing the store.
+    /// Runs charged to the actor, in every repository sharing the store.
     pub actor_runs: u64,
-    /// In this repository, by anyone.
+    /// Runs in this repository, by anyone.
     pub repo_runs: u64,
+    /// Model spend recorded for the actor's runs (US dollars).
+    pub actor_usd: f64,
+    /// Model spend recorded for this repository's runs.
+    pub repo_usd: f64,
 }
 
 /// Which cap a run would go over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Exhausted {
     ActorRuns { cap: u64 },
     RepoRuns { cap: u64 },
+    ActorUsd { cap: f64, spent: f64 },
+    RepoUsd { cap: f64, spent: f64 },
 }
 
 impl Exhausted {
@@ -29,6 +35,12 @@ impl Exhausted {
             Exhausted::RepoRuns { cap } => {
                 format!("{repo} has used all {cap} runs of gate.budget.per_repo_daily_runs for {day} (UTC)")
             }
+            Exhausted::ActorUsd { cap, spent } => format!(
+                "{actor}'s runs have spent ${spent:.2} of gate.budget.per_actor_daily_usd (${cap:.2}) for {day} (UTC)"
+            ),
+            Exhausted::RepoUsd { cap, spent } => format!(
+                "{repo}'s runs have spent ${spent:.2} of gate.budget.per_repo_daily_usd (${cap:.2}) for {day} (UTC)"
+            ),
         }
     }
 }
@@ -45,7 +57,24 @@ pub fn check(budget: &GateBudget, used: Used) -> Result<(), Exhausted> {
     {
         return Err(Exhausted::RepoRuns { cap });
     }
+    // Spend is known only after a run: a run starts while anything is left, and the one that
+    // goes over is the last of the day.
+    if let Some(cap) = budget.per_actor_daily_usd
+        && !below(used.actor_usd, cap)
+    {
+        return Err(Exhausted::ActorUsd { cap, spent: used.actor_usd });
+    }
+    if let Some(cap) = budget.per_repo_daily_usd
+        && !below(used.repo_usd, cap)
+    {
+        return Err(Exhausted::RepoUsd { cap, spent: used.repo_usd });
+    }
     Ok(())
+}
+
+/// Strictly below the cap; an unknown amount (NaN) is not.
+fn below(spent: f64, cap: f64) -> bool {
+    spent < cap
 }
 
 /// The UTC calendar day of `now` as `YYYY-MM-DD`: budgets reset at midnight UTC.
@@ -88,11 +117,31 @@ mod tests {
 
     #[test]
     fn caps() {
-        let b = GateBudget { per_actor_daily_runs: Some(3), per_repo_daily_runs: Some(10) };
-        assert_eq!(check(&b, Used { actor_runs: 2, repo_runs: 9 }), Ok(()));
-        assert_eq!(check(&b, Used { actor_runs: 3, repo_runs: 0 }), Err(Exhausted::ActorRuns { cap: 3 }));
-        assert_eq!(check(&b, Used { actor_runs: 0, repo_runs: 10 }), Err(Exhausted::RepoRuns { cap: 10 }));
-        assert_eq!(check(&GateBudget::default(), Used { actor_runs: u64::MAX, repo_runs: u64::MAX }), Ok(()));
+        let b = GateBudget {
+            per_actor_daily_runs: Some(3),
+            per_repo_daily_runs: Some(10),
+            ..GateBudget::default()
+        };
+        let used = |actor_runs, repo_runs| Used { actor_runs, repo_runs, ..Used::default() };
+        assert_eq!(check(&b, used(2, 9)), Ok(()));
+        assert_eq!(check(&b, used(3, 0)), Err(Exhausted::ActorRuns { cap: 3 }));
+        assert_eq!(check(&b, used(0, 10)), Err(Exhausted::RepoRuns { cap: 10 }));
+        assert_eq!(check(&GateBudget::default(), used(u64::MAX, u64::MAX)), Ok(()));
+        let usd = GateBudget {
+            per_actor_daily_usd: Some(5.0),
+            per_repo_daily_usd: Some(20.0),
+            ..GateBudget::default()
+        };
+        assert_eq!(check(&usd, Used { actor_usd: 4.99, repo_usd: 19.0, ..Used::default() }), Ok(()));
+        assert_eq!(
+            check(&usd, Used { actor_usd: 5.0, ..Used::default() }),
+            Err(Exhausted::ActorUsd { cap: 5.0, spent: 5.0 })
+        );
+        assert!(check(&usd, Used { repo_usd: 20.5, ..Used::default() }).is_err());
+        assert!(
+            check(&usd, Used { actor_usd: f64::NAN, ..Used::default() }).is_err(),
+            "unknown spend refuses"
+        );
     }
 
     proptest::proptest! {
@@ -100,7 +149,11 @@ mod tests {
         /// reaches it exactly.
         #[test]
         fn counting_reaches_each_cap_exactly(actor_cap in 0u64..20, repo_cap in 0u64..20, tries in 0u64..50) {
-            let b = GateBudget { per_actor_daily_runs: Some(actor_cap), per_repo_daily_runs: Some(repo_cap) };
+            let b = GateBudget {
+                per_actor_daily_runs: Some(actor_cap),
+                per_repo_daily_runs: Some(repo_cap),
+                ..GateBudget::default()
+            };
             let mut used = Used::default();
             for _ in 0..tries {
                 if check(&b, used).is_ok() {

@@ -142,10 +142,7 @@ pub fn decide(inputs: &Inputs, gate: &Gate, now: SystemTime) -> Outcome {
         run: &inputs.run,
         budget: &gate.budget,
     };
-    let admitted = match spec {
-        GateStore::Sqlite(path) => store::Sqlite::open(path).and_then(|mut s| s.admit(&request)),
-        GateStore::Postgres(url) => store::Postgres::open(url).and_then(|mut s| s.admit(&request)),
-    };
+    let admitted = open_store(spec).and_then(|mut s| s.admit(&request));
     match admitted {
         Err(e) => refuse(
             Verdict::Undecided,
@@ -171,6 +168,14 @@ pub fn decide(inputs: &Inputs, gate: &Gate, now: SystemTime) -> Outcome {
             Outcome { verdict: Verdict::Allowed, reason: reasons.join("; "), actor: Some(charged.clone()) }
         }
     }
+}
+
+/// Opens the store `gate.store` names.
+pub fn open_store(spec: &GateStore) -> Result<Box<dyn Store>, store::StoreError> {
+    Ok(match spec {
+        GateStore::Sqlite(path) => Box::new(store::Sqlite::open(path)?),
+        GateStore::Postgres(url) => Box::new(store::Postgres::open(url)?),
+    })
 }
 
 /// `owner/name` with the characters GitHub allows; it becomes part of a URL path.

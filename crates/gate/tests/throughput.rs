@@ -23,6 +23,7 @@ fn sqlite_admissions_per_second() {
                     let budget = GateBudget {
                         per_actor_daily_runs: Some(1_000_000),
                         per_repo_daily_runs: Some(1_000_000),
+                        ..GateBudget::default()
                     };
                     for i in 0..per {
                         // A fresh connection per admission, as each gate process opens its own.

@@ -230,11 +230,18 @@ fn render_gate(gate: &crate::schema::Gate, out: &mut String) {
         let _ = writeln!(out, "  users: {}", list(gate.users.iter().map(|u| q(u))));
     }
     let b = &gate.budget;
-    let caps: Vec<String> =
+    let mut caps: Vec<String> =
         [("per_actor_daily_runs", b.per_actor_daily_runs), ("per_repo_daily_runs", b.per_repo_daily_runs)]
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| format!("{k}: {v}")))
             .collect();
+    for (k, v) in
+        [("per_actor_daily_usd", b.per_actor_daily_usd), ("per_repo_daily_usd", b.per_repo_daily_usd)]
+    {
+        if let Some(v) = v {
+            caps.push(format!("{k}: {v:?}"));
+        }
+    }
     if !caps.is_empty() {
         let _ = writeln!(out, "  budget: {{ {} }}", caps.join(", "));
     }

@@ -311,11 +311,18 @@ impl std::fmt::Display for Role {
 pub struct GateBudget {
     pub per_actor_daily_runs: Option<u64>,
     pub per_repo_daily_runs: Option<u64>,
+    /// US dollars of model spend recorded (`ringfence gate --record`) per actor per UTC day.
+    pub per_actor_daily_usd: Option<f64>,
+    /// US dollars of model spend recorded per repository per UTC day.
+    pub per_repo_daily_usd: Option<f64>,
 }
 
 impl GateBudget {
     pub fn is_empty(&self) -> bool {
-        self.per_actor_daily_runs.is_none() && self.per_repo_daily_runs.is_none()
+        self.per_actor_daily_runs.is_none()
+            && self.per_repo_daily_runs.is_none()
+            && self.per_actor_daily_usd.is_none()
+            && self.per_repo_daily_usd.is_none()
     }
 }
 

@@ -161,6 +161,17 @@ fn gate_section_loads_with_defaults_and_round_trips() {
             .unwrap();
     assert_eq!(pg.store, Some(policy::GateStore::Postgres("postgres://gate@db/gate".into())));
     assert_eq!(pg.timeout, std::time::Duration::from_secs(2));
+    let usd = policy::parse(
+        "version: 1\ngate:\n  budget: { per_actor_daily_usd: 2.5, per_repo_daily_usd: 40 }\n  store: \"sqlite:g.db\"\n",
+        "g.yml",
+    )
+    .unwrap();
+    let b = &usd.gate.as_ref().unwrap().budget;
+    assert_eq!(
+        (b.per_actor_daily_usd, b.per_repo_daily_usd, b.per_actor_daily_runs),
+        (Some(2.5), Some(40.0), None)
+    );
+    assert_eq!(policy::parse(&usd.to_yaml(), "rendered.yml").unwrap(), usd);
     assert_eq!(policy::parse("version: 1\n", "g.yml").unwrap().gate, None);
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use postgres::{Client, Config, NoTls};
 
-use super::{Admission, Request, Store, StoreError};
+use super::{Admission, Recorded, Request, Store, StoreError};
 use crate::budget::{Used, check};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,7 +25,22 @@ CREATE TABLE IF NOT EXISTS gate_admissions (
 );
 CREATE INDEX IF NOT EXISTS gate_admissions_actor_day ON gate_admissions (actor, day);
 CREATE INDEX IF NOT EXISTS gate_admissions_repo_day ON gate_admissions (repo, day);
+CREATE TABLE IF NOT EXISTS gate_spend (
+    repo TEXT NOT NULL,
+    run TEXT NOT NULL,
+    usd DOUBLE PRECISION NOT NULL,
+    tokens BIGINT NOT NULL,
+    PRIMARY KEY (repo, run)
+);
 ";
+
+/// Spend of the admitted runs matching `a.<column> = $1` on day $2.
+fn spend_sql(column: &str) -> String {
+    format!(
+        "SELECT COALESCE(SUM(s.usd), 0)::DOUBLE PRECISION FROM gate_spend s \
+         JOIN gate_admissions a ON a.repo = s.repo AND a.run = s.run WHERE a.{column} = $1 AND a.day = $2"
+    )
+}
 
 /// Serialises schema creation: concurrent `CREATE TABLE IF NOT EXISTS` can collide in PostgreSQL.
 const SCHEMA_LOCK: i64 = 0x7269_6e67_6761_7465; // "ringgate"
@@ -85,7 +100,14 @@ impl Postgres {
                 &[&r.repo, &r.day],
             )?
             .get(0);
-        let used = Used { actor_runs: actor_runs.max(0) as u64, repo_runs: repo_runs.max(0) as u64 };
+        let actor_usd: f64 = tx.query_one(&spend_sql("actor"), &[&r.actor, &r.day])?.get(0);
+        let repo_usd: f64 = tx.query_one(&spend_sql("repo"), &[&r.repo, &r.day])?.get(0);
+        let used = Used {
+            actor_runs: actor_runs.max(0) as u64,
+            repo_runs: repo_runs.max(0) as u64,
+            actor_usd,
+            repo_usd,
+        };
         if let Err(exhausted) = check(r.budget, used) {
             return Ok(Admission::Refused(exhausted));
         }
@@ -99,8 +121,39 @@ impl Postgres {
         )?;
         tx.commit()?;
         Ok(Admission::Admitted {
-            used: Used { actor_runs: used.actor_runs + 1, repo_runs: used.repo_runs + 1 },
+            used: Used { actor_runs: used.actor_runs + 1, repo_runs: used.repo_runs + 1, ..used },
         })
+    }
+}
+
+impl Postgres {
+    fn record_inner(
+        &mut self,
+        repo: &str,
+        run: &str,
+        usd: f64,
+        tokens: u64,
+    ) -> Result<Option<Recorded>, postgres::Error> {
+        let mut tx = self.client.transaction()?;
+        let Some(row) = tx.query_opt(
+            "SELECT actor, day FROM gate_admissions WHERE repo = $1 AND run = $2",
+            &[&repo, &run],
+        )?
+        else {
+            return Ok(None);
+        };
+        let (actor, day): (String, String) = (row.get(0), row.get(1));
+        // Under the actor's lock, so the sum below is not read half-way through another record.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key("actor", &actor)])?;
+        let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
+        tx.execute(
+            "INSERT INTO gate_spend (repo, run, usd, tokens) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (repo, run) DO UPDATE SET usd = EXCLUDED.usd, tokens = EXCLUDED.tokens",
+            &[&repo, &run, &usd, &tokens],
+        )?;
+        let actor_usd: f64 = tx.query_one(&spend_sql("actor"), &[&actor, &day])?.get(0);
+        tx.commit()?;
+        Ok(Some(Recorded { actor, day, actor_usd }))
     }
 }
 
@@ -108,6 +161,16 @@ impl Store for Postgres {
     fn admit(&mut self, request: &Request<'_>) -> Result<Admission, StoreError> {
         self.admit_inner(request)
             .map_err(|e| StoreError::Write { store: self.shown.clone(), message: describe(&e) })
+    }
+
+    fn record(&mut self, repo: &str, run: &str, usd: f64, tokens: u64) -> Result<Recorded, StoreError> {
+        match self.record_inner(repo, run, usd, tokens) {
+            Ok(Some(recorded)) => Ok(recorded),
+            Ok(None) => {
+                Err(StoreError::NotAdmitted { store: self.shown.clone(), repo: repo.into(), run: run.into() })
+            }
+            Err(e) => Err(StoreError::Write { store: self.shown.clone(), message: describe(&e) }),
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use crate::yaml::Node;
 use super::reader::{R, fields, string, strings, uint};
 
 const KEYS: &[&str] = &["roles", "users", "budget", "store", "timeout"];
-const BUDGET_KEYS: &[&str] = &["per_actor_daily_runs", "per_repo_daily_runs"];
+const BUDGET_KEYS: &[&str] =
+    &["per_actor_daily_runs", "per_repo_daily_runs", "per_actor_daily_usd", "per_repo_daily_usd"];
 
 pub(super) fn gate(node: &Node) -> R<Gate> {
     let f = fields(node, "gate", KEYS)?;
@@ -84,6 +85,14 @@ fn budget(node: &Node) -> R<GateBudget> {
     ] {
         if let Some(n) = f.get(key) {
             *slot = Some(uint(n, &format!("gate.budget.{key}"), "3")?);
+        }
+    }
+    for (key, slot) in [
+        ("per_actor_daily_usd", &mut out.per_actor_daily_usd),
+        ("per_repo_daily_usd", &mut out.per_repo_daily_usd),
+    ] {
+        if let Some(n) = f.get(key) {
+            *slot = Some(super::sections::usd(n, &format!("gate.budget.{key}"))?);
         }
     }
     if out.is_empty() {

@@ -19,6 +19,11 @@ pub struct GateArgs {
     /// Policy file with a `gate:` section [default: ./ringfence.yml]
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Instead of deciding, record the model spend metered in this run's journal (a run
+    /// directory or its events.jsonl) against the actor and day this workflow run was admitted
+    /// for, for `gate.budget.per_*_daily_usd`
+    #[arg(long, value_name = "RUN")]
+    record: Option<PathBuf>,
 }
 
 const HELP: &str = "Exit status: 0 allowed; 1 refused by the policy (role, bot, budget); 2 refused because \
@@ -46,6 +51,9 @@ pub fn run(args: GateArgs) -> anyhow::Result<u8> {
             return Err(e);
         }
     };
+    if let Some(run) = &args.record {
+        return record(run, &gate);
+    }
     let inputs = inputs();
     let outcome = gate::decide(&inputs, &gate, std::time::SystemTime::now());
     let word = if outcome.allowed() { "allowed" } else { "refused" };
@@ -56,6 +64,47 @@ pub fn run(args: GateArgs) -> anyhow::Result<u8> {
         Verdict::Refused => REFUSED,
         Verdict::Undecided => UNDECIDED,
     })
+}
+
+/// Sums the priced model usage in a run's journal (verified first) and records it in the store.
+fn record(run: &Path, gate: &policy::Gate) -> anyhow::Result<u8> {
+    let store = gate.store.as_ref().context("`gate.store` is not set: there is nowhere to record spend")?;
+    let path = super::journal_path(run);
+    let verified = journal::read(&path)?.map_err(|e| {
+        anyhow::anyhow!("{}: the journal fails verification ({e}); its spend is not recorded", path.display())
+    })?;
+    let (mut usd, mut tokens, mut unpriced) = (0.0f64, 0u64, 0usize);
+    for record in &verified.records {
+        if let journal::Event::HttpRequest(request) = &record.event
+            && let Some(usage) = &request.usage
+        {
+            tokens +=
+                usage.input_tokens + usage.output_tokens + usage.cache_read_tokens + usage.cache_write_tokens;
+            match usage.usd {
+                Some(dollars) if dollars.is_finite() && dollars >= 0.0 => usd += dollars,
+                _ => unpriced += 1,
+            }
+        }
+    }
+    let repository = var("GITHUB_REPOSITORY").context("GITHUB_REPOSITORY is not set")?;
+    let run_id = var("GITHUB_RUN_ID").context("GITHUB_RUN_ID is not set")?;
+    let attempt = var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into());
+    let recorded = gate::open_store(store)
+        .and_then(|mut s| s.record(&repository, &format!("{run_id}/{attempt}"), usd, tokens))?;
+    let unpriced = match unpriced {
+        0 => String::new(),
+        n => format!("; {n} model call(s) had no price and are not counted in dollars"),
+    };
+    let line = format!(
+        "ringfence gate: recorded ${usd:.2} ({tokens} tokens) for {} on {} (UTC): ${:.2} that day{unpriced}",
+        recorded.actor, recorded.day, recorded.actor_usd
+    );
+    println!("{line}");
+    if let Some(summary) = var("GITHUB_STEP_SUMMARY") {
+        append(&summary, &format!("{line}\n"))
+            .with_context(|| format!("cannot write the job summary to {summary}"))?;
+    }
+    Ok(0)
 }
 
 fn var(name: &str) -> Option<String> {
