@@ -376,21 +376,6 @@ fn https_with_a_private_ca_is_trusted_only_when_installed() {
     assert!(g.output("reason").unwrap().contains("TLS with localhost failed"), "{g:?}");
 }
 
-/// A run's journal with one metered model call costing `usd`, written by ringfence's own writer.
-fn journal_with_spend(dir: &std::path::Path, usd: f64) {
-    std::fs::create_dir_all(dir).unwrap();
-    let mut writer = journal::JournalWriter::create(&dir.join("events.jsonl")).unwrap();
-    let event: journal::Event = serde_json::from_value(serde_json::json!({
-        "kind": "http.request", "pid": 42, "host": "api.anthropic.com", "port": 443, "method": "POST",
-        "path": "/v1/messages", "status": 200, "verdict": "allowed", "rule": "allow api.anthropic.com:443",
-        "violation": false, "reason": null, "bytes_up": 1000, "bytes_down": 2000, "duration_ms": 900,
-        "usage": { "provider": "anthropic", "model": "claude-sonnet-4-5", "input_tokens": 1000,
-                   "output_tokens": 500, "usd": usd, "prices": "test" }
-    }))
-    .unwrap();
-    writer.append(event).unwrap();
-}
-
 #[test]
 fn recorded_spend_closes_the_dollar_budget() {
     let api = FakeGithub::start();
@@ -404,7 +389,7 @@ fn recorded_spend_closes_the_dollar_budget() {
 
     // Spend can only be recorded for a run the gate admitted.
     let run1 = job.dir.path().join("runs/1");
-    journal_with_spend(&run1, 0.60);
+    gate_support::journal_with_spend(&run1, 0.60);
     let out = record("1", &run1);
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no admission for run 1/1"), "{out:?}");
@@ -418,7 +403,7 @@ fn recorded_spend_closes_the_dollar_budget() {
     );
     assert_eq!(job.gate("issue_comment", &payload, &api.url, "2", &[]).code, 0, "$0.60 of $1.00: room left");
     let run2 = job.dir.path().join("runs/2");
-    journal_with_spend(&run2, 0.45);
+    gate_support::journal_with_spend(&run2, 0.45);
     assert!(record("2", &run2).status.success());
     let g = job.gate("issue_comment", &payload, &api.url, "3", &[]);
     assert_eq!(g.code, 1, "{g:?}");

@@ -174,6 +174,33 @@ fn postgres_unreachable_or_missing_database_refuses_with_the_reason() {
     assert!(g.output("reason").unwrap().contains("nosuchdb"), "{g:?}");
 }
 
+#[test]
+fn spend_recorded_in_postgres_closes_the_dollar_budget() {
+    let Some(pg) = start() else { return };
+    let api = FakeGithub::start();
+    pg.createdb("spend");
+    let policy = POLICY
+        .replace("sqlite:state/gate.db", &pg.url("spend"))
+        .replace("per_actor_daily_runs: 3", "per_actor_daily_usd: 1.00");
+    let job = Job::new(&policy);
+    let payload = fixture("issue_comment.member-write");
+    for (run, usd) in [("1", 0.70), ("2", 0.35)] {
+        assert_eq!(job.gate("issue_comment", &payload, &api.url, run, &[]).code, 0);
+        let dir = job.dir.path().join("runs").join(run);
+        gate_support::journal_with_spend(&dir, usd);
+        let out = job
+            .command("issue_comment", &payload, &api.url, run, &[])
+            .arg("--record")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let g = job.gate("issue_comment", &payload, &api.url, "3", &[]);
+    assert_eq!(g.code, 1, "{g:?}");
+    assert!(g.output("reason").unwrap().contains("spent $1.05"), "{g:?}");
+}
+
 /// Gate throughput with the PostgreSQL store (`--run-ignored all --no-capture` to see it).
 #[test]
 #[ignore = "a measurement, not a check"]

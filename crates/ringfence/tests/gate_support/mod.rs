@@ -282,3 +282,18 @@ impl Job {
         gated
     }
 }
+
+/// A run's journal with one metered model call costing `usd`, written by ringfence's own writer.
+pub fn journal_with_spend(dir: &std::path::Path, usd: f64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut writer = journal::JournalWriter::create(&dir.join("events.jsonl")).unwrap();
+    let event: journal::Event = serde_json::from_value(serde_json::json!({
+        "kind": "http.request", "pid": 42, "host": "api.anthropic.com", "port": 443, "method": "POST",
+        "path": "/v1/messages", "status": 200, "verdict": "allowed", "rule": "allow api.anthropic.com:443",
+        "violation": false, "reason": null, "bytes_up": 1000, "bytes_down": 2000, "duration_ms": 900,
+        "usage": { "provider": "anthropic", "model": "claude-sonnet-4-5", "input_tokens": 1000,
+                   "output_tokens": 500, "usd": usd, "prices": "test" }
+    }))
+    .unwrap();
+    writer.append(event).unwrap();
+}
