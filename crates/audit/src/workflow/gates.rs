@@ -93,6 +93,10 @@ pub fn gate_for(job: &Job<'_>, jobs: &[Job<'_>], agent_step: Option<usize>) -> G
             let dep_gate = gate_for(dep, &[], None);
             if dep_gate.holds || dep.steps.iter().any(|s| checks_permission(s.node)) {
                 gate = gate.and(Gate::strong("a job this one needs checks the actor's permission"));
+            } else if needed_job_gates(job, dep) {
+                gate = gate.and(Gate::strong(
+                    "a job this one needs runs `ringfence gate`, which fails it on refusal",
+                ));
             }
         }
     }
@@ -109,12 +113,27 @@ fn ringfence_gate_holds(
 ) -> bool {
     earlier.iter().filter(|s| is_ringfence_gate(s)).any(|s| {
         let required = s.id().is_some_and(|id| needs_allowed.iter().any(|n| n.eq_ignore_ascii_case(id)));
-        let stops_job = agent.is_some_and(|a| a.condition().is_none())
-            && s.node.get("continue-on-error").and_then(Node::as_str).is_none_or(|v| v == "false")
-            && s.with("fail-on-refusal").and_then(Node::as_str).is_none_or(|v| v != "false")
-            && s.condition().is_none();
+        let stops_job = agent.is_some_and(|a| a.condition().is_none()) && fails_job_on_refusal(s);
         required || stops_job
     })
+}
+
+/// The step fails its job when the gate refuses: it always runs, and neither
+/// `continue-on-error` nor the action's `fail-on-refusal: "false"` swallows the refusal.
+fn fails_job_on_refusal(step: &super::Step<'_>) -> bool {
+    step.node.get("continue-on-error").and_then(Node::as_str).is_none_or(|v| v == "false")
+        && step.with("fail-on-refusal").and_then(Node::as_str).is_none_or(|v| v != "false")
+        && step.condition().is_none()
+}
+
+/// A job this one needs runs a `ringfence gate` step that fails it on refusal, and this job does
+/// not run anyway (`always()`, `failure()`, `cancelled()` in its `if:`).
+fn needed_job_gates(job: &Job<'_>, dep: &Job<'_>) -> bool {
+    let runs_anyway = job.condition().and_then(Node::as_str).is_some_and(|c| {
+        let c = c.to_ascii_lowercase();
+        c.contains("always()") || c.contains("failure()") || c.contains("cancelled()")
+    });
+    !runs_anyway && dep.steps.iter().any(|s| is_ringfence_gate(s) && fails_job_on_refusal(s))
 }
 
 /// `uses: OWNER/ringfence/gate@REF`, or a `run:` line that invokes `ringfence gate`.
