@@ -29,7 +29,9 @@ pub struct GateArgs {
 const HELP: &str = "Exit status: 0 allowed; 1 refused by the policy (role, bot, budget); 2 refused because \
 the gate could not decide (no token, GitHub unreachable or refusing the token, a payload that is not \
 GitHub's, a store that cannot be written); 125 ringfence itself failed (no policy or no gate section, \
-$GITHUB_OUTPUT not writable). Every status but 0 writes allowed=false when it can.";
+$GITHUB_OUTPUT not writable). Every status but 0 writes allowed=false when it can. With --record: 0 \
+recorded, 125 not (no admission for this run attempt, a journal that fails verification, a store that \
+cannot be written).";
 
 pub const REFUSED: u8 = 1;
 pub const UNDECIDED: u8 = 2;
