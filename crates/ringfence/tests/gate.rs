@@ -17,6 +17,19 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         false,
         "reader-rae (comment.user) has the read role",
     ),
+    (
+        "issue_comment",
+        "issue_comment.collaborator-triage",
+        false,
+        "triager-tia (comment.user) has the triage role",
+    ),
+    ("push", "push.member-write", true, "member-writer (sender) has the write role"),
+    (
+        "repository_dispatch",
+        "repository_dispatch.collaborator-read",
+        false,
+        "reader-rae (sender) has the read role",
+    ),
     ("issue_comment", "issue_comment.outsider", false, "outsider-ola (comment.user) has no access"),
     ("issue_comment", "issue_comment.bot", false, "dependabot[bot] (comment.user) is a bot"),
     (
