@@ -226,6 +226,15 @@ fn github_down_hanging_or_refusing_the_token_refuses_with_the_reason() {
     let g = job.gate("issue_comment", &payload, &api.url, "4", &[]);
     assert_eq!(g.code, 2, "{g:?}");
     assert!(g.output("reason").unwrap().contains("GitHub refused the token (401"), "{g:?}");
+    // A token without the permission to read collaborators.
+    api.set(Mode::Forbidden);
+    let g = job.gate("issue_comment", &payload, &api.url, "4b", &[]);
+    assert_eq!(g.code, 2, "{g:?}");
+    let reason = g.output("reason").unwrap();
+    assert!(
+        reason.contains("403 Forbidden") && reason.contains("Resource not accessible by integration"),
+        "{g:?}"
+    );
     api.set(Mode::Normal);
     let g = job.gate("issue_comment", &payload, &api.url, "5", &[("GITHUB_TOKEN", "not-the-token")]);
     assert_eq!(g.code, 2, "{g:?}");

@@ -23,6 +23,8 @@ pub enum Mode {
     Hang = 2,
     /// 401 to everything, as for a revoked token.
     Unauthorized = 3,
+    /// 403, as for a token without the permission to read collaborators.
+    Forbidden = 4,
 }
 
 pub struct FakeGithub {
@@ -134,6 +136,8 @@ fn serve<S: Read + Write>(
     }
     let (status, body) = if mode == Mode::Fail as u8 {
         ("500 Internal Server Error", r#"{"message":"Server Error"}"#.to_string())
+    } else if mode == Mode::Forbidden as u8 {
+        ("403 Forbidden", r#"{"message":"Resource not accessible by integration"}"#.to_string())
     } else if mode == Mode::Unauthorized as u8 || auth != format!("Bearer {TOKEN}") {
         ("401 Unauthorized", r#"{"message":"Bad credentials"}"#.to_string())
     } else {
