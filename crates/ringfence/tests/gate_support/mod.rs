@@ -206,7 +206,7 @@ gate:
   budget:
     per_actor_daily_runs: 3
   store: \"sqlite:state/gate.db\"
-  timeout: 1s
+  timeout: 5s
 ";
 
 impl Job {
