@@ -444,3 +444,47 @@ fn recorded_spend_closes_the_dollar_budget() {
     assert_eq!(out.status.code(), Some(125), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("fails verification"), "{out:?}");
 }
+
+/// The composite action's own script (gate/action.yml), run by bash as the runner would, with
+/// this build of ringfence on PATH: a refusal fails the step unless `fail-on-refusal: "false"`,
+/// and ringfence's own failure (125) fails it always.
+#[test]
+fn the_composite_actions_script_maps_refusals_as_documented() {
+    let action =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../gate/action.yml")).unwrap();
+    let start = action.find("      run: |\n").expect("the gate step's script") + "      run: |\n".len();
+    let script: String = action[start..]
+        .lines()
+        .take_while(|l| l.starts_with("        ") || l.is_empty())
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    assert!(script.contains("ringfence gate --policy"), "{script}");
+
+    let api = FakeGithub::start();
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ringfence"), bin.path().join("ringfence")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let run = |job: &Job, fixture_name: &str, run_id: &str, fail: &str| {
+        let gate = job.command("issue_comment", &fixture(fixture_name), &api.url, run_id, &[]);
+        let mut bash = std::process::Command::new("bash");
+        bash.arg("-c").arg(&script).current_dir(job.dir.path()).env_clear();
+        for (k, v) in gate.get_envs() {
+            if let Some(v) = v {
+                bash.env(k, v);
+            }
+        }
+        bash.env("PATH", &path)
+            .env("RINGFENCE_GATE_POLICY", "ringfence.yml")
+            .env("RINGFENCE_GATE_FAIL", fail);
+        job.finish(run_id, bash.output().unwrap())
+    };
+    let job = Job::new(POLICY);
+    assert_eq!(run(&job, "issue_comment.owner", "1", "true").code, 0);
+    let g = run(&job, "issue_comment.outsider", "2", "true");
+    assert_eq!((g.code, g.allowed()), (1, false), "{g:?}");
+    let g = run(&job, "issue_comment.outsider", "3", "false");
+    assert_eq!((g.code, g.allowed()), (0, false), "{g:?}");
+    let broken = Job::new("version: 1\n");
+    let g = run(&broken, "issue_comment.owner", "4", "false");
+    assert_eq!((g.code, g.allowed()), (125, false), "{g:?}");
+}
