@@ -41,6 +41,10 @@ pub enum ApiError {
     #[error("GITHUB_API_URL `{0}` is not an http(s) URL")]
     BadUrl(String),
     #[error(
+        "GITHUB_API_URL `{0}` is plain http to a host that is not this machine: the token would cross the network in clear; use https"
+    )]
+    Cleartext(String),
+    #[error(
         "GitHub refused the token (401 Unauthorized) asking {what}: pass a valid token, e.g. `env: GITHUB_TOKEN: ${{{{ github.token }}}}`"
     )]
     Unauthorized { what: String },
@@ -82,6 +86,9 @@ impl Api {
         let port = uri.port_u16().unwrap_or(if scheme_https { 443 } else { 80 });
         if uri.query().is_some() {
             return Err(bad());
+        }
+        if !scheme_https && !is_loopback(&host) {
+            return Err(ApiError::Cleartext(base.to_string()));
         }
         let prefix = uri.path().trim_end_matches('/').to_string();
         let tls = scheme_https.then(tls_config);
@@ -191,6 +198,11 @@ where
     Ok((status, body))
 }
 
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `role_name` is the exact role (`maintain`, `triage`); `permission` the base one, which is
 /// what an organisation's custom role is built on.
 fn parse_permission(body: &[u8]) -> Result<Option<Role>, String> {
@@ -248,6 +260,11 @@ mod tests {
         let local = Api::new("http://127.0.0.1:8080", t(), Duration::from_secs(1)).unwrap();
         assert_eq!((local.port, local.prefix.as_str(), local.scheme_https), (8080, "", false));
         assert!(Api::new("ftp://x", t(), Duration::from_secs(1)).is_err());
+        assert!(matches!(
+            Api::new("http://ghe.example.com/api/v3", t(), Duration::from_secs(1)),
+            Err(ApiError::Cleartext(_))
+        ));
+        assert!(Api::new("http://[::1]:8080", t(), Duration::from_secs(1)).is_ok());
         assert!(Api::new("api.github.com", t(), Duration::from_secs(1)).is_err());
         assert!(Token::new("  ".into()).is_none());
         assert_eq!(format!("{:?}", t()), "Token(…)");
