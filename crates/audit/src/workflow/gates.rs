@@ -93,6 +93,10 @@ pub fn gate_for(job: &Job<'_>, jobs: &[Job<'_>], agent_step: Option<usize>) -> G
             let dep_gate = gate_for(dep, &[], None);
             if dep_gate.holds || dep.steps.iter().any(|s| checks_permission(s.node)) {
                 gate = gate.and(Gate::strong("a job this one needs checks the actor's permission"));
+            } else if gate_output_required(dep, &gate.needs_allowed) {
+                gate = gate.and(Gate::strong(
+                    "this job runs only when a needed job's `ringfence gate` step allowed the run",
+                ));
             } else if needed_job_gates(job, dep) {
                 gate = gate.and(Gate::strong(
                     "a job this one needs runs `ringfence gate`, which fails it on refusal",
@@ -115,6 +119,28 @@ fn ringfence_gate_holds(
         let required = s.id().is_some_and(|id| needs_allowed.iter().any(|n| n.eq_ignore_ascii_case(id)));
         let stops_job = agent.is_some_and(|a| a.condition().is_none()) && fails_job_on_refusal(s);
         required || stops_job
+    })
+}
+
+/// This job's condition requires an output of `dep` that is a `ringfence gate` step's
+/// `allowed` output to be `'true'`.
+fn gate_output_required(dep: &Job<'_>, needs_allowed: &[String]) -> bool {
+    let Some(outputs) = dep.node.get("outputs") else { return false };
+    outputs.entries().any(|(name, value)| {
+        let Some(name) = name.as_str() else { return false };
+        let key = format!("needs:{}.{}", dep.id.to_ascii_lowercase(), name.to_ascii_lowercase());
+        if !needs_allowed.contains(&key) {
+            return false;
+        }
+        // The output must be exactly one `${{ steps.<id>.outputs.allowed }}`.
+        let Some(expr) = condition_expr(value) else { return false };
+        let Some(ctx) = expr.as_context().map(|c| c.pattern()) else { return false };
+        let Some(id) = ctx.strip_prefix("steps.").and_then(|r| r.strip_suffix(".outputs.allowed")) else {
+            return false;
+        };
+        dep.steps
+            .iter()
+            .any(|s| s.id().is_some_and(|sid| sid.eq_ignore_ascii_case(id)) && is_ringfence_gate(s))
     })
 }
 
@@ -213,6 +239,19 @@ fn comparison(op: BinOp, lhs: &Expr, rhs: &Expr) -> Gate {
     };
     let literal = other.as_string().unwrap_or("");
     let eq = op == BinOp::Eq;
+    // `needs.<job>.outputs.<name> == 'true'`: kept as `needs:<job>.<name>`, resolved against the
+    // needed job's outputs in `gate_for`.
+    if let Some((job, name)) = ctx.strip_prefix("needs.").and_then(|rest| rest.split_once(".outputs."))
+        && !job.contains('*')
+        && !name.contains(['*', '.'])
+    {
+        let says_true = literal == "true" || other.kind == ExprKind::Bool(true);
+        return if eq && says_true {
+            Gate { needs_allowed: vec![format!("needs:{job}.{name}")], ..Gate::default() }
+        } else {
+            Gate::default()
+        };
+    }
     if let Some(id) = ctx.strip_prefix("steps.").and_then(|rest| rest.strip_suffix(".outputs.allowed"))
         && !id.contains('*')
     {
@@ -356,6 +395,8 @@ mod tests {
         assert!(gate("!(steps.gate.outputs.allowed == 'true')").needs_allowed.is_empty());
         assert!(gate("steps.gate.outputs.allowed == 'true' || always()").needs_allowed.is_empty());
         assert!(gate("steps.gate.outputs.reason == 'true'").needs_allowed.is_empty());
+        assert_eq!(gate("needs.Gate.outputs.OK == 'true'").needs_allowed, ["needs:gate.ok"]);
+        assert!(gate("needs.gate.outputs.ok != 'false'").needs_allowed.is_empty());
     }
 
     #[test]
