@@ -145,6 +145,9 @@ impl Policy {
                 let _ = writeln!(out, "  {provider}: {{ {} }}", caps.join(", "));
             }
         }
+        if let Some(gate) = &self.gate {
+            render_gate(gate, &mut out);
+        }
         out
     }
 
@@ -218,4 +221,38 @@ impl Policy {
         out.push_str(&policy.to_yaml());
         out
     }
+}
+
+fn render_gate(gate: &crate::schema::Gate, out: &mut String) {
+    out.push_str("gate:\n");
+    let _ = writeln!(out, "  roles: {}", list(gate.roles.iter().map(|r| r.name())));
+    if !gate.users.is_empty() {
+        let _ = writeln!(out, "  users: {}", list(gate.users.iter().map(|u| q(u))));
+    }
+    let b = &gate.budget;
+    let mut caps: Vec<String> =
+        [("per_actor_daily_runs", b.per_actor_daily_runs), ("per_repo_daily_runs", b.per_repo_daily_runs)]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| format!("{k}: {v}")))
+            .collect();
+    for (k, v) in
+        [("per_actor_daily_usd", b.per_actor_daily_usd), ("per_repo_daily_usd", b.per_repo_daily_usd)]
+    {
+        if let Some(v) = v {
+            caps.push(format!("{k}: {v:?}"));
+        }
+    }
+    if !caps.is_empty() {
+        let _ = writeln!(out, "  budget: {{ {} }}", caps.join(", "));
+    }
+    match &gate.store {
+        Some(crate::schema::GateStore::Sqlite(path)) => {
+            let _ = writeln!(out, "  store: {}", q(&format!("sqlite:{}", path.display())));
+        }
+        Some(crate::schema::GateStore::Postgres(url)) => {
+            let _ = writeln!(out, "  store: {}", q(url));
+        }
+        None => {}
+    }
+    let _ = writeln!(out, "  timeout: {}", q(&humantime::format_duration(gate.timeout).to_string()));
 }

@@ -41,6 +41,8 @@ pub struct Policy {
     pub limits: Limits,
     /// Spending caps by model provider (`anthropic`, `openai`, `google-gemini`).
     pub budget: BTreeMap<String, Budget>,
+    /// `gate:`, read by `ringfence gate`; `None` when the file has no such section.
+    pub gate: Option<Gate>,
 }
 
 impl Default for Policy {
@@ -59,6 +61,7 @@ impl Default for Policy {
             user: None,
             limits: Limits::default(),
             budget: BTreeMap::new(),
+            gate: None,
         }
     }
 }
@@ -236,3 +239,96 @@ pub struct Budget {
 
 /// Providers whose usage the proxy can meter.
 pub const BUDGET_PROVIDERS: &[&str] = &["anthropic", "openai", "google-gemini"];
+
+/// `gate:` — who may start a run (`ringfence gate`), and the budgets kept across runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    /// Repository permissions (as the GitHub API reports them) that may start a run.
+    pub roles: Vec<Role>,
+    /// Logins always allowed, bots included (compared case-insensitively, as GitHub does).
+    pub users: Vec<String>,
+    pub budget: GateBudget,
+    /// Where admissions and spend are kept; required when a budget is set.
+    pub store: Option<GateStore>,
+    /// How long one call to the GitHub API may take before it is retried.
+    pub timeout: Duration,
+}
+
+/// The roles a `gate:` section allows when it names none.
+pub const DEFAULT_GATE_ROLES: &[Role] = &[Role::Admin, Role::Maintain, Role::Write];
+
+/// How long one GitHub API call may take when `gate.timeout` is not given.
+pub const DEFAULT_GATE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            roles: DEFAULT_GATE_ROLES.to_vec(),
+            users: Vec::new(),
+            budget: GateBudget::default(),
+            store: None,
+            timeout: DEFAULT_GATE_TIMEOUT,
+        }
+    }
+}
+
+/// A repository role, from most to least access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Admin,
+    Maintain,
+    Write,
+    Triage,
+    Read,
+}
+
+impl Role {
+    pub const ALL: &[Role] = &[Role::Admin, Role::Maintain, Role::Write, Role::Triage, Role::Read];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Maintain => "maintain",
+            Role::Write => "write",
+            Role::Triage => "triage",
+            Role::Read => "read",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.iter().copied().find(|r| r.name() == name)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `gate.budget:` — caps counted in the store, per UTC day.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GateBudget {
+    pub per_actor_daily_runs: Option<u64>,
+    pub per_repo_daily_runs: Option<u64>,
+    /// US dollars of model spend recorded (`ringfence gate --record`) per actor per UTC day.
+    pub per_actor_daily_usd: Option<f64>,
+    /// US dollars of model spend recorded per repository per UTC day.
+    pub per_repo_daily_usd: Option<f64>,
+}
+
+impl GateBudget {
+    pub fn is_empty(&self) -> bool {
+        self.per_actor_daily_runs.is_none()
+            && self.per_repo_daily_runs.is_none()
+            && self.per_actor_daily_usd.is_none()
+            && self.per_repo_daily_usd.is_none()
+    }
+}
+
+/// `gate.store:` — `sqlite:PATH` (relative paths from the working directory) or a PostgreSQL URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateStore {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}

@@ -137,3 +137,49 @@ inspect:
         assert!(policy::parse(bad, "bad.yml").is_err(), "{bad}");
     }
 }
+
+#[test]
+fn gate_section_loads_with_defaults_and_round_trips() {
+    let text = "version: 1\ngate:\n  roles: [admin, maintain, write]\n  users: [\"release-helper[bot]\"]\n  budget:\n    per_actor_daily_runs: 3\n  store: \"sqlite:PATH\"\n";
+    let p = policy::parse(text, "gate.yml").unwrap();
+    let gate = p.gate.clone().unwrap();
+    assert_eq!(gate.roles, vec![policy::Role::Admin, policy::Role::Maintain, policy::Role::Write]);
+    assert_eq!(gate.users, vec!["release-helper[bot]".to_string()]);
+    assert_eq!(gate.budget.per_actor_daily_runs, Some(3));
+    assert_eq!(gate.budget.per_repo_daily_runs, None);
+    assert_eq!(gate.store, Some(policy::GateStore::Sqlite("PATH".into())));
+    assert_eq!(gate.timeout, policy::DEFAULT_GATE_TIMEOUT);
+    assert_eq!(policy::parse(&p.to_yaml(), "rendered.yml").unwrap(), p);
+
+    let minimal = policy::parse("version: 1\ngate: {}\n", "g.yml").unwrap().gate.unwrap();
+    assert_eq!(minimal.roles, policy::DEFAULT_GATE_ROLES);
+    assert_eq!(minimal.store, None);
+    let pg =
+        policy::parse("version: 1\ngate: { store: \"postgres://gate@db/gate\", timeout: 2s }\n", "g.yml")
+            .unwrap()
+            .gate
+            .unwrap();
+    assert_eq!(pg.store, Some(policy::GateStore::Postgres("postgres://gate@db/gate".into())));
+    assert_eq!(pg.timeout, std::time::Duration::from_secs(2));
+    let usd = policy::parse(
+        "version: 1\ngate:\n  budget: { per_actor_daily_usd: 2.5, per_repo_daily_usd: 40 }\n  store: \"sqlite:g.db\"\n",
+        "g.yml",
+    )
+    .unwrap();
+    let b = &usd.gate.as_ref().unwrap().budget;
+    assert_eq!(
+        (b.per_actor_daily_usd, b.per_repo_daily_usd, b.per_actor_daily_runs),
+        (Some(2.5), Some(40.0), None)
+    );
+    assert_eq!(policy::parse(&usd.to_yaml(), "rendered.yml").unwrap(), usd);
+    assert_eq!(policy::parse("version: 1\n", "g.yml").unwrap().gate, None);
+}
+
+#[test]
+fn the_reference_example_in_docs_policy_md_loads() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/policy.md")).unwrap();
+    let start = doc.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let p = policy::parse(&doc[start..end], "docs/policy.md").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.gate.unwrap().budget.per_actor_daily_runs, Some(3));
+}

@@ -30,6 +30,8 @@ enum Command {
     Audit(cmd::audit::AuditArgs),
     Verify(cmd::verify::VerifyArgs),
     Report(cmd::report::ReportArgs),
+    /// Decide whether this GitHub Actions run may start the agent, and count it against the budget.
+    Gate(cmd::gate::GateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +45,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit(args) => cmd::audit::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Gate(args) => cmd::gate::run(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

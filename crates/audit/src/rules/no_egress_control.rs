@@ -29,7 +29,8 @@ fn step_fence(step: &Step<'_>) -> Fence {
     if action.starts_with("step-security/harden-runner") || action.starts_with("bullfrogsec/bullfrog") {
         return if policy("egress-policy") == "block" { Fence::Block } else { Fence::AuditOnly };
     }
-    if action.starts_with("ringfence/") {
+    // The gate action decides who may start the agent; it fences nothing.
+    if action.starts_with("ringfence/") && !action.ends_with("/gate") {
         return if policy("mode") == "audit" { Fence::AuditOnly } else { Fence::Block };
     }
     let run = step.run().and_then(Node::as_str).unwrap_or("");

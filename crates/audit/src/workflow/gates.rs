@@ -18,11 +18,14 @@ pub struct Gate {
     /// The pull request must come from a branch of this repository (not a fork), so its title,
     /// body and branch name were written by someone with write access.
     pub same_repo: bool,
+    /// Step ids whose `outputs.allowed` must be `'true'`: a `ringfence gate` step with one of
+    /// these ids before the agent makes the gate hold.
+    pub needs_allowed: Vec<String>,
 }
 
 impl Gate {
     fn strong(why: &str) -> Self {
-        Self { holds: true, weak: Vec::new(), strong: vec![why.to_string()], same_repo: false }
+        Self { holds: true, strong: vec![why.to_string()], ..Self::default() }
     }
 
     fn same_repo(why: &str) -> Self {
@@ -30,7 +33,7 @@ impl Gate {
     }
 
     fn weak(why: &str) -> Self {
-        Self { holds: false, weak: vec![why.to_string()], strong: Vec::new(), same_repo: false }
+        Self { weak: vec![why.to_string()], ..Self::default() }
     }
 
     fn and(mut self, other: Gate) -> Self {
@@ -38,12 +41,14 @@ impl Gate {
         self.same_repo |= other.same_repo;
         self.weak.extend(other.weak);
         self.strong.extend(other.strong);
+        self.needs_allowed.extend(other.needs_allowed);
         self
     }
 
     fn or(mut self, other: Gate) -> Self {
         self.holds &= other.holds;
         self.same_repo &= other.same_repo;
+        self.needs_allowed.retain(|id| other.needs_allowed.contains(id));
         self.weak.extend(other.weak);
         self.strong.extend(other.strong);
         self
@@ -74,18 +79,100 @@ pub fn gate_for(job: &Job<'_>, jobs: &[Job<'_>], agent_step: Option<usize>) -> G
         }
     }
     let before = agent_step.unwrap_or(job.steps.len());
-    if job.steps[..before.min(job.steps.len())].iter().any(|s| checks_permission(s.node)) {
+    let earlier = &job.steps[..before.min(job.steps.len())];
+    if earlier.iter().any(|s| checks_permission(s.node)) {
         gate = gate.and(Gate::strong("a step checks the actor's repository permission first"));
+    }
+    if ringfence_gate_holds(earlier, agent_step.and_then(|i| job.steps.get(i)), &gate.needs_allowed) {
+        gate = gate.and(Gate::strong(
+            "a `ringfence gate` step decides from GitHub's answer who may start the agent",
+        ));
     }
     for need in job.needs() {
         if let Some(dep) = jobs.iter().find(|j| j.id == need) {
             let dep_gate = gate_for(dep, &[], None);
             if dep_gate.holds || dep.steps.iter().any(|s| checks_permission(s.node)) {
                 gate = gate.and(Gate::strong("a job this one needs checks the actor's permission"));
+            } else if gate_output_required(dep, &gate.needs_allowed) {
+                gate = gate.and(Gate::strong(
+                    "this job runs only when a needed job's `ringfence gate` step allowed the run",
+                ));
+            } else if needed_job_gates(job, dep) {
+                gate = gate.and(Gate::strong(
+                    "a job this one needs runs `ringfence gate`, which fails it on refusal",
+                ));
             }
         }
     }
     gate
+}
+
+/// A `ringfence gate` step before the agent holds when the agent's condition requires its
+/// `allowed` output to be `'true'`, or when the agent step has no condition and the gate step
+/// does not continue on error (a refusal then fails the job before the agent).
+fn ringfence_gate_holds(
+    earlier: &[super::Step<'_>],
+    agent: Option<&super::Step<'_>>,
+    needs_allowed: &[String],
+) -> bool {
+    earlier.iter().filter(|s| is_ringfence_gate(s)).any(|s| {
+        let required = s.id().is_some_and(|id| needs_allowed.iter().any(|n| n.eq_ignore_ascii_case(id)));
+        let stops_job = agent.is_some_and(|a| a.condition().is_none()) && fails_job_on_refusal(s);
+        required || stops_job
+    })
+}
+
+/// This job's condition requires an output of `dep` that is a `ringfence gate` step's
+/// `allowed` output to be `'true'`.
+fn gate_output_required(dep: &Job<'_>, needs_allowed: &[String]) -> bool {
+    let Some(outputs) = dep.node.get("outputs") else { return false };
+    outputs.entries().any(|(name, value)| {
+        let Some(name) = name.as_str() else { return false };
+        let key = format!("needs:{}.{}", dep.id.to_ascii_lowercase(), name.to_ascii_lowercase());
+        if !needs_allowed.contains(&key) {
+            return false;
+        }
+        // The output must be exactly one `${{ steps.<id>.outputs.allowed }}`.
+        let Some(expr) = condition_expr(value) else { return false };
+        let Some(ctx) = expr.as_context().map(|c| c.pattern()) else { return false };
+        let Some(id) = ctx.strip_prefix("steps.").and_then(|r| r.strip_suffix(".outputs.allowed")) else {
+            return false;
+        };
+        dep.steps
+            .iter()
+            .any(|s| s.id().is_some_and(|sid| sid.eq_ignore_ascii_case(id)) && is_ringfence_gate(s))
+    })
+}
+
+/// The step fails its job when the gate refuses: it always runs, and neither
+/// `continue-on-error` nor the action's `fail-on-refusal: "false"` swallows the refusal.
+fn fails_job_on_refusal(step: &super::Step<'_>) -> bool {
+    step.node.get("continue-on-error").and_then(Node::as_str).is_none_or(|v| v == "false")
+        && step.with("fail-on-refusal").and_then(Node::as_str).is_none_or(|v| v != "false")
+        && step.condition().is_none()
+}
+
+/// A job this one needs runs a `ringfence gate` step that fails it on refusal, and this job does
+/// not run anyway (`always()`, `failure()`, `cancelled()` in its `if:`).
+fn needed_job_gates(job: &Job<'_>, dep: &Job<'_>) -> bool {
+    let runs_anyway = job.condition().and_then(Node::as_str).is_some_and(|c| {
+        let c = c.to_ascii_lowercase();
+        c.contains("always()") || c.contains("failure()") || c.contains("cancelled()")
+    });
+    !runs_anyway && dep.steps.iter().any(|s| is_ringfence_gate(s) && fails_job_on_refusal(s))
+}
+
+/// `uses: OWNER/ringfence/gate@REF`, or a `run:` line that invokes `ringfence gate`.
+fn is_ringfence_gate(step: &super::Step<'_>) -> bool {
+    if let Some(action) = step.action() {
+        return action.ends_with("/ringfence/gate") || action == "./gate";
+    }
+    step.run().and_then(Node::as_str).is_some_and(|script| {
+        script.lines().any(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words.windows(2).any(|w| (w[0] == "ringfence" || w[0].ends_with("/ringfence")) && w[1] == "gate")
+        })
+    })
 }
 
 /// Actions and API calls that look up the actor's permission on the repository.
@@ -136,7 +223,7 @@ pub fn analyse(expr: &Expr) -> Gate {
             if path == "github.event.pull_request.head.repo.fork" {
                 Gate::same_repo("the pull request must come from this repository, not a fork")
             } else {
-                Gate { holds: false, same_repo: false, ..analyse(inner) }
+                Gate { holds: false, same_repo: false, needs_allowed: Vec::new(), ..analyse(inner) }
             }
         }
         ExprKind::Call { func, args } => call(&func.to_ascii_lowercase(), args),
@@ -152,6 +239,30 @@ fn comparison(op: BinOp, lhs: &Expr, rhs: &Expr) -> Gate {
     };
     let literal = other.as_string().unwrap_or("");
     let eq = op == BinOp::Eq;
+    // `needs.<job>.outputs.<name> == 'true'`: kept as `needs:<job>.<name>`, resolved against the
+    // needed job's outputs in `gate_for`.
+    if let Some((job, name)) = ctx.strip_prefix("needs.").and_then(|rest| rest.split_once(".outputs."))
+        && !job.contains('*')
+        && !name.contains(['*', '.'])
+    {
+        let says_true = literal == "true" || other.kind == ExprKind::Bool(true);
+        return if eq && says_true {
+            Gate { needs_allowed: vec![format!("needs:{job}.{name}")], ..Gate::default() }
+        } else {
+            Gate::default()
+        };
+    }
+    if let Some(id) = ctx.strip_prefix("steps.").and_then(|rest| rest.strip_suffix(".outputs.allowed"))
+        && !id.contains('*')
+    {
+        let says_true = literal == "true" || other.kind == ExprKind::Bool(true);
+        // Only `== 'true'`: `!= 'false'` also passes when the gate step never wrote its output.
+        return if eq && says_true {
+            Gate { needs_allowed: vec![id.to_string()], ..Gate::default() }
+        } else {
+            Gate::default()
+        };
+    }
     if ctx.ends_with(".author_association") {
         return if eq && TRUSTED_ASSOCIATIONS.contains(&literal.to_ascii_uppercase().as_str()) {
             Gate::strong("the author association must be owner, member or collaborator")
@@ -271,6 +382,21 @@ mod tests {
         assert!(gate("!github.event.pull_request.head.repo.fork && github.actor != 'x'").same_repo);
         assert!(!gate("github.event.comment.author_association == 'OWNER'").same_repo);
         assert!(!gate("github.event.pull_request.head.repo.fork == false || github.actor == 'me'").same_repo);
+    }
+
+    #[test]
+    fn ringfence_gate_output_conditions() {
+        assert_eq!(gate("steps.gate.outputs.allowed == 'true'").needs_allowed, ["gate"]);
+        assert_eq!(
+            gate("steps.g.outputs.allowed == 'true' && github.event_name == 'issue_comment'").needs_allowed,
+            ["g"]
+        );
+        assert!(gate("steps.gate.outputs.allowed != 'false'").needs_allowed.is_empty());
+        assert!(gate("!(steps.gate.outputs.allowed == 'true')").needs_allowed.is_empty());
+        assert!(gate("steps.gate.outputs.allowed == 'true' || always()").needs_allowed.is_empty());
+        assert!(gate("steps.gate.outputs.reason == 'true'").needs_allowed.is_empty());
+        assert_eq!(gate("needs.Gate.outputs.OK == 'true'").needs_allowed, ["needs:gate.ok"]);
+        assert!(gate("needs.gate.outputs.ok != 'false'").needs_allowed.is_empty());
     }
 
     #[test]

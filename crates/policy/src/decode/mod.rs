@@ -2,6 +2,7 @@
 
 mod dns;
 mod egress;
+mod gate;
 mod reader;
 mod sections;
 
@@ -15,7 +16,7 @@ use reader::{R, fields, string, uint};
 
 const TOP_KEYS: &[&str] = &[
     "version", "mode", "presets", "egress", "dns", "inspect", "secrets", "files", "env", "user", "limits",
-    "budget",
+    "budget", "gate",
 ];
 
 /// Decodes the document root. `source` is the original text, used to locate entries inside block
@@ -82,6 +83,9 @@ pub(crate) fn decode(root: &Node, source: &str) -> R<Policy> {
     }
     if let Some(node) = top.get("budget") {
         policy.budget = sections::budget(node)?;
+    }
+    if let Some(node) = top.get("gate") {
+        policy.gate = Some(gate::gate(node)?);
     }
     Ok(policy)
 }

@@ -353,7 +353,7 @@ pub(super) fn budget(node: &Node) -> R<BTreeMap<String, Budget>> {
     Ok(out)
 }
 
-fn usd(node: &Node, path: &str) -> R<f64> {
+pub(super) fn usd(node: &Node, path: &str) -> R<f64> {
     let bad = || {
         Located::new(
             node.pos,

@@ -1,6 +1,7 @@
 //! One file per verb.
 
 pub mod audit;
+pub mod gate;
 pub mod report;
 pub mod run;
 pub mod verify;
