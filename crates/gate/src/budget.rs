@@ -72,6 +72,17 @@ pub fn check(budget: &GateBudget, used: Used) -> Result<(), Exhausted> {
     Ok(())
 }
 
+/// What an admitted run may still spend today, the lower of the actor's and the repository's
+/// dollar caps less what they have spent; `None` without a dollar cap. Handed to
+/// `ringfence run --max-usd`, so one run cannot spend past the day's budget by itself.
+pub fn dollars_left(budget: &GateBudget, used: Used) -> Option<f64> {
+    let left = |cap: Option<f64>, spent: f64| cap.map(|cap| (cap - spent).max(0.0));
+    match (left(budget.per_actor_daily_usd, used.actor_usd), left(budget.per_repo_daily_usd, used.repo_usd)) {
+        (Some(a), Some(r)) => Some(a.min(r)),
+        (a, r) => a.or(r),
+    }
+}
+
 /// Strictly below the cap; an unknown amount (NaN) is not.
 fn below(spent: f64, cap: f64) -> bool {
     spent < cap
@@ -103,6 +114,20 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn dollars_left_is_the_lower_of_the_two_caps_and_never_negative() {
+        let budget = |actor, repo| GateBudget {
+            per_actor_daily_usd: actor,
+            per_repo_daily_usd: repo,
+            ..GateBudget::default()
+        };
+        let used = Used { actor_usd: 0.6, repo_usd: 2.0, ..Used::default() };
+        assert_eq!(dollars_left(&budget(None, None), used), None);
+        assert!((dollars_left(&budget(Some(1.0), None), used).unwrap() - 0.4).abs() < 1e-9);
+        assert!((dollars_left(&budget(Some(1.0), Some(2.1)), used).unwrap() - 0.1).abs() < 1e-9);
+        assert_eq!(dollars_left(&budget(Some(0.5), None), used), Some(0.0));
+    }
 
     #[test]
     fn days() {

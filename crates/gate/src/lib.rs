@@ -49,13 +49,16 @@ pub enum Verdict {
     Undecided,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub verdict: Verdict,
     /// One line: who, and why.
     pub reason: String,
     /// The login charged the budget, once known.
     pub actor: Option<String>,
+    /// Dollars the admitted run may still spend today (`budget::dollars_left`), for
+    /// `ringfence run --max-usd`.
+    pub max_usd: Option<f64>,
 }
 
 impl Outcome {
@@ -64,7 +67,12 @@ impl Outcome {
     }
 
     fn undecided(reason: impl Into<String>, actor: Option<&str>) -> Outcome {
-        Outcome { verdict: Verdict::Undecided, reason: reason.into(), actor: actor.map(str::to_string) }
+        Outcome {
+            verdict: Verdict::Undecided,
+            reason: reason.into(),
+            actor: actor.map(str::to_string),
+            max_usd: None,
+        }
     }
 }
 
@@ -88,7 +96,8 @@ pub fn decide(inputs: &Inputs, gate: &Gate, now: SystemTime) -> Outcome {
         Err(e) => return Outcome::undecided(e.to_string(), None),
     };
     let charged = actors.charged().login.clone();
-    let refuse = |verdict, reason: String| Outcome { verdict, reason, actor: Some(charged.clone()) };
+    let refuse =
+        |verdict, reason: String| Outcome { verdict, reason, actor: Some(charged.clone()), max_usd: None };
 
     let mut api: Option<Api> = None;
     let mut reasons = Vec::new();
@@ -130,6 +139,7 @@ pub fn decide(inputs: &Inputs, gate: &Gate, now: SystemTime) -> Outcome {
             verdict: Verdict::Allowed,
             reason: reasons.join("; "),
             actor: Some(charged.clone()),
+            max_usd: None,
         };
     };
     let day = budget::utc_day(now);
@@ -152,7 +162,12 @@ pub fn decide(inputs: &Inputs, gate: &Gate, now: SystemTime) -> Outcome {
         }
         Ok(Admission::AlreadyAdmitted) => {
             reasons.push(format!("run {} was already admitted", inputs.run));
-            Outcome { verdict: Verdict::Allowed, reason: reasons.join("; "), actor: Some(charged.clone()) }
+            Outcome {
+                verdict: Verdict::Allowed,
+                reason: reasons.join("; "),
+                actor: Some(charged.clone()),
+                max_usd: None,
+            }
         }
         Ok(Admission::Admitted { used }) => {
             if let Some(cap) = gate.budget.per_actor_daily_runs {
@@ -164,7 +179,16 @@ pub fn decide(inputs: &Inputs, gate: &Gate, now: SystemTime) -> Outcome {
                     used.repo_runs, inputs.repository
                 ));
             }
-            Outcome { verdict: Verdict::Allowed, reason: reasons.join("; "), actor: Some(charged.clone()) }
+            let max_usd = budget::dollars_left(&gate.budget, used);
+            if let Some(usd) = max_usd {
+                reasons.push(format!("${usd:.2} left to spend"));
+            }
+            Outcome {
+                verdict: Verdict::Allowed,
+                reason: reasons.join("; "),
+                actor: Some(charged.clone()),
+                max_usd,
+            }
         }
     }
 }

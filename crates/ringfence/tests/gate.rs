@@ -424,7 +424,10 @@ fn recorded_spend_closes_the_dollar_budget() {
         String::from_utf8_lossy(&out.stdout).contains("recorded $0.60 (1500 tokens) for member-writer"),
         "{out:?}"
     );
-    assert_eq!(job.gate("issue_comment", &payload, &api.url, "2", &[]).code, 0, "$0.60 of $1.00: room left");
+    let g = job.gate("issue_comment", &payload, &api.url, "2", &[]);
+    assert_eq!(g.code, 0, "$0.60 of $1.00: room left");
+    // What is left becomes the next run's cap: `ringfence run --max-usd ${{ steps.gate.outputs.max_usd }}`.
+    assert_eq!(g.output("max_usd").as_deref(), Some("0.40"), "{g:?}");
     let run2 = job.dir.path().join("runs/2");
     gate_support::journal_with_spend(&run2, 0.45);
     assert!(record("2", &run2).status.success());

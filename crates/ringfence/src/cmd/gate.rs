@@ -48,7 +48,8 @@ pub fn run(args: GateArgs) -> anyhow::Result<u8> {
         Ok(g) => g,
         Err(e) => {
             // Still say no to the steps that read the output, then fail as ringfence.
-            let outcome = Outcome { verdict: Verdict::Undecided, reason: format!("{e:#}"), actor: None };
+            let outcome =
+                Outcome { verdict: Verdict::Undecided, reason: format!("{e:#}"), actor: None, max_usd: None };
             let _ = publish(&outcome);
             return Err(e);
         }
@@ -151,6 +152,10 @@ fn publish(outcome: &Outcome) -> anyhow::Result<()> {
         let mut text = format!("allowed={}\nreason={reason}\n", outcome.allowed());
         if let Some(actor) = &outcome.actor {
             text.push_str(&format!("actor={actor}\n"));
+        }
+        if let Some(usd) = outcome.max_usd {
+            // Rounded down to the cent, so the run's cap never exceeds what is left.
+            text.push_str(&format!("max_usd={:.2}\n", (usd * 100.0).floor() / 100.0));
         }
         append(&path, &text).with_context(|| format!("cannot write the step's outputs to {path}"))?;
     }

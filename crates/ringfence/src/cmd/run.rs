@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Most processes the run may have at once [default: limits.pids, else 4096]
     #[arg(long, value_name = "N")]
     pids: Option<u64>,
+    /// Cap every metered provider's model spend in this run at USD dollars (what `ringfence gate`
+    /// leaves of the day's dollar budget, its `max_usd` output) [default: budget.<provider>.max_usd]
+    #[arg(long = "max-usd", value_name = "USD", value_parser = parse_usd)]
+    max_usd: Option<f64>,
     /// Also pass this environment variable into the fence (repeatable)
     #[arg(long = "pass-env", value_name = "NAME")]
     pass_env: Vec<String>,
@@ -86,6 +90,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         user: args.user,
         wall: args.wall.map(Into::into),
         pids: args.pids,
+        max_usd: args.max_usd,
         pass_env: args.pass_env,
         allow: args.allow,
         secrets: args.secrets,
@@ -154,5 +159,12 @@ impl From<ModeArg> for journal::Mode {
             ModeArg::Audit => journal::Mode::Audit,
             ModeArg::Block => journal::Mode::Block,
         }
+    }
+}
+
+fn parse_usd(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(usd),
+        _ => Err(format!("`{text}` is not an amount of US dollars (a number of 0 or more, e.g. 2.50)")),
     }
 }

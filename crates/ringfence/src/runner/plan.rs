@@ -45,6 +45,8 @@ pub struct Flags {
     pub user: Option<String>,
     pub wall: Option<Duration>,
     pub pids: Option<u64>,
+    /// `--max-usd`: a dollar cap for each metered provider, below the policy's own.
+    pub max_usd: Option<f64>,
     pub pass_env: Vec<String>,
     /// `--allow host[:port]`, added to the policy's `egress.allow`.
     pub allow: Vec<String>,
@@ -96,6 +98,9 @@ impl Plan {
             policy
                 .allow_from_flag(flag)
                 .map_err(|e| anyhow::anyhow!("--allow {flag}: {}; {}", e.message, e.help))?;
+        }
+        if let Some(usd) = flags.max_usd {
+            cap_spend(&mut policy, usd);
         }
         for flag in &flags.secrets {
             let (name, secret) = super::secrets::parse_flag(flag)?;
@@ -243,6 +248,18 @@ impl Plan {
     }
 }
 
+/// `--max-usd`: every provider the proxy meters gets a dollar cap no higher than `usd` (a lower
+/// one in the policy stays).
+fn cap_spend(policy: &mut Policy, usd: f64) {
+    for provider in policy::BUDGET_PROVIDERS {
+        let budget = policy
+            .budget
+            .entry(provider.to_string())
+            .or_insert(policy::Budget { max_tokens: None, max_usd: None });
+        budget.max_usd = Some(budget.max_usd.map_or(usd, |own| own.min(usd)));
+    }
+}
+
 /// Block mode must never quietly run with less than the policy asks for: a section this version
 /// cannot enforce yet is refused rather than ignored.
 fn refuse_unenforceable(policy: &Policy, mode: Mode, path: Option<&Path>) -> anyhow::Result<()> {
@@ -333,6 +350,20 @@ fn pinned_parents(read_only: &[PathBuf], writable: &[PathBuf]) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_usd_caps_every_metered_provider_below_the_policys_own() {
+        let mut policy = Policy::default();
+        policy.budget.insert("anthropic".into(), policy::Budget { max_tokens: Some(9), max_usd: Some(1.0) });
+        policy.budget.insert("openai".into(), policy::Budget { max_tokens: None, max_usd: Some(9.0) });
+        cap_spend(&mut policy, 2.5);
+        assert_eq!(policy.budget["anthropic"].max_usd, Some(1.0), "a lower cap in the policy stays");
+        assert_eq!(policy.budget["anthropic"].max_tokens, Some(9));
+        assert_eq!(policy.budget["openai"].max_usd, Some(2.5));
+        for provider in policy::BUDGET_PROVIDERS {
+            assert!(policy.budget[*provider].max_usd.is_some_and(|usd| usd <= 2.5), "{provider}");
+        }
+    }
 
     #[test]
     fn the_parents_of_read_only_paths_inside_writable_trees_are_pinned() {
