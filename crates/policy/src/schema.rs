@@ -41,6 +41,8 @@ pub struct Policy {
     pub limits: Limits,
     /// Spending caps by model provider (`anthropic`, `openai`, `google-gemini`).
     pub budget: BTreeMap<String, Budget>,
+    /// Rules for the agent's tool calls, read by `ringfence hook claude`.
+    pub tools: crate::tools::Tools,
 }
 
 impl Default for Policy {
@@ -59,6 +61,7 @@ impl Default for Policy {
             user: None,
             limits: Limits::default(),
             budget: BTreeMap::new(),
+            tools: crate::tools::Tools::default(),
         }
     }
 }

@@ -4,6 +4,7 @@ mod dns;
 mod egress;
 mod reader;
 mod sections;
+mod tools;
 
 use journal::Mode;
 
@@ -15,7 +16,7 @@ use reader::{R, fields, string, uint};
 
 const TOP_KEYS: &[&str] = &[
     "version", "mode", "presets", "egress", "dns", "inspect", "secrets", "files", "env", "user", "limits",
-    "budget",
+    "budget", "tools",
 ];
 
 /// Decodes the document root. `source` is the original text, used to locate entries inside block
@@ -82,6 +83,9 @@ pub(crate) fn decode(root: &Node, source: &str) -> R<Policy> {
     }
     if let Some(node) = top.get("budget") {
         policy.budget = sections::budget(node)?;
+    }
+    if let Some(node) = top.get("tools") {
+        policy.tools = tools::tools(node)?;
     }
     Ok(policy)
 }
