@@ -257,5 +257,5 @@ fn the_reason_names_what_was_refused_and_how_it_was_reached() {
     let input = HookInput::parse(r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"sudo bash -c 'curl x'"}}"#).unwrap();
     let Answer::Decide(ToolVerdict::Deny, reason) = decide(&policy.tools, &input, None).answer else { panic!("not denied") };
     assert!(reason.contains("`curl` is in tools.bash.deny"), "{reason}");
-    assert!(reason.contains("sudo → bash"), "{reason}");
+    assert!(reason.contains("(run through sudo → bash -c)"), "{reason}");
 }

@@ -30,6 +30,8 @@ enum Command {
     Audit(cmd::audit::AuditArgs),
     Verify(cmd::verify::VerifyArgs),
     Report(cmd::report::ReportArgs),
+    /// Agent hooks: `hook claude` checks each Claude Code tool call against `tools:`.
+    Hook(cmd::hook::HookArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +45,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit(args) => cmd::audit::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Hook(args) => cmd::hook::run(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -503,9 +503,11 @@ impl Walker<'_> {
     /// A string that a wrapper runs as a shell script: parsed and walked like the outer text.
     fn nested(&mut self, script: &str, via: &[String], label: &str) {
         let mut inner_via = via.to_vec();
-        if inner_via.last().map(String::as_str) != Some(label) {
-            inner_via.push(label.to_string());
+        // `bash` then `bash -c` reads as one hop: `bash -c`.
+        if inner_via.last().is_some_and(|last| label == last || label.starts_with(&format!("{last} "))) {
+            inner_via.pop();
         }
+        inner_via.push(label.to_string());
         if self.depth + 1 > MAX_DEPTH {
             self.unseen(format!("{label} nests more than {MAX_DEPTH} levels deep"));
             return;

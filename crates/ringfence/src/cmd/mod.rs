@@ -1,6 +1,7 @@
 //! One file per verb.
 
 pub mod audit;
+pub mod hook;
 pub mod report;
 pub mod run;
 pub mod verify;
