@@ -12,7 +12,19 @@ pub struct Finding {
 
 /// Options that take a value before the subcommand, per program, so `git -C dir push` is `push`.
 const VALUE_OPTIONS: &[(&str, &[&str])] = &[
-    ("git", &["-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env", "--exec-path"]),
+    (
+        "git",
+        &[
+            "-C",
+            "-c",
+            "--git-dir",
+            "--work-tree",
+            "--namespace",
+            "--super-prefix",
+            "--config-env",
+            "--exec-path",
+        ],
+    ),
     ("gh", &["-R", "--repo", "--hostname"]),
     ("docker", &["-H", "--host", "--context", "-c", "--config", "-l", "--log-level"]),
     ("kubectl", &["-n", "--namespace", "--context", "--cluster", "--kubeconfig", "-s", "--server", "--user"]),
@@ -67,7 +79,9 @@ pub fn findings(rules: &BashRules, unseen_verdict: ToolVerdict, a: &Analysis) ->
         return out;
     }
     for c in &a.commands {
-        for (list, verdict, name) in [(&rules.deny, ToolVerdict::Deny, "deny"), (&rules.ask, ToolVerdict::Ask, "ask")] {
+        for (list, verdict, name) in
+            [(&rules.deny, ToolVerdict::Deny, "deny"), (&rules.ask, ToolVerdict::Ask, "ask")]
+        {
             for rule in list {
                 match rule_matches(rule, c) {
                     Match::Yes => out.push(Finding { verdict, reason: format!("`{rule}` is in tools.bash.{name}{}", via(c)) }),
@@ -80,23 +94,37 @@ pub fn findings(rules: &BashRules, unseen_verdict: ToolVerdict, a: &Analysis) ->
             }
         }
         if !rules.allow.is_empty() && !rules.allow.iter().any(|r| matches!(rule_matches(r, c), Match::Yes)) {
-            out.push(Finding { verdict: rules.otherwise, reason: format!("`{}` is not in tools.bash.allow{}", c.program, via(c)) });
+            out.push(Finding {
+                verdict: rules.otherwise,
+                reason: format!("`{}` is not in tools.bash.allow{}", c.program, via(c)),
+            });
         }
     }
     for code in &a.inline_code {
-        let tokens: Vec<&str> = code.code.split(|ch: char| !(ch.is_alphanumeric() || "._-".contains(ch))).filter(|t| !t.is_empty()).collect();
+        let tokens: Vec<&str> = code
+            .code
+            .split(|ch: char| !(ch.is_alphanumeric() || "._-".contains(ch)))
+            .filter(|t| !t.is_empty())
+            .collect();
         for rule in rules.deny.iter().chain(&rules.ask) {
-            let named = std::iter::once(&rule.program).chain(&rule.subcommand).all(|w| tokens.contains(&w.as_str()));
+            let named =
+                std::iter::once(&rule.program).chain(&rule.subcommand).all(|w| tokens.contains(&w.as_str()));
             if named {
                 out.push(Finding {
                     verdict: unseen_verdict,
-                    reason: format!("inline {} code names `{rule}`; the hook cannot follow what that code runs", code.interpreter),
+                    reason: format!(
+                        "inline {} code names `{rule}`; the hook cannot follow what that code runs",
+                        code.interpreter
+                    ),
                 });
             }
         }
     }
     for u in &a.unseen {
-        out.push(Finding { verdict: unseen_verdict, reason: format!("cannot see what will run: {}", u.what) });
+        out.push(Finding {
+            verdict: unseen_verdict,
+            reason: format!("cannot see what will run: {}", u.what),
+        });
     }
     out
 }

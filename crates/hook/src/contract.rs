@@ -85,14 +85,22 @@ mod tests {
 
     #[test]
     fn anything_else_is_an_error() {
-        for bad in ["", "[]", "{", r#"{"hook_event_name":"PreToolUse"}"#, r#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{}}"#, r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":"ls"}"#] {
+        for bad in [
+            "",
+            "[]",
+            "{",
+            r#"{"hook_event_name":"PreToolUse"}"#,
+            r#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{}}"#,
+            r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":"ls"}"#,
+        ] {
             assert!(HookInput::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn a_decision_prints_the_documented_object() {
-        let v: Value = serde_json::from_str(&Answer::Decide(ToolVerdict::Deny, "no".into()).to_json()).unwrap();
+        let v: Value =
+            serde_json::from_str(&Answer::Decide(ToolVerdict::Deny, "no".into()).to_json()).unwrap();
         assert_eq!(v["hookSpecificOutput"]["permissionDecision"], "deny");
         assert_eq!(v["hookSpecificOutput"]["hookEventName"], "PreToolUse");
         assert_eq!(v["hookSpecificOutput"]["permissionDecisionReason"], "no");

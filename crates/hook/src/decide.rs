@@ -19,9 +19,14 @@ pub struct Outcome {
 fn outcome(findings: Vec<Finding>, explicit_allow: bool, programs: Vec<String>) -> Outcome {
     let worst = findings.iter().map(|f| f.verdict).max().unwrap_or(ToolVerdict::Allow);
     let answer = if worst == ToolVerdict::Allow {
-        if explicit_allow { Answer::Decide(ToolVerdict::Allow, "every command is in tools.bash.allow (ringfence)".into()) } else { Answer::Pass }
+        if explicit_allow {
+            Answer::Decide(ToolVerdict::Allow, "every command is in tools.bash.allow (ringfence)".into())
+        } else {
+            Answer::Pass
+        }
     } else {
-        let mut reasons: Vec<&str> = findings.iter().filter(|f| f.verdict == worst).map(|f| f.reason.as_str()).collect();
+        let mut reasons: Vec<&str> =
+            findings.iter().filter(|f| f.verdict == worst).map(|f| f.reason.as_str()).collect();
         reasons.dedup();
         Answer::Decide(worst, format!("ringfence: {}", reasons.join("; ")))
     };
@@ -34,9 +39,14 @@ fn refuse(reason: String) -> Outcome {
 
 pub fn decide(tools: &Tools, input: &HookInput, home: Option<&str>) -> Outcome {
     let mut found = Vec::new();
-    for (list, verdict, name) in [(&tools.deny_tools, ToolVerdict::Deny, "deny"), (&tools.ask_tools, ToolVerdict::Ask, "ask")] {
+    for (list, verdict, name) in
+        [(&tools.deny_tools, ToolVerdict::Deny, "deny"), (&tools.ask_tools, ToolVerdict::Ask, "ask")]
+    {
         if list.iter().any(|p| glob::name_matches(p, &input.tool_name)) {
-            found.push(Finding { verdict, reason: format!("the tool `{}` is in tools.{name}", input.tool_name) });
+            found.push(Finding {
+                verdict,
+                reason: format!("the tool `{}` is in tools.{name}", input.tool_name),
+            });
         }
     }
     let field = |k: &str| input.tool_input.get(k);
@@ -55,22 +65,42 @@ pub fn decide(tools: &Tools, input: &HookInput, home: Option<&str>) -> Outcome {
             outcome(found, explicit, programs)
         }
         "Write" | "Edit" | "MultiEdit" | "NotebookEdit" | "Read" | "Grep" | "Glob" => {
-            let rules = if matches!(input.tool_name.as_str(), "Read" | "Grep" | "Glob") { &tools.read } else { &tools.write };
-            let key = if input.tool_name == "NotebookEdit" { "notebook_path" } else if matches!(input.tool_name.as_str(), "Grep" | "Glob") { "path" } else { "file_path" };
+            let rules = if matches!(input.tool_name.as_str(), "Read" | "Grep" | "Glob") {
+                &tools.read
+            } else {
+                &tools.write
+            };
+            let key = if input.tool_name == "NotebookEdit" {
+                "notebook_path"
+            } else if matches!(input.tool_name.as_str(), "Grep" | "Glob") {
+                "path"
+            } else {
+                "file_path"
+            };
             let path = match field(key) {
                 Some(Value::String(p)) => p.clone(),
                 // Grep and Glob search the working directory when no path is given.
                 None if key == "path" => input.cwd.clone().unwrap_or_default(),
-                _ => return refuse(format!("the {} call has no `{key}` string; refusing what it cannot read", input.tool_name)),
+                _ => {
+                    return refuse(format!(
+                        "the {} call has no `{key}` string; refusing what it cannot read",
+                        input.tool_name
+                    ));
+                }
             };
             let cwd = input.cwd.as_deref().unwrap_or("/");
             let abs = normalize(&Path::new(cwd).join(&path));
-            for (list, verdict, name) in [(&rules.deny, ToolVerdict::Deny, "deny"), (&rules.ask, ToolVerdict::Ask, "ask")] {
+            for (list, verdict, name) in
+                [(&rules.deny, ToolVerdict::Deny, "deny"), (&rules.ask, ToolVerdict::Ask, "ask")]
+            {
                 for pattern in list {
                     let full = expand(pattern, cwd, home);
                     if glob::matches(&full, &abs.to_string_lossy()) {
                         let section = if std::ptr::eq(rules, &tools.read) { "read" } else { "write" };
-                        found.push(Finding { verdict, reason: format!("`{}` matches tools.{section}.{name} `{pattern}`", abs.display()) });
+                        found.push(Finding {
+                            verdict,
+                            reason: format!("`{}` matches tools.{section}.{name} `{pattern}`", abs.display()),
+                        });
                     }
                 }
             }

@@ -3,7 +3,9 @@
 
 pub fn matches(pattern: &str, text: &str) -> bool {
     if !pattern.contains(['*', '?']) {
-        return text == pattern || text.strip_prefix(pattern).is_some_and(|r| r.starts_with('/')) || pattern.ends_with('/') && text.starts_with(pattern);
+        return text == pattern
+            || text.strip_prefix(pattern).is_some_and(|r| r.starts_with('/'))
+            || pattern.ends_with('/') && text.starts_with(pattern);
     }
     wild(pattern.as_bytes(), text.as_bytes(), true)
 }

@@ -18,13 +18,18 @@ pub enum InstallError {
 pub fn merge(file: &str, existing: Option<&str>, command: &str) -> Result<(String, bool), InstallError> {
     let mut root: Value = match existing.map(str::trim) {
         None | Some("") => Value::Object(Map::new()),
-        Some(text) => serde_json::from_str(text).map_err(|e| InstallError::NotJson(file.into(), e.to_string()))?,
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| InstallError::NotJson(file.into(), e.to_string()))?
+        }
     };
-    let obj = root.as_object_mut().ok_or_else(|| InstallError::Shape(file.into(), "the settings", "an object"))?;
+    let obj =
+        root.as_object_mut().ok_or_else(|| InstallError::Shape(file.into(), "the settings", "an object"))?;
     let hooks = obj.entry("hooks").or_insert_with(|| json!({}));
-    let hooks = hooks.as_object_mut().ok_or_else(|| InstallError::Shape(file.into(), "hooks", "an object"))?;
+    let hooks =
+        hooks.as_object_mut().ok_or_else(|| InstallError::Shape(file.into(), "hooks", "an object"))?;
     let pre = hooks.entry("PreToolUse").or_insert_with(|| json!([]));
-    let pre = pre.as_array_mut().ok_or_else(|| InstallError::Shape(file.into(), "hooks.PreToolUse", "an array"))?;
+    let pre =
+        pre.as_array_mut().ok_or_else(|| InstallError::Shape(file.into(), "hooks.PreToolUse", "an array"))?;
     let wanted = json!({"type": "command", "command": command});
     let mut changed = false;
     let mut present = false;
@@ -52,7 +57,8 @@ pub fn merge(file: &str, existing: Option<&str>, command: &str) -> Result<(Strin
 
 /// A hook command that runs ringfence's Claude hook (by any path to the binary).
 pub fn is_ours(command: &str) -> bool {
-    command.split_whitespace().next().is_some_and(|p| p.rsplit('/').next() == Some("ringfence")) && command.contains(MARK)
+    command.split_whitespace().next().is_some_and(|p| p.rsplit('/').next() == Some("ringfence"))
+        && command.contains(MARK)
 }
 
 #[cfg(test)]
@@ -73,9 +79,13 @@ mod tests {
         let (twice, changed) = merge("s", Some(&once), "ringfence hook claude").unwrap();
         assert!(!changed);
         assert_eq!(once, twice);
-        let (moved, changed) = merge("s", Some(&once), "/usr/local/bin/ringfence hook claude --policy /p.yml").unwrap();
+        let (moved, changed) =
+            merge("s", Some(&once), "/usr/local/bin/ringfence hook claude --policy /p.yml").unwrap();
         assert!(changed);
-        assert_eq!(serde_json::from_str::<Value>(&moved).unwrap()["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            serde_json::from_str::<Value>(&moved).unwrap()["hooks"]["PreToolUse"].as_array().unwrap().len(),
+            2
+        );
     }
 
     #[test]

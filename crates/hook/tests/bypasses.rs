@@ -4,7 +4,8 @@
 use hook::{Answer, HookInput, decide};
 use policy::ToolVerdict;
 
-const POLICY: &str = "version: 1\ntools:\n  bash:\n    deny: [curl, wget, nc, ssh, \"git push\", \"gh gist\"]\n";
+const POLICY: &str =
+    "version: 1\ntools:\n  bash:\n    deny: [curl, wget, nc, ssh, \"git push\", \"gh gist\"]\n";
 
 fn verdict(command: &str) -> Option<ToolVerdict> {
     let policy = policy::parse(POLICY, "ringfence.yml").unwrap();
@@ -237,7 +238,13 @@ fn every_bypass_is_refused() {
             other => let_through.push(format!("{cmd:?} -> {other:?}")),
         }
     }
-    assert!(let_through.is_empty(), "{} of {} let through:\n{}", let_through.len(), BYPASSES.len(), let_through.join("\n"));
+    assert!(
+        let_through.is_empty(),
+        "{} of {} let through:\n{}",
+        let_through.len(),
+        BYPASSES.len(),
+        let_through.join("\n")
+    );
 }
 
 #[test]
@@ -255,7 +262,9 @@ fn ordinary_work_passes() {
 fn the_reason_names_what_was_refused_and_how_it_was_reached() {
     let policy = policy::parse(POLICY, "ringfence.yml").unwrap();
     let input = HookInput::parse(r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"sudo bash -c 'curl x'"}}"#).unwrap();
-    let Answer::Decide(ToolVerdict::Deny, reason) = decide(&policy.tools, &input, None).answer else { panic!("not denied") };
+    let Answer::Decide(ToolVerdict::Deny, reason) = decide(&policy.tools, &input, None).answer else {
+        panic!("not denied")
+    };
     assert!(reason.contains("`curl` is in tools.bash.deny"), "{reason}");
     assert!(reason.contains("(run through sudo → bash -c)"), "{reason}");
 }

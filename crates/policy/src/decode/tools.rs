@@ -29,7 +29,11 @@ pub(super) fn tools(node: &Node) -> R<Tools> {
     if let Some(n) = f.get("log") {
         let path = string(n, "tools.log")?;
         if !path.starts_with('/') {
-            return Err(Located::new(n.pos, format!("`tools.log`: `{path}` is not an absolute path"), "name the JSONL file by its absolute path"));
+            return Err(Located::new(
+                n.pos,
+                format!("`tools.log`: `{path}` is not an absolute path"),
+                "name the JSONL file by its absolute path",
+            ));
         }
         out.log = Some(path.to_string());
     }
@@ -59,7 +63,11 @@ fn refusal(node: &Node, path: &str) -> R<ToolVerdict> {
     match string(node, path)? {
         "deny" => Ok(ToolVerdict::Deny),
         "ask" => Ok(ToolVerdict::Ask),
-        other => Err(Located::new(node.pos, format!("`{path}`: found `{other}`, expected `deny` or `ask`"), "`deny` refuses and tells the agent why; `ask` waits for a person")),
+        other => Err(Located::new(
+            node.pos,
+            format!("`{path}`: found `{other}`, expected `deny` or `ask`"),
+            "`deny` refuses and tells the agent why; `ask` waits for a person",
+        )),
     }
 }
 
@@ -75,7 +83,10 @@ fn commands(node: &Node, path: &str) -> R<Vec<CommandRule>> {
                 "write a program's name as it is run (`curl`), or it and its subcommand (`git push`); paths and shell syntax are not rules",
             ));
         }
-        out.push(CommandRule { program: words[0].to_string(), subcommand: words[1..].iter().map(|w| w.to_string()).collect() });
+        out.push(CommandRule {
+            program: words[0].to_string(),
+            subcommand: words[1..].iter().map(|w| w.to_string()).collect(),
+        });
     }
     Ok(out)
 }
@@ -96,7 +107,11 @@ fn patterns(node: &Node, path: &str) -> R<Vec<String>> {
     let mut out = Vec::new();
     for (text, item) in strings(node, path)? {
         if text.is_empty() || text.split('/').any(|part| part == "..") {
-            return Err(Located::new(item.pos, format!("`{path}`: `{text}` is not a path pattern"), "write an absolute, `~/` or project-relative pattern without `..`; `*` matches within a name, `**` across directories"));
+            return Err(Located::new(
+                item.pos,
+                format!("`{path}`: `{text}` is not a path pattern"),
+                "write an absolute, `~/` or project-relative pattern without `..`; `*` matches within a name, `**` across directories",
+            ));
         }
         out.push(text.to_string());
     }
@@ -107,7 +122,11 @@ fn names(node: &Node, path: &str) -> R<Vec<String>> {
     let mut out = Vec::new();
     for (text, item) in strings(node, path)? {
         if text.is_empty() || text.chars().any(|c| !(c.is_alphanumeric() || "_-*".contains(c))) {
-            return Err(Located::new(item.pos, format!("`{path}`: `{text}` is not a tool name"), "write a tool name as Claude Code reports it (`WebFetch`, `mcp__server__tool`), `*` for any run of characters"));
+            return Err(Located::new(
+                item.pos,
+                format!("`{path}`: `{text}` is not a tool name"),
+                "write a tool name as Claude Code reports it (`WebFetch`, `mcp__server__tool`), `*` for any run of characters",
+            ));
         }
         out.push(text.to_string());
     }

@@ -52,10 +52,17 @@ fn claude(policy: Option<PathBuf>) -> u8 {
     let text = read.map(|_| text).map_err(|e| e.to_string());
     let answered = std::panic::catch_unwind(|| answer(text, policy));
     let (input, outcome, log) = answered.unwrap_or_else(|_| {
-        (None, refusal("the hook failed internally; refusing rather than letting the call through".into()), None)
+        (
+            None,
+            refusal("the hook failed internally; refusing rather than letting the call through".into()),
+            None,
+        )
     });
     if let Some(path) = log {
-        let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
         if let Err(e) = hook::log::append(&path, &hook::log::line(input.as_ref(), &outcome, ms)) {
             eprintln!("ringfence: could not append the decision to {path}: {e}");
         }
@@ -79,7 +86,10 @@ fn refusal(reason: String) -> Outcome {
     Outcome { answer: Answer::Decide(ToolVerdict::Deny, format!("ringfence: {reason}")), programs: vec![] }
 }
 
-fn answer(text: Result<String, String>, policy: Option<PathBuf>) -> (Option<HookInput>, Outcome, Option<String>) {
+fn answer(
+    text: Result<String, String>,
+    policy: Option<PathBuf>,
+) -> (Option<HookInput>, Outcome, Option<String>) {
     let env_log = std::env::var(hook::log::LOG_ENV).ok().filter(|p| !p.is_empty());
     let text = match text {
         Ok(t) => t,
@@ -95,7 +105,8 @@ fn answer(text: Result<String, String>, policy: Option<PathBuf>) -> (Option<Hook
     let policy = match policy::load(&path) {
         Ok(p) => p,
         Err(e) => {
-            let outcome = refusal(format!("the hook's policy could not be loaded ({e}); refusing until it can"));
+            let outcome =
+                refusal(format!("the hook's policy could not be loaded ({e}); refusing until it can"));
             return (Some(input), outcome, env_log);
         }
     };
