@@ -137,3 +137,21 @@ inspect:
         assert!(policy::parse(bad, "bad.yml").is_err(), "{bad}");
     }
 }
+
+#[test]
+fn tools_rules_load_with_their_defaults() {
+    let p = policy::parse(
+        "version: 1\ntools:\n  bash:\n    deny: [curl, wget, nc, ssh, \"git push\", \"gh gist\"]\n    allow: [git, cargo]\n  write:\n    deny: [\".github/workflows/**\"]\n  deny: [\"mcp__github__*\"]\n",
+        "t.yml",
+    )
+    .unwrap();
+    let t = &p.tools;
+    assert_eq!(t.bash.deny.len(), 6);
+    assert_eq!(t.bash.deny[4], policy::CommandRule { program: "git".into(), subcommand: vec!["push".into()] });
+    assert_eq!(t.bash.deny[4].to_string(), "git push");
+    assert_eq!(t.bash.otherwise, policy::ToolVerdict::Ask);
+    assert_eq!(t.unseen, policy::ToolVerdict::Deny);
+    assert_eq!(t.write.deny, vec![".github/workflows/**".to_string()]);
+    assert_eq!(t.deny_tools, vec!["mcp__github__*".to_string()]);
+    assert_eq!(policy::Policy::default().tools, policy::Tools::default());
+}

@@ -72,18 +72,18 @@ pub fn inline(program: &str, args: &[Arg]) -> Vec<Step> {
             continue;
         }
         // A cluster such as `-lne` or `-Bc`: the code flag takes the rest or the next argument.
-        if !a.starts_with("--") {
-            if let Some(pos) = a[1..].find(|c| code_flags.contains(&c)) {
-                let rest = &a[pos + 2..];
-                if rest.is_empty() {
-                    steps.extend(args.get(i + 1).map(|c| Step::Inline(program.into(), c.clone())));
-                    i += 2;
-                } else {
-                    steps.push(Step::Inline(program.into(), Arg::Lit(rest.into())));
-                    i += 1;
-                }
-                continue;
+        if !a.starts_with("--")
+            && let Some(pos) = a[1..].find(|c| code_flags.contains(&c))
+        {
+            let rest = &a[pos + 2..];
+            if rest.is_empty() {
+                steps.extend(args.get(i + 1).map(|c| Step::Inline(program.into(), c.clone())));
+                i += 2;
+            } else {
+                steps.push(Step::Inline(program.into(), Arg::Lit(rest.into())));
+                i += 1;
             }
+            continue;
         }
         i += 1;
     }

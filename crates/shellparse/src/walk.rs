@@ -411,7 +411,7 @@ impl Walker<'_> {
         let value = words::value(word, self.src, &self.scope.vars);
         let raw = text(word, self.src).to_string();
         let candidates = match value.candidates {
-            Some(c) if !value.expands && !(value.splits && self.scope.ifs_changed) => c,
+            Some(c) if !(value.expands || value.splits && self.scope.ifs_changed) => c,
             _ => match literal_program(word, self.src) {
                 // `"$HOME/.cargo/bin/cargo"`: the directory is computed, the program is not.
                 Some(p) if !value.splits || !self.scope.ifs_changed => vec![p],

@@ -500,13 +500,13 @@ fn git(args: &[Arg]) -> Vec<Step> {
             1
         };
     }
-    if let Some(Arg::Lit(sub)) = args.get(i) {
-        if let Some((_, v)) = aliases.iter().rev().find(|(n, _)| n == sub) {
-            let mut argv = vec![Arg::Lit("git".into())];
-            argv.extend(v.split_whitespace().map(|w| Arg::Lit(w.into())));
-            argv.extend(args[i + 1..].iter().cloned());
-            steps.push(Step::Exec(argv));
-        }
+    if let Some(Arg::Lit(sub)) = args.get(i)
+        && let Some((_, v)) = aliases.iter().rev().find(|(n, _)| n == sub)
+    {
+        let mut argv = vec![Arg::Lit("git".into())];
+        argv.extend(v.split_whitespace().map(|w| Arg::Lit(w.into())));
+        argv.extend(args[i + 1..].iter().cloned());
+        steps.push(Step::Exec(argv));
     }
     steps
 }
