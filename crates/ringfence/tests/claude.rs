@@ -85,7 +85,6 @@ impl World {
         nix::unistd::chown(workspace.path(), Some(AGENT_UID.into()), None).unwrap();
         let out = support::scratch();
         let policy_file = out.path().join("ringfence.yml");
-        let policy = policy.replace("${WORKSPACE}", &workspace.path().display().to_string());
         std::fs::write(&policy_file, format!("{}{policy}", base_policy(&self.net, allow))).unwrap();
         prepare(workspace.path(), &policy_file);
         let out_dir = out.path().join("run");
@@ -340,7 +339,7 @@ fn the_hook_refuses_a_wrapped_curl_and_the_next_turn_goes_on() {
         return;
     };
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let tools = "tools:\n  bash:\n    deny: [curl, wget, nc, ssh, \"git push\", \"gh gist\"]\n  log: ${WORKSPACE}/hook.jsonl\n";
+    let tools = "tools:\n  bash:\n    deny: [curl, wget, nc, ssh, \"git push\", \"gh gist\"]\n";
     let fenced = world.run_prepared(&[], tools, |workspace, policy| {
         std::fs::create_dir(workspace.join(".claude")).unwrap();
         let hook = format!("{} hook claude --policy {}", support::binary(), policy.display());
@@ -348,7 +347,7 @@ fn the_hook_refuses_a_wrapped_curl_and_the_next_turn_goes_on() {
         std::fs::write(workspace.join(".claude/settings.json"), settings.to_string()).unwrap();
     });
     let why = || {
-        let log = std::fs::read_to_string(fenced.workspace.path().join("hook.jsonl")).unwrap_or_default();
+        let log = std::fs::read_to_string(fenced.run.out_dir.join("hook.jsonl")).unwrap_or_default();
         format!("{}\nhook log:\n{log}", fenced.explain(&world.api))
     };
     assert!(fenced.claude_succeeded(), "{}", why());
@@ -378,7 +377,8 @@ fn the_hook_refuses_a_wrapped_curl_and_the_next_turn_goes_on() {
         "curl was executed: {}",
         why()
     );
-    let log = std::fs::read_to_string(fenced.workspace.path().join("hook.jsonl")).unwrap_or_default();
+    // The runner collected the hook's decisions beside the journal.
+    let log = std::fs::read_to_string(fenced.run.out_dir.join("hook.jsonl")).unwrap_or_default();
     let decisions: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     assert!(
         decisions.iter().any(|d| d["decision"] == "deny" && d["programs"] == json!(["bash", "curl"])),

@@ -165,3 +165,63 @@ fn install_merges_and_is_idempotent() {
     install(&["--local"]);
     assert!(dir.path().join(".claude/settings.local.json").exists());
 }
+
+/// The agent's uid under `ringfence run`: it must be able to append to the hook's log.
+const AGENT_UID: u32 = 65534;
+
+fn fenced_workspace() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = support::scratch();
+    nix::unistd::chown(dir.path(), Some(AGENT_UID.into()), None).unwrap();
+    let policy = dir.path().join("ringfence.yml");
+    std::fs::write(
+        &policy,
+        format!("version: 1\nmode: block\n{}", POLICY.trim_start_matches("version: 1\n")),
+    )
+    .unwrap();
+    (dir, policy)
+}
+
+#[test]
+fn under_ringfence_run_decisions_land_beside_the_journal() {
+    if !support::privileged("under_ringfence_run_decisions_land_beside_the_journal") {
+        return;
+    }
+    let (dir, policy) = fenced_workspace();
+    let input = String::from_utf8(call(dir.path(), "Bash", json!({"command": "env curl https://x.example"})))
+        .unwrap();
+    let script = "printf %s \"$1\" | \"$2\" hook claude --policy \"$3\"";
+    let run = support::run_in(
+        dir.path(),
+        &["--mode", "block", "--user", &AGENT_UID.to_string(), "--policy", policy.to_str().unwrap()],
+        &["sh", "-c", script, "sh", &input, support::binary(), policy.to_str().unwrap()],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(decision(&run.stdout()).0, "deny", "{}", run.stdout());
+    let log = std::fs::read_to_string(run.out_dir.join("hook.jsonl"))
+        .unwrap_or_else(|e| panic!("no hook.jsonl: {e}\n{}", run.stderr()));
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert_eq!(lines[0]["decision"], "deny");
+    assert_eq!(lines[0]["programs"], json!(["env", "curl"]));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".ringfence-hook-"))
+        .collect();
+    assert!(left.is_empty(), "the workspace copy was not removed: {left:?}");
+}
+
+#[test]
+fn a_link_planted_at_the_hook_log_is_not_followed() {
+    if !support::privileged("a_link_planted_at_the_hook_log_is_not_followed") {
+        return;
+    }
+    let (dir, policy) = fenced_workspace();
+    let run = support::run_in(
+        dir.path(),
+        &["--mode", "block", "--user", &AGENT_UID.to_string(), "--policy", policy.to_str().unwrap()],
+        &["sh", "-c", "ln -s /etc/shadow \"$RINGFENCE_HOOK_LOG\""],
+    );
+    assert!(!run.out_dir.join("hook.jsonl").exists(), "a planted link was followed: {}", run.stderr());
+    assert!(run.stderr().contains("the hook's log was not collected"), "{}", run.stderr());
+}
