@@ -88,6 +88,7 @@ const EXEC_WRAPPERS: &[(&str, &[&str], usize)] = &[
     ("ltrace", &["-o", "-e", "-p", "-s", "-u", "-n", "-a", "-A", "-D", "-l", "-L", "-x"], 0),
     ("valgrind", &[], 0),
     ("builtin", &[], 0),
+    ("noglob", &[], 0),
     ("coproc", &[], 0),
     ("exec", &["-a"], 0),
     ("caffeinate", &["-t", "-w"], 0),
