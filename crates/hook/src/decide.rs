@@ -1,13 +1,11 @@
 //! One tool call against `tools:`: the answer and what it was based on.
 
-use std::path::{Component, Path, PathBuf};
-
 use policy::{ToolVerdict, Tools};
 use serde_json::Value;
 
 use crate::bash::{Finding, findings};
 use crate::contract::{Answer, HookInput};
-use crate::glob;
+use crate::{glob, paths};
 
 /// The decision and the programs a Bash call would run, for the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +58,8 @@ pub fn decide(tools: &Tools, input: &HookInput, home: Option<&str>) -> Outcome {
                 Err(e) => return refuse(format!("{e}; a command the hook cannot parse is refused")),
             };
             found.extend(findings(&tools.bash, tools.unseen, &analysis));
+            let cwd = input.cwd.as_deref().unwrap_or("/");
+            found.extend(paths::bash_findings(tools, &analysis, cwd, home));
             let explicit = !tools.bash.allow.is_empty();
             let programs = analysis.commands.iter().map(|c| c.program.clone()).collect();
             outcome(found, explicit, programs)
@@ -89,49 +89,11 @@ pub fn decide(tools: &Tools, input: &HookInput, home: Option<&str>) -> Outcome {
                 }
             };
             let cwd = input.cwd.as_deref().unwrap_or("/");
-            let abs = normalize(&Path::new(cwd).join(&path));
-            for (list, verdict, name) in
-                [(&rules.deny, ToolVerdict::Deny, "deny"), (&rules.ask, ToolVerdict::Ask, "ask")]
-            {
-                for pattern in list {
-                    let full = expand(pattern, cwd, home);
-                    if glob::matches(&full, &abs.to_string_lossy()) {
-                        let section = if std::ptr::eq(rules, &tools.read) { "read" } else { "write" };
-                        found.push(Finding {
-                            verdict,
-                            reason: format!("`{}` matches tools.{section}.{name} `{pattern}`", abs.display()),
-                        });
-                    }
-                }
-            }
+            let section = if std::ptr::eq(rules, &tools.read) { "read" } else { "write" };
+            let what = format!("{} of", input.tool_name);
+            found.extend(paths::check(rules, section, &path, &what, cwd, home));
             outcome(found, false, vec![])
         }
         _ => outcome(found, false, vec![]),
     }
-}
-
-/// `~/x` is under the home directory, a relative pattern under the project directory.
-fn expand(pattern: &str, cwd: &str, home: Option<&str>) -> String {
-    if let Some(rest) = pattern.strip_prefix("~/") {
-        return format!("{}/{rest}", home.unwrap_or("/root").trim_end_matches('/'));
-    }
-    if pattern.starts_with('/') || pattern.starts_with("**") {
-        return pattern.to_string();
-    }
-    format!("{}/{pattern}", cwd.trim_end_matches('/'))
-}
-
-/// `..` and `.` removed without touching the file system, so `/w/../etc/passwd` is `/etc/passwd`.
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::Normal(n) => out.push(n),
-            _ => {}
-        }
-    }
-    out
 }

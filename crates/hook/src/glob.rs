@@ -2,6 +2,10 @@
 //! pattern without wildcards also covers everything under it.
 
 pub fn matches(pattern: &str, text: &str) -> bool {
+    // `dir/**` covers `dir` itself: a write to the directory lands in it, a listing reads it.
+    if pattern.strip_suffix("/**") == Some(text) {
+        return true;
+    }
     if !pattern.contains(['*', '?']) {
         return text == pattern
             || text.strip_prefix(pattern).is_some_and(|r| r.starts_with('/'))
@@ -68,6 +72,8 @@ mod tests {
     #[test]
     fn path_patterns() {
         assert!(matches("/etc/**", "/etc/passwd"));
+        assert!(matches("/etc/**", "/etc"));
+        assert!(!matches("/etc/**", "/etcx"));
         assert!(matches("/etc/**", "/etc/ssh/sshd_config"));
         assert!(matches("/w/.github/workflows/*", "/w/.github/workflows/ci.yml"));
         assert!(!matches("/w/.github/workflows/*", "/w/.github/workflows/a/ci.yml"));

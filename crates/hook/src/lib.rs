@@ -10,6 +10,7 @@ pub mod decide;
 pub mod glob;
 pub mod install;
 pub mod log;
+pub mod paths;
 
 pub use contract::{Answer, HookInput};
 pub use decide::{Outcome, decide};

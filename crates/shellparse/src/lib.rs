@@ -63,12 +63,21 @@ pub struct Unseen {
     pub what: String,
 }
 
+/// A file a redirection opens, when its name is written literally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub path: String,
+    /// `>`, `>>`, `&>`, `<>`: the file is written; `<` only reads it.
+    pub write: bool,
+}
+
 /// What a command line would run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Analysis {
     pub commands: Vec<Command>,
     pub inline_code: Vec<InlineCode>,
     pub unseen: Vec<Unseen>,
+    pub redirects: Vec<Redirect>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

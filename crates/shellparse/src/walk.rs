@@ -261,6 +261,7 @@ impl Walker<'_> {
                             "the redirection to `{t}` opens a network connection from the shell itself"
                         ));
                     }
+                    self.redirect(node, dest);
                 }
             }
             _ => {}
@@ -270,6 +271,18 @@ impl Walker<'_> {
         for child in children {
             self.node(child, &Stdin::None, level + 1);
         }
+    }
+
+    /// Records the file a redirection opens (`2>&1` and `>&-` name descriptors, not files).
+    fn redirect(&mut self, node: Node, dest: Node) {
+        let op = operator(node, self.src);
+        let Some(path) = words::value(dest, self.src, &self.scope.vars).single().map(str::to_string) else {
+            return;
+        };
+        if op.ends_with('&') && (path == "-" || path.chars().all(|c| c.is_ascii_digit())) {
+            return;
+        }
+        self.out.redirects.push(crate::Redirect { path, write: op.contains('>') });
     }
 
     /// The standard input a here-document, here-string or `< <(…)` gives this node.
@@ -296,7 +309,7 @@ impl Walker<'_> {
                     });
                 }
                 "file_redirect" => {
-                    let op = r.child(0).map(|c| text(c, self.src)).unwrap_or("");
+                    let op = operator(r, self.src);
                     if let Some(dest) = r.child_by_field_name("destination") {
                         if op == "<" && dest.kind() == "process_substitution" {
                             found = Some(Stdin::Dynamic(text(dest, self.src).to_string()));
@@ -526,6 +539,13 @@ fn literal_program(word: Node, src: &str) -> Option<String> {
     let tail = tail.trim_end_matches(['"', '\'']);
     let plain = !tail.is_empty() && tail.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
     plain.then(|| tail.to_string())
+}
+
+/// A redirection's operator (`<`, `>>`, `&>`…): its first unnamed child, after any descriptor.
+fn operator<'s>(node: Node, src: &'s str) -> &'s str {
+    let mut cursor = node.walk();
+    let op = node.children(&mut cursor).find(|c| !c.is_named()).map(|c| text(c, src)).unwrap_or("");
+    op
 }
 
 fn named(node: Node) -> Vec<Node> {

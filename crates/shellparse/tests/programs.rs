@@ -184,3 +184,10 @@ fn text_that_does_not_parse_is_an_error() {
         assert!(analyze(src).is_err(), "{src:?} parsed: {:?}", analyze(src));
     }
 }
+
+#[test]
+fn redirections_name_the_files_they_open() {
+    let a = analyze("cat < in.txt > out.txt 2>&1; echo x >> ~/.bashrc; y &> log; z >&-").unwrap();
+    let got: Vec<(&str, bool)> = a.redirects.iter().map(|r| (r.path.as_str(), r.write)).collect();
+    assert_eq!(got, [("in.txt", false), ("out.txt", true), ("~/.bashrc", true), ("log", true)]);
+}
