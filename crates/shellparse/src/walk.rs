@@ -544,8 +544,7 @@ fn literal_program(word: Node, src: &str) -> Option<String> {
 /// A redirection's operator (`<`, `>>`, `&>`…): its first unnamed child, after any descriptor.
 fn operator<'s>(node: Node, src: &'s str) -> &'s str {
     let mut cursor = node.walk();
-    let op = node.children(&mut cursor).find(|c| !c.is_named()).map(|c| text(c, src)).unwrap_or("");
-    op
+    node.children(&mut cursor).find(|c| !c.is_named()).map(|c| text(c, src)).unwrap_or("")
 }
 
 fn named(node: Node) -> Vec<Node> {
