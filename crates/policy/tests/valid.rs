@@ -147,7 +147,10 @@ fn tools_rules_load_with_their_defaults() {
     .unwrap();
     let t = &p.tools;
     assert_eq!(t.bash.deny.len(), 6);
-    assert_eq!(t.bash.deny[4], policy::CommandRule { program: "git".into(), subcommand: vec!["push".into()] });
+    assert_eq!(
+        t.bash.deny[4],
+        policy::CommandRule { program: "git".into(), subcommand: vec!["push".into()] }
+    );
     assert_eq!(t.bash.deny[4].to_string(), "git push");
     assert_eq!(t.bash.otherwise, policy::ToolVerdict::Ask);
     assert_eq!(t.unseen, policy::ToolVerdict::Deny);
