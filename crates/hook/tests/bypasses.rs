@@ -140,6 +140,8 @@ const BYPASSES: &[&str] = &[
     "EDITOR='curl x' git commit",
     "NODE_OPTIONS='--require /tmp/x.js' node app.js",
     "LD_AUDIT=/tmp/a.so ls",
+    "env \"GIT_SSH_COMMAND=$X\" git fetch",
+    "sudo \"A=$B\" curl x",
     "deno eval 'Deno.run({cmd:[\"curl\",\"x\"]})'",
     "bun -e 'Bun.spawn([\"curl\",\"x\"])'",
     "lua -e 'os.execute(\"curl x\")'",
@@ -303,6 +305,14 @@ const ORDINARY: &[&str] = &[
     "make test 2>&1 | tail -20",
     "ssh-keygen -t ed25519 -f key -N ''",
     "tar czf out.tgz dist",
+    "sudo -E env \"PATH=$PATH\" make install",
+    "[[ $x =~ ^[0-9]+$ ]] && echo y",
+    "for ((i=0;i<3;i++)); do echo $i; done",
+    "mapfile -t arr < <(ls)",
+    "diff <(ls a) <(ls b)",
+    "cat file | while IFS= read -r l; do echo \"$l\"; done",
+    "cd \"$(dirname \"$0\")\" && ls",
+    "kill -9 $(pgrep -f server) || true",
 ];
 
 #[test]

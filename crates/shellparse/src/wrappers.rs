@@ -190,6 +190,10 @@ fn after_options(program: &str, args: &[Arg], value_opts: &[&str], operands: usi
     let mut i = 0;
     while i < args.len() {
         let Arg::Lit(a) = &args[i] else {
+            if matches!(program, "sudo" | "doas") && is_assignment(&args[i]) {
+                i += 1;
+                continue;
+            }
             if operands == 0 {
                 break;
             }
@@ -256,6 +260,15 @@ fn env(args: &[Arg]) -> Vec<Step> {
             Arg::Lit(a) if a.starts_with('-') && a.len() > 1 => i += 1,
             Arg::Lit(a) if a.contains('=') => {
                 steps.extend(assignment_steps(a));
+                i += 1;
+            }
+            // `env "PATH=$PATH" make`: an assignment with a computed value is still not the command,
+            // unless it sets a variable that runs code.
+            dynamic @ Arg::Dynamic(t) if is_assignment(dynamic) => {
+                let name = t.trim_start_matches(['"', '\'']).split('=').next().unwrap_or("");
+                if SHELL_VARS.contains(&name) || HIDDEN_CODE_VARS.contains(&name) {
+                    steps.push(Step::Unseen(format!("env sets {name} to text computed at run time")));
+                }
                 i += 1;
             }
             _ => break,
@@ -578,6 +591,18 @@ fn option_string(program: &str, args: &[Arg], flags: &[&str]) -> Option<Step> {
         Some(v) => Step::Shell(v.clone(), format!("{program} -c")),
         None => Step::Unseen(format!("{program} -c without a command")),
     })
+}
+
+/// `NAME=…`, written literally or with a computed value (`"PATH=$PATH"`).
+fn is_assignment(arg: &Arg) -> bool {
+    let text = match arg {
+        Arg::Lit(s) => s.as_str(),
+        Arg::Dynamic(t) => t.trim_start_matches(['"', '\'']),
+    };
+    let Some((name, _)) = text.split_once('=') else { return false };
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The arguments joined by spaces, as `eval` and `watch` join them, if all are known.
