@@ -8,7 +8,7 @@ pub enum ToolVerdict {
     /// Nothing objects; an explicit `allow` entry makes the hook say so.
     #[default]
     Allow,
-    /// A person must confirm (unattended runs treat this as a refusal).
+    /// Claude Code asks a person to confirm.
     Ask,
     Deny,
 }
