@@ -24,6 +24,7 @@ mod hosts;
 mod presets;
 mod render;
 mod schema;
+mod tools;
 mod units;
 mod yaml;
 
@@ -41,6 +42,7 @@ pub use git::{GIT_DIR_PROTECTED, git_rule, is_git_file};
 pub use hosts::{HostError, HostPattern, normalize_name};
 pub use presets::{PRESETS, Preset, preset, preset_names};
 pub use schema::*;
+pub use tools::{BashRules, CommandRule, PathRules, ToolVerdict, Tools};
 
 /// Reads and parses the policy file at `path`; errors name the file as given.
 pub fn load(path: &Path) -> Result<Policy, PolicyError> {

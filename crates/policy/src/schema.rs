@@ -43,6 +43,8 @@ pub struct Policy {
     pub budget: BTreeMap<String, Budget>,
     /// `gate:`, read by `ringfence gate`; `None` when the file has no such section.
     pub gate: Option<Gate>,
+    /// Rules for the agent's tool calls, read by `ringfence hook claude`.
+    pub tools: crate::tools::Tools,
 }
 
 impl Default for Policy {
@@ -62,6 +64,7 @@ impl Default for Policy {
             limits: Limits::default(),
             budget: BTreeMap::new(),
             gate: None,
+            tools: crate::tools::Tools::default(),
         }
     }
 }

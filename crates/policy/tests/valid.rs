@@ -183,3 +183,24 @@ fn the_reference_example_in_docs_policy_md_loads() {
     let p = policy::parse(&doc[start..end], "docs/policy.md").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.gate.unwrap().budget.per_actor_daily_runs, Some(3));
 }
+
+#[test]
+fn tools_rules_load_with_their_defaults() {
+    let p = policy::parse(
+        "version: 1\ntools:\n  bash:\n    deny: [curl, wget, nc, ssh, \"git push\", \"gh gist\"]\n    allow: [git, cargo]\n  write:\n    deny: [\".github/workflows/**\"]\n  deny: [\"mcp__github__*\"]\n",
+        "t.yml",
+    )
+    .unwrap();
+    let t = &p.tools;
+    assert_eq!(t.bash.deny.len(), 6);
+    assert_eq!(
+        t.bash.deny[4],
+        policy::CommandRule { program: "git".into(), subcommand: vec!["push".into()] }
+    );
+    assert_eq!(t.bash.deny[4].to_string(), "git push");
+    assert_eq!(t.bash.otherwise, policy::ToolVerdict::Ask);
+    assert_eq!(t.unseen, policy::ToolVerdict::Deny);
+    assert_eq!(t.write.deny, vec![".github/workflows/**".to_string()]);
+    assert_eq!(t.deny_tools, vec!["mcp__github__*".to_string()]);
+    assert_eq!(policy::Policy::default().tools, policy::Tools::default());
+}

@@ -32,6 +32,8 @@ enum Command {
     Report(cmd::report::ReportArgs),
     /// Decide whether this GitHub Actions run may start the agent, and count it against the budget.
     Gate(cmd::gate::GateArgs),
+    /// Agent hooks: `hook claude` checks each Claude Code tool call against `tools:`.
+    Hook(cmd::hook::HookArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Gate(args) => cmd::gate::run(args),
+        Command::Hook(args) => cmd::hook::run(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

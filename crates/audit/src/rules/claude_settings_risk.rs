@@ -3,6 +3,42 @@
 use super::{Rule, RuleMeta, Sink};
 use crate::finding::{Category, Confidence, Severity};
 use crate::source::SourceFile;
+use crate::yaml::Node;
+
+/// Every hook command in the settings, with the event it runs on and its matcher.
+fn hook_commands(root: &Node) -> Vec<(&str, &str, &str)> {
+    let mut out = Vec::new();
+    let Some(hooks) = root.get("hooks") else { return out };
+    for (event, groups) in hooks.entries() {
+        for group in groups.items() {
+            let matcher = group.get("matcher").and_then(Node::as_str).unwrap_or("");
+            for hook in group.get("hooks").map(Node::items).unwrap_or_default() {
+                if let Some(command) = hook.get("command").and_then(Node::as_str) {
+                    out.push((event.as_str().unwrap_or(""), matcher, command));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `ringfence hook claude` (by any path to the binary): it only reads the tool call and answers.
+fn is_ringfence_hook(command: &str) -> bool {
+    let mut words = command.split_whitespace();
+    words.next().is_some_and(|p| p.trim_matches(['\'', '"']).rsplit('/').next() == Some("ringfence"))
+        && words.next() == Some("hook")
+        && words.next() == Some("claude")
+}
+
+/// Whether ringfence's hook checks every Bash call before it runs: a PreToolUse hook whose
+/// matcher covers `Bash` (empty, `*`, or a pattern naming it).
+pub(super) fn ringfence_hook_guards_bash(root: &Node) -> bool {
+    hook_commands(root).iter().any(|(event, matcher, command)| {
+        *event == "PreToolUse"
+            && is_ringfence_hook(command)
+            && (matcher.is_empty() || *matcher == "*" || matcher.split('|').any(|m| m == "Bash" || m == ".*"))
+    })
+}
 
 pub struct ClaudeSettingsRisk;
 
@@ -21,7 +57,11 @@ impl Rule for ClaudeSettingsRisk {
 
     fn claude_settings(&self, file: &SourceFile, out: &mut Sink<'_>) {
         let root = &file.root;
-        if let Some((key, _)) = root.entry("hooks").filter(|(_, v)| file.raw(v).contains("\"command\"")) {
+        // ringfence's own hook only reads the call and answers; any other command is reported.
+        let others = hook_commands(root).iter().any(|(_, _, c)| !is_ringfence_hook(c));
+        if let Some((key, _)) =
+            root.entry("hooks").filter(|(_, v)| others && file.raw(v).contains("\"command\""))
+        {
             out.add(
                 key.span,
                 Severity::Low,

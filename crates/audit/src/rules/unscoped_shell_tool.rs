@@ -46,15 +46,22 @@ impl Rule for UnscopedShellTool {
 
     fn claude_settings(&self, file: &SourceFile, out: &mut Sink<'_>) {
         let Some(allow) = file.root.get("permissions").and_then(|p| p.get("allow")) else { return };
+        // With ringfence's PreToolUse hook on Bash each command is parsed and checked against
+        // `tools.bash` before it runs, so the wide allow entry is a smaller risk, not none.
+        let guarded = super::claude_settings_risk::ringfence_hook_guards_bash(&file.root);
         for rule in allow.items() {
             let Some(why) = rule.as_str().and_then(risky_tool) else { continue };
-            out.add(
-                rule.span,
-                Severity::Medium,
-                Confidence::High,
-                format!("the allow list admits {why}"),
-                FIX,
-            );
+            let (severity, message) = if guarded {
+                (
+                    Severity::Low,
+                    format!(
+                        "the allow list admits {why}; the ringfence hook checks each command before it runs"
+                    ),
+                )
+            } else {
+                (Severity::Medium, format!("the allow list admits {why}"))
+            };
+            out.add(rule.span, severity, Confidence::High, message, FIX);
         }
     }
 }

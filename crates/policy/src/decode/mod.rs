@@ -5,6 +5,7 @@ mod egress;
 mod gate;
 mod reader;
 mod sections;
+mod tools;
 
 use journal::Mode;
 
@@ -16,7 +17,7 @@ use reader::{R, fields, string, uint};
 
 const TOP_KEYS: &[&str] = &[
     "version", "mode", "presets", "egress", "dns", "inspect", "secrets", "files", "env", "user", "limits",
-    "budget", "gate",
+    "budget", "gate", "tools",
 ];
 
 /// Decodes the document root. `source` is the original text, used to locate entries inside block
@@ -86,6 +87,9 @@ pub(crate) fn decode(root: &Node, source: &str) -> R<Policy> {
     }
     if let Some(node) = top.get("gate") {
         policy.gate = Some(gate::gate(node)?);
+    }
+    if let Some(node) = top.get("tools") {
+        policy.tools = tools::tools(node)?;
     }
     Ok(policy)
 }

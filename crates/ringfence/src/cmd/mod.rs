@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod gate;
+pub mod hook;
 pub mod report;
 pub mod run;
 pub mod verify;

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod exit;
 mod files;
 mod gitdirs;
+mod hooklog;
 mod network;
 mod outputs;
 pub mod plan;
@@ -133,6 +134,9 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
     if let Err(e) = outputs::write(&plan, built) {
         eprintln!("ringfence: error: writing the reports: {e:#}");
         exit_code = exit::RINGFENCE_FAILED;
+    }
+    if let Err(e) = hooklog::collect(&plan) {
+        eprintln!("ringfence: warning: {e:#}");
     }
     Ok(Finished {
         exit_code,

@@ -21,6 +21,8 @@ pub struct Plan {
     pub gid: u32,
     pub env: Vec<(String, String)>,
     pub env_dropped: Vec<String>,
+    /// Where `ringfence hook claude` appends its decisions during the run (collected after it).
+    pub hook_log: PathBuf,
     pub wall: Option<Duration>,
     pub pids: Option<u64>,
     /// The agent's memory limit in bytes (its cgroup's, and each private tmpfs's size).
@@ -125,6 +127,8 @@ impl Plan {
         sandbox::env::set(&mut env, "HOME", &home.display().to_string());
         let run_paths = run_paths(&cwd, &home);
         let run_id = new_run_id();
+        let hook_log = super::hooklog::path(&cwd, &run_id);
+        sandbox::env::set(&mut env, hook::log::LOG_ENV, &hook_log.display().to_string());
         let run_dir = super::rundir::RunDir::create(flags.out.as_deref(), &cwd, &run_id)?;
         let out_dir = run_dir.path().to_path_buf();
         let credentials = super::secrets::prepare(
@@ -147,6 +151,7 @@ impl Plan {
             gid,
             env,
             env_dropped,
+            hook_log,
             wall: flags.wall.or(policy.limits.wall),
             pids: Some(flags.pids.or(policy.limits.pids).unwrap_or(DEFAULT_PIDS)),
             memory: policy.limits.memory.unwrap_or_else(default_memory),
