@@ -316,3 +316,29 @@ impl Drop for TmpfsMount {
         let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
     }
 }
+
+#[test]
+fn the_policy_file_in_the_workspace_is_held_and_its_change_recorded() {
+    if !privileged("the_policy_file_in_the_workspace_is_held_and_its_change_recorded") {
+        return;
+    }
+    // A loosened ringfence.yml would steer the next step's run and the Claude Code hook.
+    let s = setup();
+    let policy = s.ws.join("ringfence.yml");
+    std::fs::write(&policy, "version: 1\n").unwrap();
+    chown(&policy, Some(AGENT), Some(AGENT)).unwrap();
+    std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let script =
+        format!("{T}t policy sh -c 'echo \"egress: {{ allow: [\\\"**.evil.test\\\"] }}\" >> ringfence.yml'");
+    let (text, r) = run(&s, "block", &[], &script);
+    assert_eq!(outcome(&text, "policy "), "refused", "{text}\n{}", r.stderr());
+    assert_eq!(std::fs::read_to_string(&policy).unwrap(), "version: 1\n");
+    let full = policy.display().to_string();
+    assert!(refusals(&r).iter().any(|d| d.path == full), "{:#?}", refusals(&r));
+
+    let (text, r) = run(&s, "audit", &[], &script);
+    assert_eq!(outcome(&text, "policy "), "ok", "{text}");
+    let flagged = writes(&r).into_iter().find(|w| w.violation && w.path == full);
+    let w = flagged.unwrap_or_else(|| panic!("{:#?}", writes(&r)));
+    assert!(argv_of(&r, w.pid).contains("ringfence.yml"), "{}", argv_of(&r, w.pid));
+}

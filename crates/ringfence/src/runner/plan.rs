@@ -111,6 +111,13 @@ impl Plan {
         // Without a policy there is nothing to enforce yet: record everything and propose one.
         let mode = flags.mode.unwrap_or(if policy_path.is_some() { policy.mode } else { Mode::Audit });
         refuse_unenforceable(&policy, mode, policy_path.as_deref())?;
+        // The policy file itself, when the agent could reach it: a loosened ringfence.yml would
+        // steer the next step's run and the hook (which reads it on every call).
+        if let Some(path) = policy_path.as_ref().and_then(|p| p.canonicalize().ok())
+            && path.starts_with(&cwd)
+        {
+            policy.files.protected.push(path.display().to_string());
+        }
         let uid = resolve_uid(flags.user.as_deref(), policy.user.as_ref(), &cwd)?;
         if uid == 0 {
             bail!(
