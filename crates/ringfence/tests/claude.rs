@@ -351,6 +351,13 @@ fn the_hook_refuses_a_wrapped_curl_and_the_next_turn_goes_on() {
         format!("{}\nhook log:\n{log}", fenced.explain(&world.api))
     };
     assert!(fenced.claude_succeeded(), "{}", why());
+    // The refusal is in the journal, so the report shows it with the command.
+    let journaled = fenced.run.violations().into_iter().any(|v| {
+        v.rule == "hook.claude"
+            && v.what.contains("refused by the Claude Code hook")
+            && v.what.contains("curl")
+    });
+    assert!(journaled, "the hook's refusal is journaled: {:#?}\n{}", fenced.run.violations(), why());
 
     // The second model call carries the refusal as the Bash tool's result.
     let calls = world.api.messages();

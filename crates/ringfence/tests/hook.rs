@@ -195,8 +195,15 @@ fn under_ringfence_run_decisions_land_beside_the_journal() {
         &["--mode", "block", "--user", &AGENT_UID.to_string(), "--policy", policy.to_str().unwrap()],
         &["sh", "-c", script, "sh", &input, support::binary(), policy.to_str().unwrap()],
     );
-    assert_eq!(run.code(), 0, "{}", run.stderr());
+    // A refusal by the hook is a refused action: block mode fails the run, as for the fence's own.
+    assert_eq!(run.code(), 122, "{}", run.stderr());
     assert_eq!(decision(&run.stdout()).0, "deny", "{}", run.stdout());
+    let journaled = run.violations().into_iter().any(|v| {
+        v.rule == "hook.claude"
+            && v.what.contains("refused by the Claude Code hook")
+            && v.what.contains("env curl")
+    });
+    assert!(journaled, "the refusal is journaled with its command: {:#?}", run.violations());
     let log = std::fs::read_to_string(run.out_dir.join("hook.jsonl"))
         .unwrap_or_else(|e| panic!("no hook.jsonl: {e}\n{}", run.stderr()));
     let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

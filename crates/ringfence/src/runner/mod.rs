@@ -78,6 +78,9 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
             },
         }));
     }
+    if let Err(e) = hooklog::journal(&plan, &recorder) {
+        eprintln!("ringfence: warning: {e:#}");
+    }
     let violations = recorder.violations();
     let (mut status, mut exit_code) =
         exit::decide(plan.mode, &outcome, violations, stop_signal.load(Ordering::Relaxed) as i32);
