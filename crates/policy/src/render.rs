@@ -148,6 +148,9 @@ impl Policy {
         if let Some(gate) = &self.gate {
             render_gate(gate, &mut out);
         }
+        if self.tools != crate::tools::Tools::default() {
+            render_tools(&self.tools, &mut out);
+        }
         out
     }
 
@@ -255,4 +258,45 @@ fn render_gate(gate: &crate::schema::Gate, out: &mut String) {
         None => {}
     }
     let _ = writeln!(out, "  timeout: {}", q(&humantime::format_duration(gate.timeout).to_string()));
+}
+
+fn render_tools(tools: &crate::tools::Tools, out: &mut String) {
+    use crate::tools::{PathRules, ToolVerdict};
+    out.push_str("tools:\n");
+    let b = &tools.bash;
+    let rules = |r: &[crate::tools::CommandRule]| list(r.iter().map(|c| q(&c.to_string())));
+    if !b.deny.is_empty() || !b.ask.is_empty() || !b.allow.is_empty() {
+        out.push_str("  bash:\n");
+        for (key, r) in [("deny", &b.deny), ("ask", &b.ask), ("allow", &b.allow)] {
+            if !r.is_empty() {
+                let _ = writeln!(out, "    {key}: {}", rules(r));
+            }
+        }
+        if !b.allow.is_empty() && b.otherwise != ToolVerdict::Ask {
+            let _ = writeln!(out, "    otherwise: {}", b.otherwise.as_str());
+        }
+    }
+    let paths = |key: &str, r: &PathRules, out: &mut String| {
+        if !r.deny.is_empty() || !r.ask.is_empty() {
+            let _ = writeln!(out, "  {key}:");
+            for (k, v) in [("deny", &r.deny), ("ask", &r.ask)] {
+                if !v.is_empty() {
+                    let _ = writeln!(out, "    {k}: {}", list(v.iter().map(|p| q(p))));
+                }
+            }
+        }
+    };
+    paths("write", &tools.write, out);
+    paths("read", &tools.read, out);
+    for (key, v) in [("deny", &tools.deny_tools), ("ask", &tools.ask_tools)] {
+        if !v.is_empty() {
+            let _ = writeln!(out, "  {key}: {}", list(v.iter().map(|t| q(t))));
+        }
+    }
+    if tools.unseen != ToolVerdict::Deny {
+        let _ = writeln!(out, "  unseen: {}", tools.unseen.as_str());
+    }
+    if let Some(log) = &tools.log {
+        let _ = writeln!(out, "  log: {}", q(log));
+    }
 }

@@ -203,4 +203,12 @@ fn tools_rules_load_with_their_defaults() {
     assert_eq!(t.write.deny, vec![".github/workflows/**".to_string()]);
     assert_eq!(t.deny_tools, vec!["mcp__github__*".to_string()]);
     assert_eq!(policy::Policy::default().tools, policy::Tools::default());
+    // A rendered policy (a suggestion built from it, say) keeps its tool rules.
+    assert_eq!(policy::parse(&p.to_yaml(), "rendered.yml").unwrap(), p);
+    let every = policy::parse(
+        "version: 1\ntools:\n  bash: { ask: [rm], allow: [git], otherwise: deny }\n  read: { deny: [\"~/.ssh/**\"], ask: [\"**/.env\"] }\n  ask: [\"mcp__*\"]\n  unseen: ask\n  log: /var/log/hook.jsonl\n",
+        "t.yml",
+    )
+    .unwrap();
+    assert_eq!(policy::parse(&every.to_yaml(), "rendered.yml").unwrap(), every, "{}", every.to_yaml());
 }
