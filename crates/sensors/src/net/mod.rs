@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use libbpf_rs::{MapCore, MapHandle};
 
 use crate::SensorError;
 use crate::wake::StopSignal;
@@ -92,14 +92,7 @@ fn run(
     // start() is waiting on the other end for as long as this thread lives.
     let _ = attached.send(tcp_clients);
     stop.wait();
-    let map = &loaded.skel.maps.attempts;
-    let mut attempts: Vec<Attempt> = map
-        .keys()
-        .filter_map(|key| {
-            let value = map.lookup(&key, MapFlags::ANY).ok().flatten()?;
-            record::decode(&key, &value)
-        })
-        .collect();
-    attempts.sort_by_key(|a| a.first_ns);
+    let attempts =
+        crate::progs::counted(&loaded.skel.maps.attempts, record::decode, |a: &Attempt| a.first_ns);
     Ok(Attempts { attempts, lost: bpf::lost(&loaded.skel) })
 }

@@ -21,8 +21,6 @@ use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::mpsc;
 
-use libbpf_rs::{MapCore, MapFlags};
-
 use crate::SensorError;
 use crate::wake::StopSignal;
 use crate::worker::Worker;
@@ -87,14 +85,7 @@ fn run(
     // start() is waiting on the other end for as long as this thread lives.
     let _ = attached.send(());
     stop.wait();
-    let map = &loaded.skel.maps.attempts;
-    let mut attempts: Vec<UnixAttempt> = map
-        .keys()
-        .filter_map(|key| {
-            let value = map.lookup(&key, MapFlags::ANY).ok().flatten()?;
-            record::decode(&key, &value)
-        })
-        .collect();
-    attempts.sort_by_key(|a| a.first_ns);
+    let attempts =
+        crate::progs::counted(&loaded.skel.maps.attempts, record::decode, |a: &UnixAttempt| a.first_ns);
     Ok(UnixAttempts { attempts, lost: bpf::lost(&loaded.skel) })
 }
