@@ -18,6 +18,8 @@ pub mod dnswire;
 mod error;
 mod fakeip;
 mod intercept;
+mod job;
+mod mark;
 mod names;
 mod netns;
 mod nft;
@@ -40,7 +42,9 @@ pub use error::NetError;
 pub use fakeip::is_fake;
 pub use intercept::InspectConfig;
 pub use intercept::gateway::{GATEWAYS, Gateway, wanted as gateways};
-pub use upstream::host_resolvers;
+pub use job::Placement;
+pub use mark::MARK;
+pub use upstream::{host_resolvers, job_resolvers};
 
 use state::Shared;
 
@@ -88,6 +92,9 @@ pub struct NetFence {
     done: tokio::sync::mpsc::Receiver<()>,
     /// The proxy's port inside the namespace (the DNS server is on 127.0.0.1:53).
     pub proxy_port: u16,
+    placement: Placement,
+    /// The job ruleset as loaded and as nftables listed it then, for the tamper check.
+    job_rules: Option<(String, String)>,
 }
 
 /// The DNS server's port inside the namespace. 53, so that a resolver configured as
@@ -106,6 +113,7 @@ struct Sockets {
     proxy_port: u16,
     /// Plain-HTTP gateways to model APIs, with the host each stands for.
     gateways: Vec<(TcpListener, &'static str)>,
+    dns_port: u16,
 }
 
 impl NetFence {
@@ -116,6 +124,16 @@ impl NetFence {
         cfg: NetConfig,
         sink: Box<dyn Fn(journal::Event) + Send + Sync>,
     ) -> Result<NetFence, NetError> {
+        NetFence::start_placed(cfg, Placement::OwnNamespace, sink)
+    }
+
+    /// As [`NetFence::start`], placed as `placement` says: in a fresh namespace of the fence's
+    /// own, or in a job's namespace shared with processes ringfence did not start.
+    pub fn start_placed(
+        cfg: NetConfig,
+        placement: Placement,
+        sink: Box<dyn Fn(journal::Event) + Send + Sync>,
+    ) -> Result<NetFence, NetError> {
         if cfg.upstream_dns.is_empty() {
             return Err(NetError::NoUpstream);
         }
@@ -123,31 +141,61 @@ impl NetFence {
         let cgroup_procs = cfg.cgroup_procs.clone();
         let pid_hint = cfg.pid_hint.clone();
         let attempts_recorded = cfg.pid_hint.is_some();
-        let gateways = intercept::gateway::wanted(&cfg.policy, &cfg.inspect.vault);
-        let sockets = netns::within(cfg.netns.as_fd(), move || {
-            netns::add_routes()?;
+        // A job's namespace is the machine's: its loopback ports are not ringfence's to take.
+        let gateways = match placement {
+            Placement::OwnNamespace => intercept::gateway::wanted(&cfg.policy, &cfg.inspect.vault),
+            Placement::Job => Vec::new(),
+        };
+        let job_block = match placement {
+            Placement::Job => Some(cfg.mode == journal::Mode::Block),
+            Placement::OwnNamespace => None,
+        };
+        let (sockets, job_rules) = netns::within(cfg.netns.as_fd(), move || {
             let bind = |what, addr: SocketAddr| {
                 TcpListener::bind(addr).map_err(|source| NetError::Bind { what, source })
             };
-            let proxy4 = bind("transparent proxy", SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0))?;
-            let proxy_port = proxy4
-                .local_addr()
-                .map_err(|source| NetError::Bind { what: "transparent proxy", source })?
-                .port();
-            let proxy6 =
-                bind("transparent proxy (IPv6)", SocketAddr::new(Ipv6Addr::LOCALHOST.into(), proxy_port))?;
-            let dns_addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), DNS_PORT);
-            let dns_udp = UdpSocket::bind(dns_addr)
-                .map_err(|source| NetError::Bind { what: "DNS server (UDP)", source })?;
-            let dns_tcp = bind("DNS server (TCP)", dns_addr)?;
+            let (proxy4, proxy6, dns_udp, dns_tcp, proxy_port, dns_port) = match job_block {
+                None => {
+                    netns::add_routes()?;
+                    let proxy4 = bind("transparent proxy", SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0))?;
+                    let proxy_port = proxy4
+                        .local_addr()
+                        .map_err(|source| NetError::Bind { what: "transparent proxy", source })?
+                        .port();
+                    let proxy6 = bind(
+                        "transparent proxy (IPv6)",
+                        SocketAddr::new(Ipv6Addr::LOCALHOST.into(), proxy_port),
+                    )?;
+                    let dns_addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), DNS_PORT);
+                    let dns_udp = UdpSocket::bind(dns_addr)
+                        .map_err(|source| NetError::Bind { what: "DNS server (UDP)", source })?;
+                    let dns_tcp = bind("DNS server (TCP)", dns_addr)?;
+                    (proxy4, proxy6, dns_udp, dns_tcp, proxy_port, DNS_PORT)
+                }
+                Some(_) => {
+                    mark::enable();
+                    let l = job::listeners()?;
+                    (l.proxy4, l.proxy6, l.dns_udp, l.dns_tcp, l.proxy_port, l.dns_port)
+                }
+            };
             let attributor = attribution::Attributor::open_in_netns(cgroup_procs, pid_hint)
                 .map_err(NetError::Attribution)?;
-            nft::apply(&nft::Ports { proxy: proxy_port, dns: DNS_PORT, host_services })?;
+            let ports = nft::Ports { proxy: proxy_port, dns: dns_port, host_services };
+            let job_rules = match job_block {
+                None => {
+                    nft::apply(&ports)?;
+                    None
+                }
+                Some(block) => Some(job::apply(&ports, block)?),
+            };
             let gateways = gateways
                 .into_iter()
                 .map(|g| Ok((bind("model API gateway", g.addr())?, g.host)))
                 .collect::<Result<Vec<_>, NetError>>()?;
-            Ok(Sockets { proxy4, proxy6, dns_udp, dns_tcp, attributor, proxy_port, gateways })
+            Ok((
+                Sockets { proxy4, proxy6, dns_udp, dns_tcp, attributor, proxy_port, gateways, dns_port },
+                job_rules,
+            ))
         })?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -165,7 +213,7 @@ impl NetFence {
             sink,
             inspector,
             sockets.proxy_port,
-            DNS_PORT,
+            sockets.dns_port,
         ));
         let (shutdown, watch) = tokio::sync::watch::channel(false);
         let (alive, done) = tokio::sync::mpsc::channel::<()>(1);
@@ -205,7 +253,19 @@ impl NetFence {
             attempts_recorded,
             done,
             proxy_port: sockets.proxy_port,
+            placement,
+            job_rules,
         })
+    }
+
+    /// A job fence's rules as nftables holds them now, against what was loaded: `None` when they
+    /// are intact; else what changed, after loading them again (a job user with root could
+    /// otherwise switch the fence off with one `nft flush ruleset`). A run's own namespace is
+    /// out of the agent's reach, so there is nothing to check there.
+    pub fn check_rules(&self) -> Option<String> {
+        let (text, listed) = self.job_rules.as_ref()?;
+        netns::within(self.netns.as_fd(), || job::check(text, listed))
+            .unwrap_or_else(|e| Some(format!("could not read the rules back: {e}")))
     }
 
     /// Stops serving, closes open connections (recording each), journals what nftables
@@ -219,7 +279,14 @@ impl NetFence {
         });
         self.runtime.shutdown_timeout(Duration::from_millis(200));
         if let Ok(counters) = netns::within(self.netns.as_fd(), nft::read_counters) {
-            self.shared.record_drops(&counters, self.attempts_recorded);
+            let passed = self.placement == Placement::Job && self.shared.mode == journal::Mode::Audit;
+            self.shared.record_drops(&counters, self.attempts_recorded, passed);
+        }
+        // A job's namespace outlives the fence: its rules must go, or the job is cut off.
+        if self.placement == Placement::Job
+            && let Err(e) = netns::within(self.netns.as_fd(), nft::remove)
+        {
+            self.shared.record_teardown_error(&format!("removing the job's nftables rules: {e}"));
         }
         self.shared.record_over_cap_total();
         self.shared.stats()

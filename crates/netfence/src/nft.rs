@@ -67,9 +67,84 @@ pub(crate) fn ruleset(ports: &Ports) -> String {
     )
 }
 
+/// The ruleset of a job fence, in the job's own namespace, shared with processes ringfence does
+/// not start (the runner's own among them). It differs from [`ruleset`] in four ways:
+/// - ringfence's upstream sockets carry [`crate::mark::MARK`] and pass untouched;
+/// - only a connection's first packet (SYN without ACK) is redirected and refused, so TCP
+///   connections open before the fence started (the runner's) keep flowing; a process without
+///   CAP_NET_RAW cannot send a TCP segment outside a connection the kernel made for it;
+/// - traffic forwarded for containers (Docker's bridge) is redirected the same way at
+///   prerouting, and the proxy and resolver answer only connections that were redirected
+///   to them (`ct status dnat`) or come from loopback;
+/// - audit mode lets UDP, ICMP and the rest through, counted, instead of dropping them: the
+///   job's own namespace is the machine's, not a fresh one.
+pub(crate) fn job_ruleset(ports: &Ports, block: bool) -> String {
+    let Ports { proxy, dns, .. } = ports;
+    let mark = crate::mark::MARK;
+    let (policy, udp, icmp, other) =
+        if block { ("drop", "reject", "drop", "drop") } else { ("accept", "accept", "accept", "accept") };
+    format!(
+        "table inet {TABLE} {{
+    counter udp_dropped {{ }}
+    counter icmp_dropped {{ }}
+    counter other_dropped {{ }}
+    chain nat_out {{
+        type nat hook output priority -100; policy accept;
+        meta mark {mark:#x} return
+        udp dport 53 redirect to :{dns}
+        tcp dport 53 redirect to :{dns}
+        ip daddr 127.0.0.0/8 return
+        ip6 daddr ::1 return
+        tcp flags & (syn | ack) == syn redirect to :{proxy}
+    }}
+    chain nat_pre {{
+        type nat hook prerouting priority -100; policy accept;
+        iifname \"lo\" return
+        # A container's DNS, to whichever resolver it was given (the bridge's address included).
+        udp dport 53 redirect to :{dns}
+        tcp dport 53 redirect to :{dns}
+        # Other traffic to this machine itself is not egress.
+        fib daddr type local return
+        tcp flags & (syn | ack) == syn redirect to :{proxy}
+    }}
+    chain filter_in {{
+        type filter hook input priority 0; policy accept;
+        iifname \"lo\" accept
+        tcp dport {{ {proxy}, {dns} }} ct status dnat accept
+        udp dport {dns} ct status dnat accept
+        tcp dport {{ {proxy}, {dns} }} drop
+        udp dport {dns} drop
+    }}
+    chain filter_out {{
+        type filter hook output priority 0; policy {policy};
+        meta mark {mark:#x} accept
+        oifname \"lo\" accept
+        ip daddr 127.0.0.0/8 accept
+        ip6 daddr ::1 accept
+        meta l4proto tcp tcp flags & (syn | ack) != syn accept
+        meta l4proto udp counter name udp_dropped {udp}
+        meta l4proto {{ icmp, ipv6-icmp }} counter name icmp_dropped {icmp}
+        counter name other_dropped {other}
+    }}
+    chain filter_fwd {{
+        type filter hook forward priority 0; policy {policy};
+        meta l4proto tcp tcp flags & (syn | ack) != syn accept
+        meta l4proto udp counter name udp_dropped {udp}
+        meta l4proto {{ icmp, ipv6-icmp }} counter name icmp_dropped {icmp}
+        counter name other_dropped {other}
+    }}
+}}
+"
+    )
+}
+
 /// Loads the ruleset; must run inside the namespace (see `netns::within`).
 pub(crate) fn apply(ports: &Ports) -> Result<(), NetError> {
-    let text = ruleset(ports);
+    load(&ruleset(ports))
+}
+
+/// Loads a ruleset text; must run inside the namespace.
+pub(crate) fn load(text: &str) -> Result<(), NetError> {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
@@ -86,6 +161,30 @@ pub(crate) fn apply(ports: &Ports) -> Result<(), NetError> {
     } else {
         Err(NetError::Nftables(String::from_utf8_lossy(&out.stderr).trim().to_string()))
     }
+}
+
+/// Removes ringfence's table (a job fence's teardown); a table already gone is not an error.
+pub(crate) fn remove() -> Result<(), NetError> {
+    let out = Command::new("nft")
+        .args(["delete", "table", "inet", TABLE])
+        .output()
+        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() || stderr.contains("No such file or directory") {
+        Ok(())
+    } else {
+        Err(NetError::Nftables(stderr.trim().to_string()))
+    }
+}
+
+/// ringfence's table as nftables holds it now, without counters or other state: two listings
+/// differ only when a rule, chain or the table itself was changed. `None`: there is no table.
+pub(crate) fn listing() -> Result<Option<String>, NetError> {
+    let out = Command::new("nft")
+        .args(["-s", "list", "table", "inet", TABLE])
+        .output()
+        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
+    if out.status.success() { Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned())) } else { Ok(None) }
 }
 
 /// Reads the drop counters (packets per counter name); must run inside the namespace.

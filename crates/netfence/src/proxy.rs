@@ -451,7 +451,7 @@ async fn read_hello(client: &mut TcpStream, port: u16) -> (Vec<u8>, Peek) {
 pub(crate) async fn connect(targets: &[SocketAddr]) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
     for target in targets {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, connect_one(*target)).await {
             Ok(Ok(s)) => return Ok(s),
             Ok(Err(e)) => last = e,
             Err(_) => {
@@ -460,6 +460,16 @@ pub(crate) async fn connect(targets: &[SocketAddr]) -> io::Result<TcpStream> {
         }
     }
     Err(last)
+}
+
+/// One upstream connection, marked as ringfence's own when a job fence runs (see `mark`).
+async fn connect_one(target: SocketAddr) -> io::Result<TcpStream> {
+    let socket = match target {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    crate::mark::apply(&socket)?;
+    socket.connect(target).await
 }
 
 /// The client side of a splice, counting bytes as they pass so a connection cut at stop time

@@ -164,10 +164,43 @@ impl Shared {
     /// Journals what nftables refused (no pid: the kernel dropped it before any socket of ours
     /// saw it). When `attempts_recorded`, each attempt is already a `net.attempt` violation with
     /// its process, and the count is journaled as context only.
-    pub fn record_drops(&self, counters: &[(String, u64)], attempts_recorded: bool) {
+    /// `passed`: the counters counted packets a job fence in audit mode let through (the job's
+    /// namespace is the machine's; nothing there is dropped in audit mode).
+    /// Something the fence could not undo at its end, recorded as a violation of its own.
+    pub fn record_teardown_error(&self, what: &str) {
+        (self.sink)(Event::PolicyViolation(journal::PolicyViolation {
+            pid: None,
+            rule: "job.teardown".into(),
+            what: what.to_string(),
+            verdict: Verdict::Blocked,
+        }));
+    }
+
+    pub fn record_drops(&self, counters: &[(String, u64)], attempts_recorded: bool, passed: bool) {
         for (name, packets) in counters {
             let Some((_, protocol)) = nft::COUNTERS.iter().find(|(n, _)| n == name) else { continue };
             if *packets == 0 {
+                continue;
+            }
+            if passed {
+                (self.sink)(Event::NetConnect(NetConnect {
+                    pid: None,
+                    protocol: protocol.to_string(),
+                    host: None,
+                    sni: None,
+                    ip: "*".into(),
+                    port: 0,
+                    upstream: None,
+                    verdict: Verdict::Allowed,
+                    rule: "fence-drop".into(),
+                    violation: true,
+                    reason: Some(format!(
+                        "{packets} {protocol} packet(s) left the job outside ringfence's resolver and proxy; block mode drops them"
+                    )),
+                    bytes_up: 0,
+                    bytes_down: 0,
+                    duration_ms: 0,
+                }));
                 continue;
             }
             self.blocked.fetch_add(*packets, Ordering::Relaxed);

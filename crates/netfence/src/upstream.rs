@@ -115,6 +115,24 @@ pub fn host_resolvers() -> Vec<SocketAddr> {
     std::fs::read_to_string("/etc/resolv.conf").map(|t| parse_resolv_conf(&t)).unwrap_or_default()
 }
 
+/// The nameservers a job fence asks. The job's namespace is the machine's, so a local stub
+/// resolver (systemd-resolved's 127.0.0.53) would send its own queries out through the fence and
+/// back to ringfence: the stub's upstream servers are asked instead. Those are in
+/// /run/systemd/resolve/resolv.conf; a machine whose only resolvers are local ones and that has
+/// no such file gets none, and the caller says to set `dns.upstream`.
+pub fn job_resolvers() -> Vec<SocketAddr> {
+    let host = host_resolvers();
+    if host.iter().any(|s| !s.ip().is_loopback()) {
+        return host.into_iter().filter(|s| !s.ip().is_loopback()).collect();
+    }
+    std::fs::read_to_string("/run/systemd/resolve/resolv.conf")
+        .map(|t| parse_resolv_conf(&t))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !s.ip().is_loopback())
+        .collect()
+}
+
 fn parse_resolv_conf(text: &str) -> Vec<SocketAddr> {
     text.lines()
         .filter_map(|line| {
@@ -131,6 +149,7 @@ async fn exchange(server: SocketAddr, query: &[u8]) -> Result<Vec<u8>, String> {
     let bind: SocketAddr =
         if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().map_err(|_| "bind")?;
     let socket = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
+    crate::mark::apply(&socket).map_err(|e| format!("marking the upstream socket: {e}"))?;
     socket.connect(server).await.map_err(|e| e.to_string())?;
     socket.send(query).await.map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; 4096];

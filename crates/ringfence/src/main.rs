@@ -34,6 +34,7 @@ enum Command {
     Gate(cmd::gate::GateArgs),
     /// Agent hooks: `hook claude` checks each Claude Code tool call against `tools:`.
     Hook(cmd::hook::HookArgs),
+    Job(cmd::job::JobArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +50,7 @@ fn main() -> std::process::ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Gate(args) => cmd::gate::run(args),
         Command::Hook(args) => cmd::hook::run(args),
+        Command::Job(args) => cmd::job::run(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sensors::{FileSensor, FileWatch, cgroup_id, cgroup2_mount};
+use sensors::{FileSensor, FileWatch, Scope, cgroup2_mount};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: usize = args.next().map_or(Ok(5), |n| n.parse())?;
     let cgroup = cgroup2_mount()?.join(format!("ringfence-bench-{}", std::process::id()));
     std::fs::create_dir(&cgroup)?;
-    let id = cgroup_id(&cgroup)?;
+    let id = Scope::of(&cgroup)?;
 
     let (mut plain, mut watched) = (Vec::new(), Vec::new());
     for _ in 0..runs {
@@ -40,17 +40,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn create_files(
     cgroup: &Path,
     files: usize,
-    watch: Option<u64>,
+    watch: Option<Scope>,
 ) -> Result<Duration, Box<dyn std::error::Error>> {
     let ws = tempfile::tempdir()?;
     let sensor = match watch {
-        Some(cgroup_id) => {
+        Some(scope) => {
             // EVERYWHERE=1: audit mode's view, every writable file system marked.
             let everywhere = std::env::var("EVERYWHERE").as_deref() == Ok("1");
             let watch = FileWatch {
                 tree: ws.path().to_path_buf(),
                 sensitive: Vec::new(),
-                cgroup_id,
+                scope,
                 everywhere,
                 hidden: Vec::new(),
             };

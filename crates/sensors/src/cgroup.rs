@@ -12,6 +12,34 @@ pub fn cgroup_id(dir: &Path) -> io::Result<u64> {
     Ok(std::fs::metadata(dir)?.ino())
 }
 
+/// Which processes a sensor records: those of one cgroup v2 and every cgroup beneath it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    /// The cgroup's id (its directory's inode number).
+    pub id: u64,
+    /// Its depth below the hierarchy's root (0: the root, every process of the machine).
+    pub level: u32,
+}
+
+impl Scope {
+    /// The scope of the cgroup directory `dir`, which must lie in the cgroup2 mount.
+    pub fn of(dir: &Path) -> io::Result<Scope> {
+        let root = cgroup2_mount()?;
+        let dir = dir.canonicalize()?;
+        let below = dir.strip_prefix(&root).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a cgroup: it is not beneath the cgroup2 mount {}",
+                    dir.display(),
+                    root.display()
+                ),
+            )
+        })?;
+        Ok(Scope { id: cgroup_id(&dir)?, level: below.components().count() as u32 })
+    }
+}
+
 /// Where the cgroup v2 hierarchy is mounted, from `/proc/self/mountinfo`.
 ///
 /// Usually `/sys/fs/cgroup`; on hybrid systems `/sys/fs/cgroup/unified`.

@@ -42,7 +42,7 @@ mod unix;
 mod wake;
 mod worker;
 
-pub use cgroup::{cgroup_id, cgroup2_mount};
+pub use cgroup::{Scope, cgroup_id, cgroup2_mount};
 pub use error::SensorError;
 pub use exec::{ExecSensor, SensorStats};
 pub use files::{Coverage, FileSensor, FileWatch};

@@ -43,7 +43,7 @@ impl Setup {
         let watch = FileWatch {
             tree: self.ws.clone(),
             sensitive,
-            cgroup_id: self.cgroup.id(),
+            scope: self.cgroup.scope(),
             everywhere: false,
             hidden: Vec::new(),
         };
@@ -231,7 +231,7 @@ fn records_refusals_with_the_process_that_tried() {
         let execs = execs.clone();
         Box::new(move |event| execs.push(event))
     };
-    let exec_sensor = match ExecSensor::start(setup.cgroup.id(), exec_sink) {
+    let exec_sensor = match ExecSensor::start(setup.cgroup.scope(), exec_sink) {
         Ok(sensor) => sensor,
         Err(err) => return skip_or_fail(format!("BPF cannot load: {err}")).unwrap_or(()),
     };

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod gate;
 pub mod hook;
+pub mod job;
 pub mod report;
 pub mod run;
 pub mod verify;

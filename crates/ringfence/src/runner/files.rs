@@ -13,7 +13,12 @@ use sensors::{FileSensor, FileWatch};
 use super::Plan;
 use super::recorder::Recorder;
 
-pub fn start(plan: &Plan, cgroup_id: u64, recorder: Arc<Recorder>) -> anyhow::Result<FileSensor> {
+pub fn start(
+    plan: &Plan,
+    scope: sensors::Scope,
+    everywhere: bool,
+    recorder: Arc<Recorder>,
+) -> anyhow::Result<FileSensor> {
     // In block mode the credential paths are masked, so opens reach the mask, not the file;
     // the refusals are what gets recorded there.
     let sensitive = match plan.mode {
@@ -25,8 +30,8 @@ pub fn start(plan: &Plan, cgroup_id: u64, recorder: Arc<Recorder>) -> anyhow::Re
     let watch = FileWatch {
         tree: plan.cwd.clone(),
         sensitive,
-        cgroup_id,
-        everywhere: plan.mode == Mode::Audit,
+        scope,
+        everywhere,
         hidden: sandbox::PRIVATE_TMP.iter().map(PathBuf::from).collect(),
     };
     let rules = Rules::new(&plan.policy, &plan.run_paths);

@@ -7,12 +7,14 @@ pub mod exit;
 mod files;
 mod gitdirs;
 mod hooklog;
+pub mod job;
 mod network;
 mod outputs;
 pub mod plan;
 mod recorder;
 pub mod rundir;
-mod secrets;
+pub mod secrets;
+mod session;
 mod unix;
 
 use std::sync::Arc;
@@ -20,11 +22,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use journal::{Event, PolicyViolation, RunEnd, RunStart, RunStatus, Verdict};
+use journal::{Event, PolicyViolation, RunStart, RunStatus, Verdict};
 use sandbox::{Outcome, Prepared};
 
 pub use plan::Plan;
 use recorder::Recorder;
+pub use session::Session;
 
 /// What a finished run tells its caller.
 pub struct Finished {
@@ -47,109 +50,10 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
     // Whatever the agent does to memory, the process that records it must be the last to go.
     // Without CAP_SYS_RESOURCE this fails; the agent's own maximal score still puts it first.
     let _ = sandbox::supervisor::protect_from_oom();
-    let recorder = Arc::new(Recorder::create(plan.run_dir.fd(), outputs::JOURNAL, &plan.cwd)?);
-    outputs::reserve(&plan)?;
-    // Before the agent starts: a journal put in this directory's place later is checked against it.
-    let mut anchor = journal::anchor::Anchor {
-        run_id: plan.run_id.clone(),
-        run_dir: plan.out_dir.display().to_string(),
-        moved_to: None,
-        closed: false,
-        len: 0,
-        head: journal::GENESIS.into(),
-    };
-    journal::anchor::store(&anchor).context("anchoring the run's journal")?;
-    let started = Instant::now();
-    let outcome =
-        fence_and_run(&plan, &recorder, &stop).unwrap_or_else(|e| Outcome::SetupFailed(format!("{e:#}")));
-    let moved_to = plan.run_dir.moved();
-    if let Some(now) = &moved_to {
-        recorder.append(Event::PolicyViolation(PolicyViolation {
-            pid: None,
-            rule: "run_dir.moved".into(),
-            what: format!(
-                "the run directory {} was moved or replaced during the run; ringfence wrote only to the real one, now at {}",
-                plan.out_dir.display(),
-                now.display()
-            ),
-            verdict: match plan.mode {
-                journal::Mode::Block => Verdict::Blocked,
-                journal::Mode::Audit => Verdict::Allowed,
-            },
-        }));
-    }
-    if let Err(e) = hooklog::journal(&plan, &recorder) {
-        eprintln!("ringfence: warning: {e:#}");
-    }
-    let violations = recorder.violations();
-    let (mut status, mut exit_code) =
-        exit::decide(plan.mode, &outcome, violations, stop_signal.load(Ordering::Relaxed) as i32);
-    let mut reason = reason(&outcome, status);
-    if let Some(error) = recorder.write_error() {
-        // The record of the run is incomplete: that is ringfence's failure, whatever CMD did.
-        status = RunStatus::Failed;
-        exit_code = exit::RINGFENCE_FAILED;
-        reason = Some(format!("the journal was cut short by a write error: {error}"));
-    }
-    let (cmd_code, cmd_signal) = match &outcome {
-        Outcome::Exited { code, signal } => (*code, *signal),
-        _ => (None, None),
-    };
-    recorder.append(Event::RunEnd(RunEnd {
-        status,
-        cmd_code,
-        cmd_signal,
-        exit_code,
-        duration_ms: started.elapsed().as_millis() as u64,
-        violations,
-        lost_events: recorder.lost(),
-        reason,
-    }));
-    let (written, built) = match recorder.finish() {
-        Ok((written, built)) => (Some(written), built),
-        Err(e) => {
-            eprintln!("ringfence: error: {e}");
-            exit_code = exit::RINGFENCE_FAILED;
-            let read = outputs::read_back(&plan).ok();
-            let written =
-                read.map(|v| recorder::Written { head: v.head, len: v.len, cut_short: v.cut_short });
-            (written, None)
-        }
-    };
-    let cut_short = written.as_ref().and_then(|w| w.cut_short.as_ref()).map(ToString::to_string);
-    if cut_short.is_some() {
-        exit_code = exit::RINGFENCE_FAILED;
-    }
-    let mut anchored = None;
-    if let Some(w) = &written {
-        anchor.closed = true;
-        anchor.len = w.len;
-        anchor.head = w.head.clone();
-        anchor.moved_to = moved_to.as_ref().map(|p| p.display().to_string());
-        match journal::anchor::store(&anchor) {
-            Ok(path) => anchored = Some(path),
-            Err(e) => {
-                eprintln!("ringfence: error: the journal's head could not be anchored: {e}");
-                exit_code = exit::RINGFENCE_FAILED;
-            }
-        }
-    }
-    if let Err(e) = outputs::write(&plan, built) {
-        eprintln!("ringfence: error: writing the reports: {e:#}");
-        exit_code = exit::RINGFENCE_FAILED;
-    }
-    if let Err(e) = hooklog::collect(&plan) {
-        eprintln!("ringfence: warning: {e:#}");
-    }
-    Ok(Finished {
-        exit_code,
-        outcome,
-        violations,
-        head: written.map(|w| (w.head, w.len)),
-        anchor: anchored,
-        moved_to,
-        cut_short,
-    })
+    let session = Session::open(&plan, false)?;
+    let outcome = fence_and_run(&plan, &session.recorder, &stop)
+        .unwrap_or_else(|e| Outcome::SetupFailed(format!("{e:#}")));
+    Ok(session.close(&plan, outcome, stop_signal.load(Ordering::Relaxed) as i32))
 }
 
 /// A start-up thread's result; a panic there is a failed start, not a crash of the run.
@@ -185,31 +89,24 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     )?;
     // The two sensors (BPF load and verification) and the network fence (nftables) start side by
     // side: each is independent of the others, and together they are most of the fixed cost.
-    let (sensor, file_sensor, net) = std::thread::scope(|s| {
-        let exec = s.spawn(|| {
-            let sink = recorder.clone();
-            sensors::ExecSensor::start(prepared.cgroup().id(), Box::new(move |event| sink.append(event)))
-                .context("starting the exec sensor (eBPF)")
-        });
-        let files = s.spawn(|| files::start(plan, prepared.cgroup().id(), recorder.clone()));
+    let scope =
+        sensors::Scope::of(prepared.cgroup().path()).context("naming the run's cgroup for the sensors")?;
+    let (sensors, net) = std::thread::scope(|s| {
+        let sensors = s.spawn(|| session::Sensors::start(plan, scope, recorder, true, false));
         let net = prepared
             .netns()
             .map(|ns| {
                 network::start(plan, ns, prepared.cgroup().path(), recorder.clone(), attempts.pid_hint())
             })
             .transpose();
-        (joined(exec), joined(files), net)
+        (joined(sensors), net)
     });
-    let (sensor, file_sensor, net) = match (sensor, file_sensor, net) {
-        (Ok(sensor), Ok(file_sensor), Ok(net)) => (sensor, file_sensor, net),
-        (sensor, file_sensor, net) => {
+    let (sensors, net) = match (sensors, net) {
+        (Ok(sensors), Ok(net)) => (sensors, net),
+        (sensors, net) => {
             let mut first = None;
-            match sensor {
-                Ok(s) => drop(s.stop()),
-                Err(e) => first = first.or(Some(e)),
-            }
-            match file_sensor {
-                Ok(s) => drop(s.stop()),
+            match sensors {
+                Ok(s) => drop(s.stop(recorder)),
                 Err(e) => first = first.or(Some(e)),
             }
             match net {
@@ -233,7 +130,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         env_dropped: plan.env_dropped.clone(),
         fence: unix_sockets.layers(attempts.layers(plan.layers(files::placeholder_layer(
             &placeholders,
-            &file_sensor.coverage,
+            sensors.file_coverage(),
             plan.mode,
             prepared.layers(),
         )))),
@@ -258,8 +155,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let mut running = match launched {
         Ok(running) => running,
         Err(e) => {
-            let _ = sensor.stop();
-            let _ = file_sensor.stop();
+            let _ = sensors.stop(recorder);
             if let Some(net) = net {
                 net.stop();
             }
@@ -283,10 +179,7 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let torn_down = running.teardown();
     // The sensor drains what the kernel already wrote (the exits of killed processes included)
     // before run.end is written.
-    let stats = sensor.stop().context("stopping the exec sensor")?;
-    recorder.record_lost("exec", stats.lost);
-    let file_stats = file_sensor.stop().context("stopping the file sensor")?;
-    recorder.record_lost("files", file_stats.lost);
+    sensors.stop(recorder)?;
     let torn_down = torn_down.context("tearing the fence down")?;
     if torn_down.oom_kills > 0 {
         recorder.append(Event::PolicyViolation(PolicyViolation {

@@ -13,18 +13,30 @@ use netfence::{NetConfig, NetFence, NetStats};
 use super::Plan;
 use super::recorder::Recorder;
 
-pub fn start(
+/// The job fence's network: ringfence's resolver and proxy in the job's own namespace.
+pub fn start_job(
     plan: &Plan,
     netns: BorrowedFd<'_>,
     cgroup: &Path,
     recorder: Arc<Recorder>,
-    pid_hint: Option<sensors::PidHint>,
 ) -> anyhow::Result<NetFence> {
+    let cfg = config(plan, netns, cgroup, None, netfence::job_resolvers)?;
+    NetFence::start_placed(cfg, netfence::Placement::Job, Box::new(move |event| recorder.append(event)))
+        .context("starting the job's egress fence (resolver and proxy in the job's network namespace); set dns.upstream in the policy if the machine has no resolver of its own")
+}
+
+fn config(
+    plan: &Plan,
+    netns: BorrowedFd<'_>,
+    cgroup: &Path,
+    pid_hint: Option<sensors::PidHint>,
+    resolvers: fn() -> Vec<std::net::SocketAddr>,
+) -> anyhow::Result<NetConfig> {
     let upstream_dns = match plan.policy.dns.upstream.is_empty() {
-        true => netfence::host_resolvers(),
+        true => resolvers(),
         false => plan.policy.dns.upstream.clone(),
     };
-    let cfg = NetConfig {
+    Ok(NetConfig {
         netns: netns.try_clone_to_owned().context("duplicating the fence's network namespace handle")?,
         policy: Arc::new(plan.policy.clone()),
         mode: plan.mode,
@@ -36,10 +48,19 @@ pub fn start(
             upstream_tls: netfence::tls::UpstreamTls::new(&plan.credentials.upstream_ca)?,
             vault: plan.credentials.vault.clone(),
             repo: std::env::var("GITHUB_REPOSITORY").ok().filter(|r| r.contains('/')),
-            // The fence trusts the run's CA through the bundle; without one, TLS is spliced.
             terminate_tls: plan.credentials.bundle.is_some(),
         },
-    };
+    })
+}
+
+pub fn start(
+    plan: &Plan,
+    netns: BorrowedFd<'_>,
+    cgroup: &Path,
+    recorder: Arc<Recorder>,
+    pid_hint: Option<sensors::PidHint>,
+) -> anyhow::Result<NetFence> {
+    let cfg = config(plan, netns, cgroup, pid_hint, netfence::host_resolvers)?;
     NetFence::start(cfg, Box::new(move |event| recorder.append(event)))
         .context("starting the egress fence (resolver and proxy inside the fence's network namespace); set dns.upstream in the policy if the host has no resolver")
 }
@@ -52,6 +73,23 @@ pub fn suggest(plan: &Plan, stats: &NetStats) -> anyhow::Result<()> {
     plan.run_dir
         .write("suggested-policy.yml", policy::Policy::suggest(&stats.observed).as_bytes(), 0o644)
         .with_context(|| format!("writing {}", plan.out_dir.join("suggested-policy.yml").display()))
+}
+
+/// What run.start says about a job's network fence.
+pub fn job_layer_detail(plan: &Plan) -> String {
+    let base = match plan.mode {
+        Mode::Block => {
+            "the job's own network namespace: every DNS query (to any resolver) answered by ringfence, every new TCP \
+            connection (also from containers on a bridge) through ringfence's proxy, which checks the name (fake-IP, SNI, Host) \
+            against the egress rules; other UDP, ICMP and direct IPs refused; connections open before the fence keep flowing; \
+            ringfence's own upstream sockets carry a mark only root can set"
+        }
+        Mode::Audit => {
+            "the job's own network namespace: every DNS query and new TCP connection goes through ringfence's resolver and proxy \
+            and is recorded with its process; what the policy would refuse is flagged, not blocked; other UDP and ICMP are counted"
+        }
+    };
+    format!("{base}; {}", tls_detail(plan.credentials.bundle.is_some(), &plan.policy.passthrough))
 }
 
 pub fn layer_detail(plan: &Plan) -> String {

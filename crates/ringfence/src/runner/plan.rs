@@ -332,7 +332,7 @@ fn owned_by(dir: &Path, uid: u32) -> bool {
 }
 
 /// Sortable and unique enough for one host: UTC time plus 32 random bits.
-fn new_run_id() -> String {
+pub fn new_run_id() -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let compact: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     let mut random = [0u8; 4];

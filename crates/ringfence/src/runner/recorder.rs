@@ -21,6 +21,9 @@ pub struct Recorder {
     report: Arc<Mutex<Option<ReportBuilder>>>,
     violations: AtomicU64,
     lost: AtomicU64,
+    /// A job's recorder: the processes ringfence itself starts (the daemon's `nft` checks) are
+    /// not the job's, and are left out. `None` for a run, whose sensors never see ringfence.
+    own: Option<Mutex<std::collections::HashSet<u32>>>,
 }
 
 impl Recorder {
@@ -41,10 +44,29 @@ impl Recorder {
                 }
             }),
         )?;
-        Ok(Recorder { writer, report, violations: AtomicU64::new(0), lost: AtomicU64::new(0) })
+        Ok(Recorder { writer, report, violations: AtomicU64::new(0), lost: AtomicU64::new(0), own: None })
+    }
+
+    /// Leaves ringfence's own processes (this one and its children) out of the journal.
+    pub fn ignore_own_processes(&mut self) {
+        self.own = Some(Mutex::new(std::collections::HashSet::from([std::process::id()])));
+    }
+
+    fn is_own(&self, event: &Event) -> bool {
+        let Some(own) = &self.own else { return false };
+        let Ok(mut own) = own.lock() else { return false };
+        match event {
+            Event::ProcessExec(e) => own.contains(&e.pid) || (own.contains(&e.ppid) && own.insert(e.pid)),
+            Event::ProcessFork(e) => own.contains(&e.pid) || (own.contains(&e.ppid) && own.insert(e.pid)),
+            Event::ProcessExit(e) => e.pid != std::process::id() && own.remove(&e.pid),
+            _ => false,
+        }
     }
 
     pub fn append(&self, event: Event) {
+        if self.is_own(&event) {
+            return;
+        }
         if event.is_violation() {
             self.violations.fetch_add(1, Ordering::Relaxed);
         }

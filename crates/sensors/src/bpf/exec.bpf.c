@@ -73,8 +73,7 @@ struct scratch {
 	char cwd[PATH_MAX + NAME_MAX + 1];
 };
 
-/* Set by user space before load: the cgroup v2 id of the run. */
-const volatile __u64 target_cgroup = 0;
+#include "scope.h"
 
 /* Records the ring buffer had no room for. Read by user space at stop; never silently lost. */
 __u64 lost = 0;
@@ -217,7 +216,7 @@ static __always_inline __u32 read_cwd(struct task_struct *task, struct scratch *
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (bpf_get_current_cgroup_id() != target_cgroup)
+	if (!current_in_scope())
 		return 0;
 
 	__u32 zero = 0;
@@ -279,7 +278,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	/* The child's own cgroup, not the caller's: clone3(CLONE_INTO_CGROUP) starts a process in
 	 * the run's cgroup from outside it. */
-	if (BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id) != target_cgroup)
+	if (!task_in_scope(child))
 		return 0;
 
 	struct fork_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
@@ -297,7 +296,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
-	if (bpf_get_current_cgroup_id() != target_cgroup)
+	if (!current_in_scope())
 		return 0;
 	/* Only the last thread out ends the process. Two threads exiting at once may both see
 	 * zero here; user space drops the second record. */

@@ -79,8 +79,7 @@ struct scratch {
 	char base[PATH_MAX + NAME_MAX + 1];
 };
 
-/* Set by user space before load: the cgroup v2 id of the run. */
-const volatile __u64 target_cgroup = 0;
+#include "scope.h"
 
 /* Records the ring buffer had no room for; read by user space at stop. */
 __u64 lost = 0;
@@ -126,14 +125,14 @@ int BPF_PROG(track_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	/* The child's own cgroup: clone3(CLONE_INTO_CGROUP) starts a process in the run from
 	 * outside. A new process outside the run with a remembered pid is a reuse: forget it. */
-	set_member(BPF_CORE_READ(child, tgid), BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id) == target_cgroup);
+	set_member(BPF_CORE_READ(child, tgid), task_in_scope(child));
 	return 0;
 }
 
 SEC("tp_btf/cgroup_attach_task")
 int BPF_PROG(track_attach, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
 {
-	set_member(BPF_CORE_READ(task, tgid), BPF_CORE_READ(dst, kn, id) == target_cgroup);
+	set_member(BPF_CORE_READ(task, tgid), cgroup_in_scope(dst));
 	return 0;
 }
 
@@ -260,7 +259,7 @@ static __always_inline __u32 read_base(int dfd, struct scratch *s, __u16 *flags)
  * is read after the syscall, so the kernel has already faulted the string in. */
 static __always_inline int record(long ret, __u16 op, int dfd, const char *upath)
 {
-	if (bpf_get_current_cgroup_id() != target_cgroup)
+	if (!current_in_scope())
 		return 0;
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);

@@ -17,13 +17,14 @@ mod skel {
 
 pub use skel::ExecSkel;
 
-/// Opens the object, points it at `cgroup_id`, loads and attaches it: from the return on, every
+/// Opens the object, points it at `scope`, loads and attaches it: from the return on, every
 /// exec, fork and exit in the cgroup lands in the `events` ring buffer.
-pub fn load(cgroup_id: u64, object: &mut MaybeUninit<OpenObject>) -> Result<ExecSkel<'_>, SensorError> {
+pub fn load(scope: crate::Scope, object: &mut MaybeUninit<OpenObject>) -> Result<ExecSkel<'_>, SensorError> {
     let mut open =
         skel::ExecSkelBuilder::default().open(object).map_err(refused("opening the BPF object"))?;
     let rodata = open.maps.rodata_data.as_deref_mut().ok_or(SensorError::MissingSection(".rodata"))?;
-    rodata.target_cgroup = cgroup_id;
+    rodata.target_cgroup = scope.id;
+    rodata.target_level = scope.level;
     let mut skel = open.load().map_err(refused("loading (verifying) the programs"))?;
     skel.attach().map_err(refused("attaching to the sched tracepoints"))?;
     Ok(skel)

@@ -48,14 +48,12 @@ type Sink = Box<dyn FnMut(Event) + Send>;
 
 impl ExecSensor {
     /// Loads and attaches the BPF programs and starts delivering events of processes whose
-    /// cgroup v2 id equals `cgroup_id` to `sink`, in kernel order, from a thread of its own.
+    /// cgroup v2 is `scope`'s cgroup or beneath it to `sink`, in kernel order, from a thread of its own.
     /// Returns only once attached (errors — BPF refused, no BTF, etc. — come back here, with a
     /// message that says what to do), so no exec after this call is missed.
-    ///
-    /// Processes in descendant cgroups are not reported: the match is exact.
-    pub fn start(cgroup_id: u64, sink: Sink) -> Result<ExecSensor, SensorError> {
+    pub fn start(scope: crate::Scope, sink: Sink) -> Result<ExecSensor, SensorError> {
         let (worker, ()) =
-            Worker::start("exec-sensor", move |stop, attached| run(cgroup_id, sink, stop, attached))?;
+            Worker::start("exec-sensor", move |stop, attached| run(scope, sink, stop, attached))?;
         Ok(ExecSensor { worker })
     }
 
@@ -67,13 +65,13 @@ impl ExecSensor {
 
 /// The sensor thread: load and attach, say so, then deliver until told to stop.
 fn run(
-    cgroup_id: u64,
+    scope: crate::Scope,
     sink: Sink,
     stop: &StopSignal,
     attached: mpsc::SyncSender<()>,
 ) -> Result<SensorStats, SensorError> {
     let mut object = MaybeUninit::uninit();
-    let skel = bpf::load(cgroup_id, &mut object)?;
+    let skel = bpf::load(scope, &mut object)?;
     let mut delivery = Delivery::new(sink);
 
     let mut builder = RingBufferBuilder::new();

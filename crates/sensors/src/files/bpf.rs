@@ -18,17 +18,18 @@ mod skel {
 
 pub use skel::FilesSkel;
 
-/// Opens the object, points it at `cgroup_id`, loads and attaches it; then seeds the pid set with
+/// Opens the object, points it at `scope`, loads and attaches it; then seeds the pid set with
 /// the processes already in the cgroup, so from the return on every process of the run is known.
-pub fn load(cgroup_id: u64, object: &mut MaybeUninit<OpenObject>) -> Result<FilesSkel<'_>, SensorError> {
+pub fn load(scope: crate::Scope, object: &mut MaybeUninit<OpenObject>) -> Result<FilesSkel<'_>, SensorError> {
     let mut open =
         skel::FilesSkelBuilder::default().open(object).map_err(refused("opening the BPF object"))?;
     let rodata = open.maps.rodata_data.as_deref_mut().ok_or(SensorError::MissingSection(".rodata"))?;
-    rodata.target_cgroup = cgroup_id;
+    rodata.target_cgroup = scope.id;
+    rodata.target_level = scope.level;
     let mut skel = open.load().map_err(refused("loading (verifying) the programs"))?;
     skel.attach().map_err(refused("attaching to the file syscalls and the fork and cgroup tracepoints"))?;
     // After attaching: a fork in between is seen by the program, and seeding it again is harmless.
-    for pid in pids_in_cgroup(cgroup_id) {
+    for pid in pids_in_cgroup(scope.id) {
         skel.maps
             .run_pids
             .update(&pid.to_ne_bytes(), &[1], MapFlags::ANY)
@@ -54,15 +55,26 @@ pub fn lost(skel: &FilesSkel<'_>) -> u64 {
     full + skipped
 }
 
-/// The pids in the cgroup whose id is `cgroup_id`, found by walking the cgroup2 hierarchy; empty
-/// when it cannot be found (then the programs learn of the run's processes as they fork).
+/// The pids in the cgroup whose id is `cgroup_id` and in every cgroup beneath it, found by
+/// walking the cgroup2 hierarchy; empty when it cannot be found (then the programs learn of the
+/// scope's processes as they fork).
 fn pids_in_cgroup(cgroup_id: u64) -> Vec<u32> {
-    let Some(dir) = crate::cgroup2_mount().ok().and_then(|root| find_cgroup(&root, cgroup_id, 0)) else {
+    let Some(top) = crate::cgroup2_mount().ok().and_then(|root| find_cgroup(&root, cgroup_id, 0)) else {
         return Vec::new();
     };
-    std::fs::read_to_string(dir.join("cgroup.procs"))
-        .map(|procs| procs.lines().filter_map(|line| line.trim().parse().ok()).collect())
-        .unwrap_or_default()
+    let mut pids = Vec::new();
+    let mut dirs = vec![(top, 0)];
+    while let Some((dir, depth)) = dirs.pop() {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        pids.extend(procs.lines().filter_map(|line| line.trim().parse::<u32>().ok()));
+        if depth < CGROUP_DEPTH
+            && let Ok(entries) = std::fs::read_dir(&dir)
+        {
+            let children = entries.flatten().filter(|e| e.file_type().is_ok_and(|kind| kind.is_dir()));
+            dirs.extend(children.map(|e| (e.path(), depth + 1)));
+        }
+    }
+    pids
 }
 
 /// Deep enough for any real hierarchy (systemd nests about 5 levels), bounded so a pathological

@@ -100,8 +100,8 @@ pub struct FileWatch {
     /// mode). Directories are watched with everything below them at start (up to 4096
     /// directories each); paths that do not exist are skipped.
     pub sensitive: Vec<PathBuf>,
-    /// cgroup v2 id of the run: only processes in it are reported.
-    pub cgroup_id: u64,
+    /// The run's cgroup (a job's: a subtree): only processes in it are reported.
+    pub scope: crate::Scope,
     /// Also report the run's changes outside `tree`: on the tree's file system and on every
     /// other writable one the sensor can see (each gets a filesystem mark), for audit mode to
     /// record writes the fence would have refused.
@@ -171,7 +171,7 @@ fn run(
         });
     }
     let mut object = MaybeUninit::uninit();
-    let skel = bpf::load(watch.cgroup_id, &mut object)?;
+    let skel = bpf::load(watch.scope, &mut object)?;
 
     let fanotify_failed = |stage, path: &PathBuf| {
         let path = path.clone();

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use journal::Event;
-use sensors::{ExecSensor, cgroup_id, cgroup2_mount};
+use sensors::{ExecSensor, cgroup2_mount};
 
 /// Returns `None` (skip) when a privileged test cannot run, with the reason on stderr — or
 /// panics when `RINGFENCE_REQUIRE_PRIVILEGED=1`, where skipping would hide a broken setup.
@@ -41,8 +41,8 @@ impl TestCgroup {
         &self.path
     }
 
-    pub fn id(&self) -> u64 {
-        cgroup_id(self.path()).expect("the cgroup just created has an inode")
+    pub fn scope(&self) -> sensors::Scope {
+        sensors::Scope::of(self.path()).expect("the cgroup just created lies in the cgroup2 mount")
     }
 
     /// A command whose process moves itself into this cgroup before it execs, then (as root)
@@ -121,7 +121,7 @@ pub fn watched_cgroup_with(sink: Box<dyn FnMut(Event) + Send>) -> Option<(TestCg
         Ok(cgroup) => cgroup,
         Err(err) => return skip_or_fail(format!("cannot create a cgroup v2 leaf: {err}")),
     };
-    match ExecSensor::start(cgroup.id(), sink) {
+    match ExecSensor::start(cgroup.scope(), sink) {
         Ok(sensor) => Some((cgroup, sensor)),
         Err(err) => skip_or_fail(format!("BPF cannot load: {err}")),
     }

