@@ -9,7 +9,13 @@ const commands = require('./lib/commands');
 
 /** Is a job daemon running? Asked when main did not get as far as a confirmed start. */
 function running(state, env) {
-  const r = priv.run(priv.asRoot(state.how, state.bin, ['job', 'status'], env, priv.PASS_ENV), { capture: true, timeoutMs: 60000 });
+  let r;
+  try {
+    r = priv.run(priv.asRoot(state.how, state.bin, ['job', 'status'], env, priv.PASS_ENV), { capture: true, timeoutMs: 60000 });
+  } catch (e) {
+    console.log(`ringfence: could not ask whether job mode runs: ${e.message}`);
+    return false;
+  }
   if (r.status !== 0) return false;
   try {
     return JSON.parse(r.stdout).running === true;
