@@ -33,8 +33,9 @@ async function releaseServer(t, files) {
       res.writeHead(302, { location: 'http://example.com/x' });
       res.end();
     } else if (req.url === '/short') {
+      // The connection drops mid-body, as a broken download does.
       res.writeHead(200, { 'content-length': '1000' });
-      res.end('only a few bytes');
+      res.write('only a few bytes', () => res.destroy());
     } else if (files[req.url]) {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.end(files[req.url]);
@@ -44,7 +45,10 @@ async function releaseServer(t, files) {
     }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => server.close());
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   return `http://127.0.0.1:${server.address().port}`;
 }
 
