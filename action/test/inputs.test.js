@@ -133,3 +133,19 @@ test('version and checksum', () => {
   assert.equal(inputs.parseChecksum(`sha256:${d}`), d.toLowerCase());
   assert.throws(() => inputs.readInputs(envFor({ checksum: 'abc' })), /input `checksum`: write the SHA-256/);
 });
+
+test('action.yml declares exactly the inputs the action reads, and the sentinel outputs', () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const text = fs.readFileSync(path.join(__dirname, '..', '..', 'action.yml'), 'utf8');
+  const block = (name) => {
+    const m = text.match(new RegExp(`^${name}:\\n((?:  .*\\n|\\n)*)`, 'm'));
+    assert.ok(m, `action.yml has ${name}:`);
+    return [...m[1].matchAll(/^ {2}([A-Za-z0-9_-]+):/gm)].map((x) => x[1]);
+  };
+  assert.deepEqual(block('inputs').sort(), [...inputs.INPUT_NAMES].sort());
+  for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'CODEX_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GITHUB_TOKEN']) {
+    assert.ok(block('outputs').includes(name), `output ${name} declared`);
+  }
+  assert.match(text, /^ {2}using: node24\n {2}main: action\/main.js\n {2}post: action\/post.js\n {2}post-if: always\(\)$/m);
+});
