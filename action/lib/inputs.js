@@ -17,7 +17,23 @@ function inputVar(name) {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
+/** Every input action.yml declares (a test holds the two lists equal). */
+const INPUT_NAMES = [
+  'egress-policy',
+  'allowed-endpoints',
+  'disable-sudo',
+  'disable-file-monitoring',
+  'policy',
+  'secrets',
+  'out',
+  'ringfence-path',
+  'version',
+  'checksum',
+  'release-url',
+];
+
 function getInput(env, name) {
+  if (!INPUT_NAMES.includes(name)) throw new Error(`${name} is not an input action.yml declares`);
   return (env[inputVar(name)] || '').trim();
 }
 
@@ -207,6 +223,7 @@ function stopArgs(out) {
 }
 
 module.exports = {
+  INPUT_NAMES,
   InputError,
   inputVar,
   readInputs,
