@@ -163,3 +163,23 @@ test('install as root: a root-owned 0755 copy in root-owned directories', (t) =>
   assert.equal(st.mode & 0o7777, 0o755);
   assert.equal(install.sha256File(bin), sha(BODY));
 });
+
+test('main\'s download path: inputs version, checksum and release-url fetch and check the runner\'s asset', async (t) => {
+  const { obtain } = require('../main');
+  const inputs = require('../lib/inputs');
+  const asset = install.assetName();
+  const base = await releaseServer(t, { [`/v0.3.0/${asset}`]: BODY });
+  const env = {
+    RUNNER_TEMP: tempDir(t),
+    [inputs.inputVar('version')]: 'v0.3.0',
+    [inputs.inputVar('checksum')]: sha(BODY),
+    [inputs.inputVar('release-url')]: `${base}/`,
+  };
+  const got = await obtain(inputs.readInputs(env), env);
+  assert.equal(got.digest, sha(BODY));
+  assert.equal(path.basename(got.file), asset);
+  assert.ok(got.file.startsWith(env.RUNNER_TEMP), 'downloaded into the runner temp dir');
+  assert.deepEqual(fs.readFileSync(got.file), BODY);
+  const bad = { ...env, [inputs.inputVar('checksum')]: 'f'.repeat(64) };
+  await assert.rejects(obtain(inputs.readInputs(bad), bad), /SHA-256 mismatch .* expected f{64}/);
+});
