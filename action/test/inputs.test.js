@@ -10,6 +10,17 @@ function envFor(withValues, extra = {}) {
   return env;
 }
 
+/** Each case (entry → words of the reason) is refused with an error naming the input and the entry. */
+function assertRefused(input, cases, parse) {
+  for (const [entry, why] of Object.entries(cases)) {
+    assert.throws(
+      () => parse(entry),
+      (e) => e instanceof inputs.InputError && e.message.startsWith(`input \`${input}\`:`) && e.message.includes(why),
+      `${entry} should be refused with "${why}"`,
+    );
+  }
+}
+
 test('the issue snippet becomes the job start flags', () => {
   const env = envFor(
     {
@@ -68,13 +79,8 @@ test('endpoints: refusals name the input and the entry', () => {
     'a_b.com:443': 'not a host name label',
     'x.123:443': 'all digits',
   };
-  for (const [entry, why] of Object.entries(cases)) {
-    assert.throws(
-      () => inputs.readInputs(envFor({ 'allowed-endpoints': `ok.example.com:443 ${entry}` })),
-      (e) => e instanceof inputs.InputError && e.message.startsWith('input `allowed-endpoints`:') && e.message.includes(entry) && e.message.includes(why),
-      `${entry} should be refused with "${why}"`,
-    );
-  }
+  assertRefused('allowed-endpoints', cases, (entry) => inputs.readInputs(envFor({ 'allowed-endpoints': `ok.example.com:443 ${entry}` })));
+  assert.throws(() => inputs.parseEndpoints('ok.example.com 1.2.3.4:443'), /input `allowed-endpoints`: `1\.2\.3\.4:443`: IP addresses/);
 });
 
 test('egress-policy and booleans accept only their words', () => {
@@ -104,13 +110,7 @@ test('secrets: refusals name the input', () => {
     'K=https://api.x.com': 'not a URL',
     'K=1.2.3.4': 'IP addresses',
   };
-  for (const [text, why] of Object.entries(cases)) {
-    assert.throws(
-      () => inputs.parseSecrets(text),
-      (e) => e instanceof inputs.InputError && e.message.startsWith('input `secrets`:') && e.message.includes(why),
-      `${text} should be refused with "${why}"`,
-    );
-  }
+  assertRefused('secrets', cases, (text) => inputs.parseSecrets(text));
 });
 
 test('a listed secret must be in the step environment', () => {
