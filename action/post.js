@@ -11,7 +11,7 @@ const commands = require('./lib/commands');
 function running(state, env) {
   let r;
   try {
-    r = priv.run(priv.asRoot(state.how, state.bin, ['job', 'status'], env, priv.PASS_ENV), { capture: true, timeoutMs: 60000 });
+    r = priv.run(priv.asRoot(state.how, state.bin, ['job', 'status'], env, []), { capture: true, timeoutMs: 60000 });
   } catch (e) {
     console.log(`ringfence: could not ask whether job mode runs: ${e.message}`);
     return false;
@@ -35,7 +35,11 @@ function post(env = process.env) {
     console.log('ringfence: job mode did not start (see main\'s error above); nothing to stop');
     return 0;
   }
-  const r = priv.run(priv.asRoot(state.how, state.bin, inputs.stopArgs(state.out), env, priv.PASS_ENV));
+  // The token `job start` saved in main's state; the runner gives it to this step only.
+  const token = env.STATE_ringfence_stop_token || '';
+  if (!token) throw new Error('no stop token in the post step\'s state (STATE_ringfence_stop_token); the job fence keeps running until the machine ends');
+  const args = inputs.stopArgs(state.out, token, env.GITHUB_STEP_SUMMARY || '');
+  const r = priv.run(priv.asRoot(state.how, state.bin, args, env, []));
   if (r.status !== 0) {
     throw new Error(`ringfence job stop failed (${r.signal ? `signal ${r.signal}` : `exit ${r.status}`}); its reason is above`);
   }

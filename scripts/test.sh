@@ -9,3 +9,5 @@ if command -v cargo-nextest >/dev/null; then
 else
   cargo test --locked --workspace --no-fail-fast
 fi
+# The GitHub Action's own tests (node) and actionlint on action.yml and the example workflows.
+./scripts/test-action.sh

@@ -30,6 +30,8 @@ const INPUT_NAMES = [
   'version',
   'checksum',
   'release-url',
+  'upstream-ca',
+  'cgroup',
 ];
 
 function getInput(env, name) {
@@ -190,6 +192,8 @@ function readInputs(env) {
     version: parseVersion(getInput(env, 'version')),
     checksum: parseChecksum(getInput(env, 'checksum')),
     releaseUrl: getInput(env, 'release-url') || null,
+    upstreamCa: getInput(env, 'upstream-ca') || null,
+    cgroup: getInput(env, 'cgroup') || null,
   };
   for (const s of cfg.secrets) {
     // The value reaches ringfence only through this step's `env:`; without it ringfence would
@@ -213,13 +217,21 @@ function startArgs(cfg, user) {
   for (const s of cfg.secrets) args.push('--secret', `${s.name}=${s.hosts.join(',')}`);
   if (cfg.disableSudo) args.push('--disable-sudo');
   if (cfg.disableFileMonitoring) args.push('--disable-file-monitoring');
-  if (cfg.out) args.push('--out', cfg.out);
+  // `out` is where `job stop` copies the reports (for an artifact); the journal itself is written
+  // by root into its own directory under RUNNER_TEMP while the job runs.
+  if (cfg.upstreamCa) args.push('--upstream-ca', cfg.upstreamCa);
+  if (cfg.cgroup) args.push('--cgroup', cfg.cgroup);
   if (user) args.push('--user', user);
   return args;
 }
 
-function stopArgs(out) {
-  return out ? ['job', 'stop', '--out', out] : ['job', 'stop'];
+// The stop token and the summary file go as arguments: with disable-sudo, the only sudo left
+// is `ringfence job stop --token *`, without SETENV, so no variable would reach ringfence.
+function stopArgs(out, token = '', summary = '') {
+  const args = ['job', 'stop', '--token', token];
+  if (summary) args.push('--summary', summary);
+  if (out) args.push('--out', out);
+  return args;
 }
 
 module.exports = {

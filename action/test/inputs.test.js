@@ -44,10 +44,9 @@ test('defaults pass no mode, so ringfence picks audit or the policy file\'s', ()
   const cfg = inputs.readInputs(envFor({ policy: 'ringfence.yml', 'disable-file-monitoring': 'True', out: 'rf' }));
   assert.deepEqual(inputs.startArgs(cfg, null), [
     'job', 'start', '--policy', '/home/runner/work/repo/repo/ringfence.yml', '--disable-file-monitoring',
-    '--out', '/home/runner/work/repo/repo/rf',
   ]);
-  assert.deepEqual(inputs.stopArgs(cfg.out), ['job', 'stop', '--out', '/home/runner/work/repo/repo/rf']);
-  assert.deepEqual(inputs.stopArgs(''), ['job', 'stop']);
+  assert.deepEqual(inputs.stopArgs(cfg.out, 'tok', '/s'), ['job', 'stop', '--token', 'tok', '--summary', '/s', '--out', '/home/runner/work/repo/repo/rf']);
+  assert.deepEqual(inputs.stopArgs('', 'tok'), ['job', 'stop', '--token', 'tok']);
 });
 
 test('endpoints: Harden-Runner spellings, wildcards, default port, duplicates', () => {

