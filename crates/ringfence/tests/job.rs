@@ -26,7 +26,7 @@ impl Job {
         self.stdout
             .lines()
             .find_map(|l| l.strip_prefix(&format!("STEP {name} rc=")))
-            .and_then(|rc| rc.trim().parse().ok())
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
     }
 
     fn output(&self, name: &str) -> String {

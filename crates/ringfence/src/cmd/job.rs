@@ -71,6 +71,10 @@ struct StartArgs {
     /// Also trust this PEM CA for ringfence's own TLS toward real servers (repeatable)
     #[arg(long = "upstream-ca", value_name = "FILE")]
     upstream_ca: Vec<PathBuf>,
+    /// Do not allow the GitHub Actions runner's own hosts (RUNNER_PRESET, plus the hosts of
+    /// GITHUB_SERVER_URL and GITHUB_API_URL) [default: allowed]
+    #[arg(long)]
+    no_runner_preset: bool,
 }
 
 #[derive(clap::Args)]
@@ -86,6 +90,34 @@ struct StopArgs {
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
 }
+
+/// What the GitHub Actions runner itself needs while the job runs (job messages, logs, artifacts,
+/// caches, action downloads, OIDC tokens), allowed on port 443 in every job fence unless
+/// `--no-runner-preset`. Read from the runner's documented communication requirements
+/// (github.com's "Communication between self-hosted runners and GitHub"), preset version
+/// 2026-12. Allowed to every process, not only the runner's: `actions/cache`, `upload-artifact`
+/// and `checkout` reach the same hosts from node processes the runner starts for a step, which
+/// are indistinguishable by process from any other step's. The runner's own long-lived
+/// connections were open before the fence and keep flowing without it.
+pub const RUNNER_PRESET: &[&str] = &[
+    "github.com",
+    "api.github.com",
+    "codeload.github.com",
+    "objects.githubusercontent.com",
+    "raw.githubusercontent.com",
+    "pkg.actions.githubusercontent.com",
+    "pipelines.actions.githubusercontent.com",
+    "results-receiver.actions.githubusercontent.com",
+    "broker.actions.githubusercontent.com",
+    "token.actions.githubusercontent.com",
+    "vstoken.actions.githubusercontent.com",
+    "*.actions.githubusercontent.com",
+];
+
+/// The storage accounts job logs, artifacts and caches go to. A wildcard over
+/// `blob.core.windows.net` would allow anyone's storage account (the policy refuses it), so the
+/// runner's documented ones are listed by number.
+const RUNNER_STORAGE_ACCOUNTS: std::ops::RangeInclusive<u32> = 0..=19;
 
 /// The daemon's directory: the control socket and the state file, root's only.
 fn job_dir() -> PathBuf {
@@ -131,12 +163,16 @@ fn start(args: StartArgs) -> anyhow::Result<u8> {
     }
     let mut argv = vec!["ringfence".to_string(), "job".into(), "start".into()];
     argv.extend(std::env::args().skip(3));
+    let mut allow = args.allow;
+    if !args.no_runner_preset {
+        allow.extend(runner_hosts());
+    }
     let flags = plan::Flags {
         policy: args.policy,
         mode: args.mode.map(Into::into),
         out,
         user: user.clone(),
-        allow: args.allow,
+        allow,
         secrets: args.secrets,
         upstream_ca: args.upstream_ca,
         ..Default::default()
@@ -195,6 +231,20 @@ fn start(args: StartArgs) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// The runner preset plus a GitHub Enterprise Server's own hosts, as `--allow` entries.
+fn runner_hosts() -> Vec<String> {
+    let mut hosts: Vec<String> = RUNNER_PRESET.iter().map(|h| format!("{h}:443")).collect();
+    hosts.extend(RUNNER_STORAGE_ACCOUNTS.map(|n| format!("productionresultssa{n}.blob.core.windows.net:443")));
+    for var in ["GITHUB_SERVER_URL", "GITHUB_API_URL"] {
+        let Ok(url) = std::env::var(var) else { continue };
+        let host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+        if !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c)) {
+            hosts.push(format!("{host}:443"));
+        }
+    }
+    hosts
 }
 
 /// The daemon: leaves the caller's session and terminal, cannot be traced by the job's user,
@@ -497,5 +547,18 @@ fn mode_name(mode: journal::Mode) -> &'static str {
     match mode {
         journal::Mode::Block => "block",
         journal::Mode::Audit => "audit",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_runner_preset_host_is_an_allow_rule_the_policy_takes() {
+        let mut policy = policy::Policy::default();
+        for host in runner_hosts() {
+            policy.allow_from_flag(&host).unwrap_or_else(|e| panic!("{host}: {} ({})", e.message, e.help));
+        }
     }
 }

@@ -63,6 +63,8 @@ step() {
     while IFS= read -r line; do
         [ -n "$line" ] && extra+=("$line")
     done < "$gh/env.all"
+    local t0
+    t0=$(date +%s%N)
     setpriv --reuid=$uid --regid=$uid --clear-groups --reset-env \
         env HOME="$home" PATH=/usr/local/bin:/usr/bin:/bin USER=rfrunner \
         GITHUB_ENV="$gh/env.$n" GITHUB_OUTPUT="$gh/output.$n" GITHUB_STATE="$gh/state.$n" \
@@ -71,6 +73,7 @@ step() {
         SECRET_VALUE="${SECRET_VALUE:-}" "${extra[@]}" "$@" \
         > "$gh/stdout.$n" 2> "$gh/stderr.$n"
     local rc=$?
+    local ms=$((($(date +%s%N) - t0) / 1000000))
     cat "$gh/env.$n" >> "$gh/env.all"
     # Outputs become STEP_<name>_<key> for later steps (what `steps.<id>.outputs` stands for).
     while IFS='=' read -r key value; do
@@ -80,7 +83,7 @@ step() {
     while IFS='=' read -r key value; do
         [ -n "$key" ] && echo "STATE_${key}=${value}" >> "$gh/state.all"
     done < "$gh/state.$n"
-    echo "STEP $name rc=$rc"
+    echo "STEP $name rc=$rc ms=$ms"
     sed "s/^/OUT $name /" "$gh/stdout.$n" "$gh/stderr.$n"
 }
 
