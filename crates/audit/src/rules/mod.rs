@@ -30,7 +30,7 @@ use crate::finding::{Category, Confidence, Finding, Severity};
 use crate::source::{FileKind, SourceFile};
 use crate::workflow::gates::{Gate, gate_for};
 use crate::workflow::triggers::Reach;
-use crate::workflow::{Agent, Job, Launch, Step, Workflow};
+use crate::workflow::{Agent, AgentTool, Job, Step, Workflow};
 use crate::yaml::{Node, Span};
 
 /// What a rule is, declared once per rule file.
@@ -158,14 +158,16 @@ impl AgentCx<'_, '_> {
     }
 }
 
-/// The write-access check built into claude-code-action and codex-action, unless the
-/// workflow turned it off.
+/// The write-access check built into an agent action (claude-code-action, codex-action, …),
+/// unless one of its opt-out inputs in the catalogue opens it to everyone.
 pub fn write_check(cx_agent: &Agent<'_>, step: Option<&Step<'_>>) -> Option<&'static str> {
-    let Launch::Action { write_check: true, .. } = cx_agent.launch else { return None };
-    let opened = ["allowed_non_write_users", "allow-users", "allow_users"]
+    let spec = cx_agent.action_spec().filter(|s| s.write_check)?;
+    let opened = spec
+        .opt_outs
         .iter()
-        .filter_map(|k| step.and_then(|s| s.with(k)))
-        .any(|n| n.as_str().is_some_and(|v| v.trim() == "*"));
+        .filter(|o| !o.who.contains("bot"))
+        .filter_map(|o| step.and_then(|s| s.with(o.input)).map(|n| (o, n)))
+        .any(|(o, n)| n.as_str().is_some_and(|v| o.opens.contains(&v.trim())));
     if opened { None } else { Some("the action refuses actors without write access") }
 }
 
@@ -183,6 +185,11 @@ fn exposure(wf: &Workflow<'_>, job: &Job<'_>, agent: &Agent<'_>, gate: &Gate) ->
     }
     Exposure::Outside { events, weak: gate.weak.clone() }
 }
+
+/// The rules that apply to a repository script started with a model key, which ringfence
+/// cannot read: who can start it, what text reaches it, and where it can send what it holds.
+const SCRIPT_RULES: &[&str] =
+    &["untrusted-trigger", "prompt-injection", "no-egress-control", "secret-to-github-env"];
 
 /// Run every enabled rule over one file.
 pub fn check(file: &SourceFile, config: &Config) -> Vec<Finding> {
@@ -207,8 +214,16 @@ pub fn check(file: &SourceFile, config: &Config) -> Vec<Finding> {
                     let exposure = exposure(&wf, job, agent, &gate);
                     let step = agent.step.and_then(|i| job.steps.get(i));
                     let cx = AgentCx { wf: &wf, job, agent, step, gate, exposure };
+                    let from = findings.len();
                     for rule in &rules {
+                        if agent.tool == AgentTool::Script && !SCRIPT_RULES.contains(&rule.meta().id) {
+                            continue;
+                        }
                         sink(*rule, &mut findings, &mut |s| rule.agent(&cx, s));
+                    }
+                    // A script with a model key may not be an agent at all: say so.
+                    if agent.tool == AgentTool::Script {
+                        findings[from..].iter_mut().for_each(|f| f.confidence = Confidence::Low);
                     }
                 }
             }
