@@ -254,3 +254,90 @@ fn gate_that_holds_lowers_write_check_disabled() {
     assert_eq!(f.severity, audit::Severity::Low, "{f:#?}");
     assert!(f.message.contains("gate still holds"));
 }
+
+// Family 6: a reusable workflow that opens the write check is reachable by outsiders.
+
+#[test]
+fn reusable_workflow_with_open_write_check_reaches_outsiders() {
+    let wf = |value: &str| {
+        format!(
+            "on: {{workflow_call: {{secrets: {{KEY: {{required: true}}}}}}}}\npermissions: {{contents: write}}\njobs:\n  a:\n    runs-on: x\n    timeout-minutes: 5\n    steps:\n      - uses: anthropics/claude-code-action@v1\n        with:\n          anthropic_api_key: ${{{{ secrets.KEY }}}}\n          allowed_non_write_users: '{value}'\n          claude_args: --max-turns 3\n"
+        )
+    };
+    let open = expect(
+        &wf("*"),
+        &["write-check-disabled", "untrusted-trigger", "no-egress-control", "write-permissions-untrusted"],
+        &[],
+    );
+    assert_eq!(find(&open, "write-check-disabled")[0].severity, audit::Severity::Critical);
+    expect(&wf("octocat"), &[], &["untrusted-trigger", "no-egress-control", "write-permissions-untrusted"]);
+}
+
+// Family 3: untrusted text fetched through API actions and moved between files.
+
+#[test]
+fn github_script_fetch_through_files_reaches_the_agent() {
+    let found = expect(
+        r#"
+on: {workflow_dispatch: {inputs: {issue: {type: string, required: true}}}}
+jobs:
+  fix:
+    runs-on: ubuntu-latest
+    steps:
+      - id: issue
+        uses: actions/github-script@v7
+        with:
+          result-encoding: string
+          script: |
+            const { data } = await github.rest.issues.get({ ...context.repo, issue_number: Number('${{ inputs.issue }}') });
+            return data.body;
+      - run: |
+          printf '%s' "${{ steps.issue.outputs.result }}" > body.md
+          cat header.md body.md > task.md
+      - env: {OPENAI_API_KEY: "${{ secrets.OPENAI_API_KEY }}"}
+        run: aider --yes --message-file task.md
+"#,
+        &["prompt-injection"],
+        &[],
+    );
+    let f = find(&found, "prompt-injection")[0];
+    assert!(f.message.contains("file task.md") && f.message.contains("file body.md"), "{f:#?}");
+}
+
+#[test]
+fn issues_helper_output_and_cp_tee_carry_taint() {
+    expect(
+        r#"
+on: {workflow_dispatch: {}}
+jobs:
+  fix:
+    runs-on: ubuntu-latest
+    steps:
+      - id: get
+        uses: actions-cool/issues-helper@v3
+        with:
+          actions: get-issue
+          issue-number: 7
+      - run: echo "${{ steps.get.outputs.issue-body }}" | tee issue.txt
+      - run: cp issue.txt prompt.txt
+      - run: claude -p "$(cat prompt.txt)" --max-turns 3
+"#,
+        &["prompt-injection"],
+        &[],
+    );
+    // The same chain from a file nobody tainted stays quiet.
+    expect(
+        r#"
+on: {workflow_dispatch: {}}
+jobs:
+  fix:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "fix the typos" | tee issue.txt
+      - run: cp issue.txt prompt.txt
+      - run: claude -p "$(cat prompt.txt)" --max-turns 3
+"#,
+        &[],
+        &["prompt-injection"],
+    );
+}

@@ -137,6 +137,8 @@ pub struct AgentCx<'w, 'a> {
     pub step: Option<&'w Step<'a>>,
     pub gate: Gate,
     pub exposure: Exposure,
+    /// Outside users can fire an event that starts this agent, whether or not a gate holds.
+    pub reach_outside: bool,
 }
 
 impl AgentCx<'_, '_> {
@@ -150,7 +152,7 @@ impl AgentCx<'_, '_> {
 
     /// Outside users can fire the workflow's events, whether or not a gate holds.
     pub fn outside_events(&self) -> bool {
-        self.wf.triggers.reach() == Reach::Outside
+        self.reach_outside
     }
 
     pub fn with(&self, key: &str) -> Option<&Node> {
@@ -171,8 +173,27 @@ pub fn write_check(cx_agent: &Agent<'_>, step: Option<&Step<'_>>) -> Option<&'st
     if opened { None } else { Some("the action refuses actors without write access") }
 }
 
+/// Does a reusable workflow reach outside users through its callers? Its own `on:` says only
+/// `workflow_call`; when the agent's write check is opened to everyone, whatever event a caller
+/// runs it on (an issue comment, a fork's pull request) reaches the agent, so it is treated as
+/// reachable. A check left in place keeps it to the caller's maintainers.
+fn called_open(wf: &Workflow<'_>, job: &Job<'_>, agent: &Agent<'_>) -> bool {
+    wf.triggers.has("workflow_call")
+        && agent.has_write_check()
+        && write_check(agent, agent.step.and_then(|i| job.steps.get(i))).is_none()
+}
+
+/// How far the events that start a job's agents reach: the workflow's own events, or outside
+/// users through the callers of a reusable workflow whose agent's write check is open.
+pub fn job_reach(wf: &Workflow<'_>, job: &Job<'_>) -> Reach {
+    if job.agents.iter().any(|a| called_open(wf, job, a)) { Reach::Outside } else { wf.triggers.reach() }
+}
+
 fn exposure(wf: &Workflow<'_>, job: &Job<'_>, agent: &Agent<'_>, gate: &Gate) -> Exposure {
-    let events: Vec<String> = wf.triggers.outside().iter().map(|e| e.name.to_string()).collect();
+    let mut events: Vec<String> = wf.triggers.outside().iter().map(|e| e.name.to_string()).collect();
+    if events.is_empty() && called_open(wf, job, agent) {
+        events.push("workflow_call (from callers' outside events, with the write check opened)".into());
+    }
     if events.is_empty() {
         return Exposure::Maintainers;
     }
@@ -213,7 +234,8 @@ pub fn check(file: &SourceFile, config: &Config) -> Vec<Finding> {
                     let gate = gate_for(job, &wf.jobs, agent.step);
                     let exposure = exposure(&wf, job, agent, &gate);
                     let step = agent.step.and_then(|i| job.steps.get(i));
-                    let cx = AgentCx { wf: &wf, job, agent, step, gate, exposure };
+                    let reach_outside = wf.triggers.reach() == Reach::Outside || called_open(&wf, job, agent);
+                    let cx = AgentCx { wf: &wf, job, agent, step, gate, exposure, reach_outside };
                     let from = findings.len();
                     for rule in &rules {
                         if agent.tool == AgentTool::Script && !SCRIPT_RULES.contains(&rule.meta().id) {
