@@ -341,3 +341,20 @@ jobs:
         &["prompt-injection"],
     );
 }
+
+// Family 7: pinned command prefixes are not arbitrary code.
+
+#[test]
+fn pinned_command_prefixes() {
+    let wf = |tools: &str| {
+        format!(
+            "on: push\npermissions: {{}}\njobs:\n  a:\n    runs-on: x\n    timeout-minutes: 5\n    steps:\n      - uses: anthropics/claude-code-action@v1\n        with:\n          claude_args: --max-turns 3 --allowedTools \"{tools}\"\n"
+        )
+    };
+    expect(&wf("Read,Bash(node tools/check.mjs:*)"), &[], &["unscoped-shell-tool"]);
+    expect(&wf("Read,Edit,Bash(node tools/check.mjs:*)"), &["unscoped-shell-tool"], &[]);
+    let gh = expect(&wf("Read,Bash(gh api repos/o/r/issues/42/comments:*)"), &["unscoped-shell-tool"], &[]);
+    assert!(find(&gh, "unscoped-shell-tool").iter().all(|f| f.severity == audit::Severity::Low));
+    let pytest = expect(&wf("Read,Bash(python -m pytest tests/*)"), &["unscoped-shell-tool"], &[]);
+    assert!(find(&pytest, "unscoped-shell-tool")[0].message.contains("pytest"));
+}

@@ -77,15 +77,15 @@ impl Rule for PermissionBypass {
                 out.add(node.span, severity, Confidence::High, message, FIX);
             }
         }
-        if let Some(always) = spec.always {
-            if let Some(why) = unrestricted_shell(cx.with("settings")) {
-                let message = format!(
-                    "`{}` always starts {} with `{always}`, and {why}: every shell command runs without a check",
-                    cx.agent.action_ref().and_then(|u| u.as_str()).unwrap_or("the action"),
-                    cx.agent.tool.name()
-                );
-                out.add(cx.agent.anchor.span, severity, Confidence::High, message, ALWAYS_FIX);
-            }
+        if let Some(always) = spec.always
+            && let Some(why) = unrestricted_shell(cx.with("settings"))
+        {
+            let message = format!(
+                "`{}` always starts {} with `{always}`, and {why}: every shell command runs without a check",
+                cx.agent.action_ref().and_then(|u| u.as_str()).unwrap_or("the action"),
+                cx.agent.tool.name()
+            );
+            out.add(cx.agent.anchor.span, severity, Confidence::High, message, ALWAYS_FIX);
         }
         // A `settings` input carries the same JSON as .claude/settings.json.
         let settings =

@@ -30,9 +30,10 @@ impl Rule for WriteCheckDisabled {
                     if cx.outside_events() { Severity::Critical } else { Severity::High },
                     format!("`{input}: {value}` lets {who} start the agent"),
                 )
-            } else if opt.keeps.contains(&value) || opt.opens == ["false"] {
-                continue;
-            } else if who.contains("bot") && own_bots(cx, value) {
+            } else if opt.keeps.contains(&value)
+                || opt.opens == ["false"]
+                || (who.contains("bot") && own_bots(cx, value))
+            {
                 continue;
             } else {
                 (

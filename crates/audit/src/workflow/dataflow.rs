@@ -370,10 +370,11 @@ fn targets(cmd: &shell::Command) -> Vec<&str> {
         .filter(|f| !f.contains("GITHUB_") && !f.starts_with("/dev/") && f.len() > 2)
         .collect();
     let words: Vec<&str> = cmd.words.iter().map(|w| w.text.as_str()).collect();
-    if matches!(words.first(), Some(&"cp") | Some(&"mv")) && words.len() >= 3 {
-        if let Some(dst) = words.last().filter(|d| !d.starts_with('-')) {
-            files.push(dst);
-        }
+    if matches!(words.first(), Some(&"cp") | Some(&"mv"))
+        && words.len() >= 3
+        && let Some(dst) = words.last().filter(|d| !d.starts_with('-'))
+    {
+        files.push(dst);
     }
     files
 }
