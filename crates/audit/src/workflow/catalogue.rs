@@ -223,13 +223,15 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         uses: "factory-ai/droid-action",
         tool: AgentTool::Droid,
-        write_check: true,
+        // Its validation checks that the actor is human (or an allowed bot), not that it has
+        // write access.
+        write_check: false,
         opt_outs: &[],
         args_inputs: &["droid_args"],
         prompt_inputs: &["prompt"],
         bypass_inputs: &[],
         always: None,
-        read_from: "droid-action v1 action.yml (`@droid` comment triggers)",
+        read_from: "droid-action v1 action.yml and src/github/validation (`@droid` comment triggers)",
     },
     ActionSpec {
         uses: "*/aider-github-action",
