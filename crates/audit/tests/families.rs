@@ -358,3 +358,15 @@ fn pinned_command_prefixes() {
     let pytest = expect(&wf("Read,Bash(python -m pytest tests/*)"), &["unscoped-shell-tool"], &[]);
     assert!(find(&pytest, "unscoped-shell-tool")[0].message.contains("pytest"));
 }
+
+#[test]
+fn file_written_earlier_in_the_agents_own_step() {
+    let wf = |agent: &str| {
+        format!(
+            "on: {{issues: {{types: [opened]}}}}\npermissions: {{}}\njobs:\n  a:\n    runs-on: x\n    timeout-minutes: 5\n    steps:\n      - run: |\n          gh issue view 1 --json body > task.txt\n          {agent}\n"
+        )
+    };
+    expect(&wf("goose run -i task.txt"), &["prompt-injection"], &[]);
+    // Writing the file is not naming it to the agent.
+    expect(&wf("goose run -t 'fix the build'"), &[], &["prompt-injection"]);
+}

@@ -305,4 +305,5 @@ pub fn is_model_key(name: &str) -> bool {
     ]
     .iter()
     .any(|p| n.contains(p))
+        || crate::workflow::catalogue::is_agent_key(name)
 }

@@ -119,11 +119,15 @@ fn piped_installer<'s>(
     }
     let next = next?;
     let between = script.get(cmd.raw.end..next.raw.start)?;
-    if between.trim() != "|" {
+    if !crate::shell::is_pipe(between) {
         return None;
     }
-    let shell_word =
-        next.words.iter().map(|w| w.text.as_str()).find(|w| !matches!(*w, "sudo" | "-E" | "env"))?;
+    // `| sudo -E bash`, `| CONFIGURE=false bash`: skip wrappers and assignments.
+    let shell_word = next
+        .words
+        .iter()
+        .map(|w| w.text.as_str())
+        .find(|w| !matches!(*w, "sudo" | "-E" | "env") && !w.contains('='))?;
     if !matches!(shell_word.rsplit('/').next()?, "bash" | "sh" | "zsh") {
         return None;
     }

@@ -317,9 +317,9 @@ fn launched(command: &Command) -> Option<(AgentTool, usize)> {
         let at = words.iter().skip(i + 2).position(|w| catalogue::by_download(&w.text).is_some())? + i + 2;
         return Some((catalogue::by_download(&words[at].text)?.tool, at + 1));
     }
-    let spec = catalogue::by_program(program)?;
+    let (spec, start) = catalogue::by_program(program)?;
     let rest = &words[i + 1..];
-    let starts = match spec.start {
+    let starts = match start {
         Start::Any => true,
         Start::Flag(flags) => rest.iter().any(|w| flags.contains(&w.text.split('=').next().unwrap_or(""))),
         Start::Sub(subs) => rest.first().is_some_and(|w| subs.contains(&w.text.as_str())),

@@ -58,9 +58,10 @@ pub struct ActionSpec {
 #[derive(Clone, Copy, Debug)]
 pub struct CliSpec {
     pub tool: AgentTool,
-    /// Program names (basename) that start it.
-    pub programs: &'static [&'static str],
-    pub start: Start,
+    /// Program names (basename) that start it, each with how it must be called.
+    pub programs: &'static [(&'static str, Start)],
+    /// Environment variables holding the agent's own API key (beside the model providers').
+    pub keys: &'static [&'static str],
     /// npm packages and pip distributions that install it (runnable with `npx`/`uvx` too).
     pub packages: &'static [&'static str],
     /// Python modules that run it with `python -m` (a prefix: `openhands.resolver.` covers
@@ -262,8 +263,8 @@ pub const ACTIONS: &[ActionSpec] = &[
 pub const CLIS: &[CliSpec] = &[
     CliSpec {
         tool: AgentTool::Claude,
-        programs: &["claude"],
-        start: Start::Flag(&["-p", "--print"]),
+        programs: &[("claude", Start::Flag(&["-p", "--print"]))],
+        keys: &[],
         packages: &["@anthropic-ai/claude-code"],
         modules: &[],
         installers: &["claude.ai/install.sh"],
@@ -275,8 +276,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::Codex,
-        programs: &["codex"],
-        start: Start::Sub(&["exec", "e"]),
+        programs: &[("codex", Start::Sub(&["exec", "e"]))],
+        keys: &[],
         packages: &["@openai/codex"],
         modules: &[],
         installers: &[],
@@ -288,8 +289,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::Gemini,
-        programs: &["gemini"],
-        start: Start::Any,
+        programs: &[("gemini", Start::Any)],
+        keys: &[],
         packages: &["@google/gemini-cli"],
         modules: &[],
         installers: &[],
@@ -301,8 +302,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::Qwen,
-        programs: &["qwen"],
-        start: Start::Any,
+        programs: &[("qwen", Start::Any)],
+        keys: &["DASHSCOPE_API_KEY", "QWEN_API_KEY"],
         packages: &["@qwen-code/qwen-code"],
         modules: &[],
         installers: &[],
@@ -314,8 +315,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::CopilotCli,
-        programs: &["copilot"],
-        start: Start::Flag(&["-p", "--prompt"]),
+        programs: &[("copilot", Start::Flag(&["-p", "--prompt"]))],
+        keys: &["COPILOT_GITHUB_TOKEN"],
         packages: &["@github/copilot"],
         modules: &[],
         installers: &[],
@@ -327,8 +328,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::Aider,
-        programs: &["aider"],
-        start: Start::Any,
+        programs: &[("aider", Start::Any)],
+        keys: &[],
         packages: &["aider-chat", "aider-install"],
         modules: &["aider"],
         installers: &["aider.chat/install.sh"],
@@ -340,8 +341,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::OpenHands,
-        programs: &["openhands"],
-        start: Start::Any,
+        programs: &[("openhands", Start::Any)],
+        keys: &["LLM_API_KEY"],
         packages: &["openhands-ai"],
         modules: &["openhands.resolver.", "openhands.core.main", "openhands.cli"],
         installers: &[],
@@ -355,8 +356,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::OpenCode,
-        programs: &["opencode"],
-        start: Start::Any,
+        programs: &[("opencode", Start::Any)],
+        keys: &["OPENCODE_API_KEY"],
         packages: &["opencode-ai"],
         modules: &[],
         installers: &["opencode.ai/install"],
@@ -368,8 +369,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::Goose,
-        programs: &["goose"],
-        start: Start::Sub(&["run"]),
+        programs: &[("goose", Start::Sub(&["run"]))],
+        keys: &["GOOSE_API_KEY"],
         packages: &[],
         modules: &[],
         installers: &["block/goose/releases/download/stable/download_cli.sh"],
@@ -381,8 +382,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::CursorAgent,
-        programs: &["cursor-agent"],
-        start: Start::Any,
+        programs: &[("cursor-agent", Start::Any), ("agent", Start::Flag(&["-p", "--print"]))],
+        keys: &["CURSOR_API_KEY"],
         packages: &[],
         modules: &[],
         installers: &["cursor.com/install"],
@@ -394,8 +395,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::Droid,
-        programs: &["droid"],
-        start: Start::Sub(&["exec"]),
+        programs: &[("droid", Start::Sub(&["exec"]))],
+        keys: &["FACTORY_API_KEY"],
         packages: &[],
         modules: &[],
         installers: &["app.factory.ai/cli"],
@@ -407,8 +408,8 @@ pub const CLIS: &[CliSpec] = &[
     },
     CliSpec {
         tool: AgentTool::Amp,
-        programs: &["amp"],
-        start: Start::Flag(&["-x", "--execute"]),
+        programs: &[("amp", Start::Flag(&["-x", "--execute"]))],
+        keys: &["AMP_API_KEY"],
         packages: &["@sourcegraph/amp"],
         modules: &[],
         installers: &["ampcode.com/install.sh"],
@@ -433,9 +434,14 @@ pub fn cli(tool: AgentTool) -> Option<&'static CliSpec> {
     CLIS.iter().find(|c| c.tool == tool)
 }
 
-/// The CLI a program name starts.
-pub fn by_program(program: &str) -> Option<&'static CliSpec> {
-    CLIS.iter().find(|c| c.programs.contains(&program))
+/// The CLI a program name starts, with how it must be called to run the agent.
+pub fn by_program(program: &str) -> Option<(&'static CliSpec, Start)> {
+    CLIS.iter().find_map(|c| c.programs.iter().find(|(p, _)| *p == program).map(|(_, s)| (c, *s)))
+}
+
+/// Is `name` an agent's own API key variable in the catalogue?
+pub fn is_agent_key(name: &str) -> bool {
+    CLIS.iter().any(|c| c.keys.iter().any(|k| k.eq_ignore_ascii_case(name)))
 }
 
 /// The CLI an npm package or pip distribution installs.
@@ -470,6 +476,8 @@ mod tests {
         assert!(action("openai/codex-action-fork").is_none());
         assert_eq!(by_module("openhands.resolver.resolve_issue").map(|c| c.tool), Some(AgentTool::OpenHands));
         assert!(by_module("openhandsx").is_none());
+        assert!(matches!(by_program("agent"), Some((c, Start::Flag(_))) if c.tool == AgentTool::CursorAgent));
+        assert!(is_agent_key("cursor_api_key"));
         assert_eq!(
             by_download("curl -fsSL https://cursor.com/install").map(|c| c.tool),
             Some(AgentTool::CursorAgent)

@@ -315,10 +315,20 @@ impl<'w, 'a> Scope<'w, 'a> {
     /// and names a tainted file among its other words (`cat header.md body.md > task.md`)
     /// taints what it writes.
     pub fn tainted_files(self) -> Vec<(String, Flow)> {
+        self.tainted_files_before(None)
+    }
+
+    /// [`Scope::tainted_files`], also counting the commands of the current step's own script
+    /// that end before byte `offset` (`echo "$BODY" > task.txt; goose run -i task.txt`).
+    pub fn tainted_files_before(self, offset: Option<usize>) -> Vec<(String, Flow)> {
         let mut out: Vec<(String, Flow)> = Vec::new();
-        for step in self.earlier_steps() {
+        let current = offset.and_then(|_| self.step.and_then(|i| self.job.steps.get(i)));
+        for step in self.earlier_steps().iter().chain(current) {
             let Some(script) = step.run().and_then(Node::as_str) else { continue };
-            let commands = shell::commands(script);
+            let mut commands = shell::commands(script);
+            if Some(step.index) == self.step {
+                commands.retain(|c| offset.is_some_and(|o| c.raw.end <= o));
+            }
             for (n, cmd) in commands.iter().enumerate() {
                 let files = targets(cmd);
                 if files.is_empty() {
@@ -328,9 +338,7 @@ impl<'w, 'a> Scope<'w, 'a> {
                 // `echo "$BODY" | tee x`: what the pipeline before it prints goes into the file.
                 let mut k = n;
                 while k > 0
-                    && script
-                        .get(commands[k - 1].raw.end..commands[k].raw.start)
-                        .is_some_and(|b| b.trim() == "|")
+                    && script.get(commands[k - 1].raw.end..commands[k].raw.start).is_some_and(shell::is_pipe)
                 {
                     k -= 1;
                     range.start = commands[k].raw.start;
