@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Precision and recall per category of `ringfence audit` on corpus/agent/ against labels.txt.
 
-Usage: eval.py RINGFENCE_BIN [--details]
+Usage: eval.py RINGFENCE_BIN [--details] [--new]
+
+--new scores corpus/agent-new/ against labels-new.txt (the part added for issue 18) instead.
 """
 import json, os, subprocess, sys
 from collections import defaultdict
@@ -12,10 +14,11 @@ CATS = ["trigger", "injection", "tools", "secrets", "egress", "permissions", "su
 
 def main():
     bin_, details = sys.argv[1], "--details" in sys.argv
-    corpus = os.path.join(HERE, "corpus", "agent")
+    new = "--new" in sys.argv
+    corpus = os.path.join(HERE, "corpus", "agent-new" if new else "agent")
     files = sorted(f for f in os.listdir(corpus) if f.endswith((".yml", ".yaml")))
     want = set()
-    for line in open(os.path.join(HERE, "labels.txt")):
+    for line in open(os.path.join(HERE, "labels-new.txt" if new else "labels.txt")):
         if line.strip() and not line.startswith("#"):
             f, rule, at = line.split()
             want.add((f, rule, at))

@@ -81,6 +81,11 @@ pub fn commands(src: &str) -> Vec<Command> {
     out
 }
 
+/// Is the text between two commands a pipe (`|`, also after a line continuation)?
+pub fn is_pipe(between: &str) -> bool {
+    between.replace("\\\n", " ").trim() == "|"
+}
+
 /// Words of an argument string such as `--allowedTools "Bash(git:*)" --max-turns 5`.
 pub fn words(src: &str) -> Vec<Word> {
     commands(src).into_iter().flat_map(|c| c.words).collect()

@@ -223,6 +223,27 @@ impl Expr {
         }
     }
 
+    /// String literals this expression can evaluate to: `c && 'a' || 'b'` yields `a` and `b`
+    /// (the same value paths as [`Expr::value_sources`]), so an argument string built by a
+    /// condition can be read branch by branch.
+    pub fn value_strings(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect_value_strings(&mut out);
+        out
+    }
+
+    fn collect_value_strings<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match &self.kind {
+            ExprKind::String(s) => out.push(s),
+            ExprKind::Binary { op: BinOp::Or, lhs, rhs } => {
+                lhs.collect_value_strings(out);
+                rhs.collect_value_strings(out);
+            }
+            ExprKind::Binary { op: BinOp::And, rhs, .. } => rhs.collect_value_strings(out),
+            _ => {}
+        }
+    }
+
     pub fn as_string(&self) -> Option<&str> {
         match &self.kind {
             ExprKind::String(s) => Some(s),

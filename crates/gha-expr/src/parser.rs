@@ -219,6 +219,14 @@ mod tests {
     }
 
     #[test]
+    fn value_strings_follow_branches() {
+        let e = parse("inputs.big && '--max-turns 9 --allowedTools Bash' || '--max-turns 3'").unwrap();
+        assert_eq!(e.value_strings(), ["--max-turns 9 --allowedTools Bash", "--max-turns 3"]);
+        // A comparison's operand is not a value the expression yields.
+        assert!(parse("inputs.x == 'a'").unwrap().value_strings().is_empty());
+    }
+
+    #[test]
     fn contexts_are_normalised() {
         assert_eq!(pattern("github.event['issue'].Body"), ["github.event.issue.body"]);
         assert_eq!(pattern("github.event.commits[0].message"), ["github.event.commits.*.message"]);

@@ -28,7 +28,8 @@ impl Rule for MissingPermissions {
         if wf.root.get("permissions").is_some() || job.node.get("permissions").is_some() {
             return;
         }
-        let severity = if wf.triggers.reach() == Reach::Outside { Severity::High } else { Severity::Medium };
+        let severity =
+            if super::job_reach(wf, job) == Reach::Outside { Severity::High } else { Severity::Medium };
         out.add(
             job.key.span,
             severity,

@@ -30,7 +30,7 @@ use crate::finding::{Category, Confidence, Finding, Severity};
 use crate::source::{FileKind, SourceFile};
 use crate::workflow::gates::{Gate, gate_for};
 use crate::workflow::triggers::Reach;
-use crate::workflow::{Agent, Job, Launch, Step, Workflow};
+use crate::workflow::{Agent, AgentTool, Job, Step, Workflow};
 use crate::yaml::{Node, Span};
 
 /// What a rule is, declared once per rule file.
@@ -137,6 +137,8 @@ pub struct AgentCx<'w, 'a> {
     pub step: Option<&'w Step<'a>>,
     pub gate: Gate,
     pub exposure: Exposure,
+    /// Outside users can fire an event that starts this agent, whether or not a gate holds.
+    pub reach_outside: bool,
 }
 
 impl AgentCx<'_, '_> {
@@ -150,7 +152,7 @@ impl AgentCx<'_, '_> {
 
     /// Outside users can fire the workflow's events, whether or not a gate holds.
     pub fn outside_events(&self) -> bool {
-        self.wf.triggers.reach() == Reach::Outside
+        self.reach_outside
     }
 
     pub fn with(&self, key: &str) -> Option<&Node> {
@@ -158,19 +160,40 @@ impl AgentCx<'_, '_> {
     }
 }
 
-/// The write-access check built into claude-code-action and codex-action, unless the
-/// workflow turned it off.
+/// The write-access check built into an agent action (claude-code-action, codex-action, …),
+/// unless one of its opt-out inputs in the catalogue opens it to everyone.
 pub fn write_check(cx_agent: &Agent<'_>, step: Option<&Step<'_>>) -> Option<&'static str> {
-    let Launch::Action { write_check: true, .. } = cx_agent.launch else { return None };
-    let opened = ["allowed_non_write_users", "allow-users", "allow_users"]
+    let spec = cx_agent.action_spec().filter(|s| s.write_check)?;
+    let opened = spec
+        .opt_outs
         .iter()
-        .filter_map(|k| step.and_then(|s| s.with(k)))
-        .any(|n| n.as_str().is_some_and(|v| v.trim() == "*"));
+        .filter(|o| !o.who.contains("bot"))
+        .filter_map(|o| step.and_then(|s| s.with(o.input)).map(|n| (o, n)))
+        .any(|(o, n)| n.as_str().is_some_and(|v| o.opens.contains(&v.trim())));
     if opened { None } else { Some("the action refuses actors without write access") }
 }
 
+/// Does a reusable workflow reach outside users through its callers? Its own `on:` says only
+/// `workflow_call`; when the agent's write check is opened to everyone, whatever event a caller
+/// runs it on (an issue comment, a fork's pull request) reaches the agent, so it is treated as
+/// reachable. A check left in place keeps it to the caller's maintainers.
+fn called_open(wf: &Workflow<'_>, job: &Job<'_>, agent: &Agent<'_>) -> bool {
+    wf.triggers.has("workflow_call")
+        && agent.has_write_check()
+        && write_check(agent, agent.step.and_then(|i| job.steps.get(i))).is_none()
+}
+
+/// How far the events that start a job's agents reach: the workflow's own events, or outside
+/// users through the callers of a reusable workflow whose agent's write check is open.
+pub fn job_reach(wf: &Workflow<'_>, job: &Job<'_>) -> Reach {
+    if job.agents.iter().any(|a| called_open(wf, job, a)) { Reach::Outside } else { wf.triggers.reach() }
+}
+
 fn exposure(wf: &Workflow<'_>, job: &Job<'_>, agent: &Agent<'_>, gate: &Gate) -> Exposure {
-    let events: Vec<String> = wf.triggers.outside().iter().map(|e| e.name.to_string()).collect();
+    let mut events: Vec<String> = wf.triggers.outside().iter().map(|e| e.name.to_string()).collect();
+    if events.is_empty() && called_open(wf, job, agent) {
+        events.push("workflow_call (from callers' outside events, with the write check opened)".into());
+    }
     if events.is_empty() {
         return Exposure::Maintainers;
     }
@@ -183,6 +206,11 @@ fn exposure(wf: &Workflow<'_>, job: &Job<'_>, agent: &Agent<'_>, gate: &Gate) ->
     }
     Exposure::Outside { events, weak: gate.weak.clone() }
 }
+
+/// The rules that apply to a repository script started with a model key, which ringfence
+/// cannot read: who can start it, what text reaches it, and where it can send what it holds.
+const SCRIPT_RULES: &[&str] =
+    &["untrusted-trigger", "prompt-injection", "no-egress-control", "secret-to-github-env"];
 
 /// Run every enabled rule over one file.
 pub fn check(file: &SourceFile, config: &Config) -> Vec<Finding> {
@@ -206,9 +234,18 @@ pub fn check(file: &SourceFile, config: &Config) -> Vec<Finding> {
                     let gate = gate_for(job, &wf.jobs, agent.step);
                     let exposure = exposure(&wf, job, agent, &gate);
                     let step = agent.step.and_then(|i| job.steps.get(i));
-                    let cx = AgentCx { wf: &wf, job, agent, step, gate, exposure };
+                    let reach_outside = wf.triggers.reach() == Reach::Outside || called_open(&wf, job, agent);
+                    let cx = AgentCx { wf: &wf, job, agent, step, gate, exposure, reach_outside };
+                    let from = findings.len();
                     for rule in &rules {
+                        if agent.tool == AgentTool::Script && !SCRIPT_RULES.contains(&rule.meta().id) {
+                            continue;
+                        }
                         sink(*rule, &mut findings, &mut |s| rule.agent(&cx, s));
+                    }
+                    // A script with a model key may not be an agent at all: say so.
+                    if agent.tool == AgentTool::Script {
+                        findings[from..].iter_mut().for_each(|f| f.confidence = Confidence::Low);
                     }
                 }
             }
@@ -268,4 +305,5 @@ pub fn is_model_key(name: &str) -> bool {
     ]
     .iter()
     .any(|p| n.contains(p))
+        || crate::workflow::catalogue::is_agent_key(name)
 }

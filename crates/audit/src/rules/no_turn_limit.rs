@@ -4,6 +4,7 @@ use super::tool_args::{args, flag};
 use super::{AgentCx, Rule, RuleMeta, Sink};
 use crate::finding::{Category, Confidence, Severity};
 use crate::workflow::AgentTool;
+use crate::workflow::agents::input_branches;
 
 pub struct NoTurnLimit;
 
@@ -24,7 +25,15 @@ impl Rule for NoTurnLimit {
         if cx.agent.tool != AgentTool::Claude {
             return;
         }
-        let limited = flag(&args(cx), &["--max-turns"]).is_some()
+        // An arguments input built by an expression limits the turns only if every string it
+        // can yield does.
+        let every_branch = cx.agent.action_spec().is_some_and(|spec| {
+            spec.args_inputs.iter().chain(&["args"]).filter_map(|k| cx.with(k)).any(|node| {
+                input_branches(cx.file(), node).iter().all(|b| flag(b, &["--max-turns"]).is_some())
+            })
+        });
+        let limited = every_branch
+            || (cx.agent.action_spec().is_none() && flag(&args(cx), &["--max-turns"]).is_some())
             || cx.with("max_turns").is_some()
             || cx.with("settings").is_some_and(|s| s.as_str().is_some_and(|t| t.contains("maxTurns")));
         if limited {

@@ -4,7 +4,8 @@ use super::tool_args::{args, flag, flag_value};
 use super::{AgentCx, Rule, RuleMeta, Sink};
 use crate::finding::{Category, Confidence, Severity};
 use crate::source::SourceFile;
-use crate::workflow::AgentTool;
+use crate::workflow::catalogue;
+use crate::yaml::Node;
 
 pub struct PermissionBypass;
 
@@ -20,16 +21,30 @@ static META: RuleMeta = RuleMeta {
 const FIX: &str = "drop the flag; allow the few tools the task needs (`--allowedTools \"Read,Edit,Bash(npm test)\"`) \
                    and run the agent under `ringfence run` so the kernel enforces what the flags no longer do";
 
-/// Flags that switch off approvals or sandboxing, per tool.
-fn bypass_flags(tool: AgentTool) -> &'static [&'static str] {
-    match tool {
-        AgentTool::Claude => &["--dangerously-skip-permissions", "--allow-dangerously-skip-permissions"],
-        AgentTool::Codex => &["--dangerously-bypass-approvals-and-sandbox", "--yolo", "--full-auto"],
-        AgentTool::Gemini => &["--yolo", "-y"],
-        AgentTool::Aider => &["--yes", "--yes-always"],
-        AgentTool::OpenCode | AgentTool::CursorAgent => &["--force", "-f", "--yolo"],
-        _ => &[],
-    }
+const ALWAYS_FIX: &str = "list the commands the agent needs in the `settings` input's `tools.core` \
+                          (`\"run_shell_command(npm test)\"`), never bare `run_shell_command`, and run it under \
+                          `ringfence run`";
+
+/// Why a Gemini CLI `settings` value leaves the shell open under `--yolo`: no `tools.core`
+/// allowlist (every built-in tool is on), or one that lists `run_shell_command` without a
+/// command. `None` when the shell is limited to listed commands or absent.
+fn unrestricted_shell(settings: Option<&Node>) -> Option<&'static str> {
+    let Some(text) = settings.and_then(Node::as_str) else {
+        return Some("no `settings` input limits its tools");
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(text) else {
+        // A templated or invalid value: what it holds cannot be read, so say nothing.
+        return None;
+    };
+    let core = json.pointer("/tools/core").or_else(|| json.get("coreTools"));
+    let Some(core) = core.and_then(|c| c.as_array()) else {
+        return Some("its `settings` have no `tools.core` allowlist");
+    };
+    let bare = core.iter().filter_map(|t| t.as_str()).any(|t| {
+        let t = t.trim();
+        t == "run_shell_command" || t == "ShellTool" || t == "run_shell_command()"
+    });
+    bare.then_some("`tools.core` lists `run_shell_command` without a command")
 }
 
 impl Rule for PermissionBypass {
@@ -40,7 +55,8 @@ impl Rule for PermissionBypass {
     fn agent(&self, cx: &AgentCx<'_, '_>, out: &mut Sink<'_>) {
         let args = args(cx);
         let severity = if cx.outside_events() { Severity::Critical } else { Severity::High };
-        if let Some((arg, _)) = flag(&args, bypass_flags(cx.agent.tool)) {
+        let (flags, modes) = catalogue::bypass(cx.agent.tool);
+        if let Some((arg, _)) = flag(&args, flags) {
             let message = format!(
                 "{} runs with `{}`: every tool call is approved without checks",
                 cx.agent.tool.name(),
@@ -48,28 +64,28 @@ impl Rule for PermissionBypass {
             );
             out.add(arg.span, severity, Confidence::High, message, FIX);
         }
-        let modes = [
-            (&["--permission-mode"][..], "bypassPermissions"),
-            (&["--sandbox", "-s"][..], "danger-full-access"),
-            (&["--approval-mode"][..], "yolo"),
-        ];
         for (flags, bad) in modes {
             if let Some((value, arg)) = flag_value(&args, flags).filter(|(v, _)| v == bad) {
                 let message = format!("{} runs with `{} {value}`", cx.agent.tool.name(), flags[0]);
                 out.add(arg.span, severity, Confidence::High, message, FIX);
             }
         }
-        // codex-action inputs.
-        let inputs = [
-            ("sandbox", "danger-full-access"),
-            ("safety-strategy", "unsafe"),
-            ("permission_mode", "bypassPermissions"),
-        ];
-        for (input, bad) in inputs {
+        let Some(spec) = cx.agent.action_spec() else { return };
+        for (input, bad) in spec.bypass_inputs {
             if let Some(node) = cx.with(input).filter(|n| n.as_str() == Some(bad)) {
                 let message = format!("{} runs with `{input}: {bad}`", cx.agent.tool.name());
                 out.add(node.span, severity, Confidence::High, message, FIX);
             }
+        }
+        if let Some(always) = spec.always
+            && let Some(why) = unrestricted_shell(cx.with("settings"))
+        {
+            let message = format!(
+                "`{}` always starts {} with `{always}`, and {why}: every shell command runs without a check",
+                cx.agent.action_ref().and_then(|u| u.as_str()).unwrap_or("the action"),
+                cx.agent.tool.name()
+            );
+            out.add(cx.agent.anchor.span, severity, Confidence::High, message, ALWAYS_FIX);
         }
         // A `settings` input carries the same JSON as .claude/settings.json.
         let settings =

@@ -60,8 +60,23 @@ impl Rule for PromptInjection {
             }
         }
         // Files an earlier step filled with attacker text, named in the agent's inputs.
-        let inputs = cx.step.map(|s| file.raw(s.node)).unwrap_or("");
-        for (path, flow) in scope.tainted_files() {
+        // Where the agent can be told a file's name: a `run:` agent's own command line (from
+        // the command on, so a write earlier in the script does not count as naming it) and
+        // its step's env; an action's whole step.
+        let inputs: String = match (&cx.agent.launch, cx.step) {
+            (Launch::Run { node, command, .. }, Some(step)) => {
+                let script = node.as_str().unwrap_or("");
+                let env = step.env().map(|e| file.raw(e)).unwrap_or("");
+                format!("{}\n{env}", script.get(command.raw.start..).unwrap_or(""))
+            }
+            (_, Some(step)) => file.raw(step.node).to_string(),
+            _ => String::new(),
+        };
+        let before = match &cx.agent.launch {
+            Launch::Run { command, .. } => Some(command.raw.start),
+            _ => None,
+        };
+        for (path, flow) in scope.tainted_files_before(before) {
             let base = path.rsplit('/').next().unwrap_or(&path);
             if base.len() > 3 && inputs.contains(base) {
                 hits.push((cx.agent.span(cx.file()), format!("the file `{path}`"), flow));

@@ -24,7 +24,7 @@ impl Rule for SecretsInJobEnv {
         if job.agents.is_empty() {
             return;
         }
-        let reach = wf.triggers.reach();
+        let reach = super::job_reach(wf, job);
         let severity = if reach == Reach::Outside { Severity::High } else { Severity::Medium };
         // A CLI agent reads its model key from the environment anyway; on a workflow only
         // maintainers can start, moving that key to the agent step only hides it from the

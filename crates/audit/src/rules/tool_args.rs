@@ -109,8 +109,29 @@ const SOME_ARGS: &[(&str, &[&str])] = &[
     ("gradle", &[]),
 ];
 
+/// Interpreters that run a script file named as their first argument.
+const INTERPRETERS: &[&str] = &[
+    "node", "deno", "bun", "tsx", "ts-node", "python", "python3", "ruby", "perl", "php", "sh", "bash", "zsh",
+];
+
+/// What a risky permission rule allows.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Risk {
+    pub why: String,
+    /// Not arbitrary code, but more than the rule seems to say (any HTTP method on one
+    /// endpoint): reported at low severity.
+    pub minor: bool,
+}
+
 /// Why a Claude Code permission rule amounts to running any command, if it does.
+#[cfg(test)]
 pub fn risky_tool(tool: &str) -> Option<String> {
+    risky_tool_in(tool, &[]).filter(|r| !r.minor).map(|r| r.why)
+}
+
+/// [`risky_tool`], knowing the other tools allowed beside it (`allowed`), which decide whether
+/// a script pinned in a prefix (`Bash(node tools/check.mjs:*)`) can be rewritten by the agent.
+pub fn risky_tool_in(tool: &str, allowed: &[String]) -> Option<Risk> {
     let (name, scope) = match tool.split_once('(') {
         Some((n, rest)) => (n.trim(), Some(rest.trim_end_matches(')').trim())),
         None => (tool.trim(), None),
@@ -118,9 +139,10 @@ pub fn risky_tool(tool: &str) -> Option<String> {
     if name != "Bash" {
         return None;
     }
+    let risk = |why: String| Some(Risk { why, minor: false });
     let scope = match scope {
         None | Some("*" | ":*" | "") => {
-            return Some("`Bash` without a scope allows any shell command".into());
+            return risk("`Bash` without a scope allows any shell command".into());
         }
         Some(s) => s,
     };
@@ -130,12 +152,43 @@ pub fn risky_tool(tool: &str) -> Option<String> {
         return None;
     }
     let command = scope.trim_end_matches('*').trim_end_matches(':').trim();
-    let mut words = command.split_whitespace();
-    let program = words.next().unwrap_or("");
+    let mut words: Vec<&str> = command.split_whitespace().collect();
+    // `python -m pytest …` is pytest with python's module lookup: its options are pytest's.
+    if words.len() >= 3 && words[0].starts_with("python") && words[1] == "-m" {
+        words.drain(..2);
+    }
+    let program = words.first().copied().unwrap_or("");
     let program = program.rsplit('/').next().unwrap_or(program);
-    let sub = words.next();
+    let sub = words.get(1).copied();
+    // `node tools/check.mjs:*` runs that one script with any arguments: arbitrary code only if
+    // the agent can rewrite the script first.
+    if INTERPRETERS.contains(&program)
+        && let Some(path) = sub.filter(|p| is_script_path(p))
+    {
+        if !writable(path, allowed) {
+            return None;
+        }
+        return risk(format!(
+            "`{tool}` runs arbitrary code: the agent may edit `{path}` (its Edit/Write scope covers it) and then run it"
+        ));
+    }
+    if program == "pytest" {
+        return risk(format!(
+            "`{tool}` runs arbitrary code: pytest's options load plugins (`-p`) and run any test file or conftest"
+        ));
+    }
     if ANY_ARGS.contains(&program) {
-        return Some(format!("`{tool}` runs arbitrary code: `{program}` can execute any program"));
+        return risk(format!("`{tool}` runs arbitrary code: `{program}` can execute any program"));
+    }
+    // `gh api repos/o/r/issues/42/comments:*` is one endpoint, with any method and fields.
+    if program == "gh"
+        && sub == Some("api")
+        && let Some(path) = words.get(2).filter(|p| !p.starts_with('-') && !p.contains(['*', '{', '$']))
+    {
+        return Some(Risk {
+            why: format!("`{tool}` allows any HTTP method and fields (`-X DELETE`, `-f`) on `{path}`"),
+            minor: true,
+        });
     }
     if let Some((_, subs)) = SOME_ARGS.iter().find(|(p, _)| *p == program) {
         let open = match sub {
@@ -143,12 +196,44 @@ pub fn risky_tool(tool: &str) -> Option<String> {
             Some(s) => subs.contains(&s),
         };
         if open {
-            return Some(format!(
+            return risk(format!(
                 "`{tool}` equals arbitrary code: `{command}` can run repository scripts, hooks or any program"
             ));
         }
     }
     None
+}
+
+/// A file path, not an option or a pattern: `tools/check.mjs`, `./run.sh`.
+fn is_script_path(word: &str) -> bool {
+    !word.starts_with('-')
+        && !word.contains(['*', '?', '$'])
+        && (word.contains('/')
+            || [".js", ".mjs", ".cjs", ".ts", ".py", ".rb", ".pl", ".php", ".sh"]
+                .iter()
+                .any(|e| word.ends_with(e)))
+}
+
+/// Can the agent write `path`: is `Edit`, `Write` or `MultiEdit` allowed without a scope, or
+/// with one that covers it (`Edit(tools/**)`)?
+fn writable(path: &str, allowed: &[String]) -> bool {
+    let path = path.trim_start_matches("./");
+    allowed.iter().any(|t| {
+        let (name, scope) = match t.split_once('(') {
+            Some((n, rest)) => (n.trim(), Some(rest.trim_end_matches(')').trim().trim_start_matches("./"))),
+            None => (t.trim(), None),
+        };
+        matches!(name, "Edit" | "Write" | "MultiEdit" | "NotebookEdit")
+            && scope.is_none_or(|s| {
+                let prefix = s.trim_end_matches('*').trim_end_matches('/');
+                s.is_empty()
+                    || s == "*"
+                    || s == "**"
+                    || path == s
+                    || path.starts_with(&format!("{prefix}/"))
+                    || prefix.is_empty()
+            })
+    })
 }
 
 #[cfg(test)]
@@ -166,5 +251,18 @@ mod tests {
         assert!(risky_tool("Bash(gh pr view:*)").is_none());
         assert!(risky_tool("Edit").is_none());
         assert!(risky_tool("Bash(npm test)").is_none());
+        // A pinned script is arbitrary code only where the agent can rewrite it.
+        assert!(risky_tool("Bash(node tools/check.mjs:*)").is_none());
+        let edit = ["Edit".to_string()];
+        assert!(risky_tool_in("Bash(node tools/check.mjs:*)", &edit).is_some_and(|r| !r.minor));
+        let scoped = ["Edit(docs/**)".to_string()];
+        assert!(risky_tool_in("Bash(node tools/check.mjs:*)", &scoped).is_none());
+        assert!(risky_tool_in("Bash(node:*)", &[]).is_some());
+        // A fixed endpoint: any method on it, nothing more.
+        let gh = risky_tool_in("Bash(gh api repos/o/r/issues/42/comments:*)", &[]).unwrap();
+        assert!(gh.minor && gh.why.contains("HTTP method"));
+        assert!(risky_tool("Bash(gh api:*)").is_some());
+        // `python -m pytest` is about pytest.
+        assert!(risky_tool("Bash(python -m pytest tests/*)").is_some_and(|w| w.contains("pytest's options")));
     }
 }

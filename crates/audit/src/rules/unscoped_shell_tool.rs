@@ -1,6 +1,6 @@
 //! `unscoped-shell-tool`: the agent may run any shell command without asking.
 
-use super::tool_args::{allowed_tools, risky_tool};
+use super::tool_args::{Risk, allowed_tools, risky_tool_in};
 use super::{AgentCx, Rule, RuleMeta, Sink};
 use crate::finding::{Category, Confidence, Severity};
 use crate::source::SourceFile;
@@ -31,11 +31,13 @@ impl Rule for UnscopedShellTool {
         } else {
             Severity::Medium
         };
-        for (tool, arg) in allowed_tools(cx) {
-            if let Some(why) = risky_tool(&tool) {
+        let allowed = allowed_tools(cx);
+        let names: Vec<String> = allowed.iter().map(|(t, _)| t.clone()).collect();
+        for (tool, arg) in &allowed {
+            if let Some(Risk { why, minor }) = risky_tool_in(tool, &names) {
                 out.add(
                     arg.span,
-                    severity,
+                    if minor { Severity::Low } else { severity },
                     Confidence::High,
                     format!("{} is allowed {why}", cx.agent.tool.name()),
                     FIX,
@@ -49,9 +51,15 @@ impl Rule for UnscopedShellTool {
         // With ringfence's PreToolUse hook on Bash each command is parsed and checked against
         // `tools.bash` before it runs, so the wide allow entry is a smaller risk, not none.
         let guarded = super::claude_settings_risk::ringfence_hook_guards_bash(&file.root);
+        let names: Vec<String> =
+            allow.items().iter().filter_map(|r| r.as_str().map(str::to_string)).collect();
         for rule in allow.items() {
-            let Some(why) = rule.as_str().and_then(risky_tool) else { continue };
-            let (severity, message) = if guarded {
+            let Some(Risk { why, minor }) = rule.as_str().and_then(|t| risky_tool_in(t, &names)) else {
+                continue;
+            };
+            let (severity, message) = if minor {
+                (Severity::Low, format!("the allow list admits {why}"))
+            } else if guarded {
                 (
                     Severity::Low,
                     format!(

@@ -2,7 +2,6 @@
 
 use super::{AgentCx, Rule, RuleMeta, Sink};
 use crate::finding::{Category, Confidence, Severity};
-use crate::workflow::Launch;
 
 pub struct WriteCheckDisabled;
 
@@ -14,36 +13,45 @@ static META: RuleMeta = RuleMeta {
           user drive the agent (the Cline compromise started this way).",
 };
 
-const INPUTS: &[(&str, &str)] = &[
-    ("allowed_non_write_users", "any user without write access"),
-    ("allow-users", "any user without write access"),
-    ("allowed_bots", "any bot account"),
-    ("allow-bots", "any bot account"),
-];
-
 impl Rule for WriteCheckDisabled {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn agent(&self, cx: &AgentCx<'_, '_>, out: &mut Sink<'_>) {
-        if !matches!(cx.agent.launch, Launch::Action { write_check: true, .. }) {
-            return;
-        }
-        for (input, who) in INPUTS {
-            let Some(node) = cx.with(input) else { continue };
+        // The inputs come from the catalogue, under every spelling each action has had.
+        let Some(spec) = cx.agent.action_spec().filter(|s| s.write_check) else { return };
+        for opt in spec.opt_outs {
+            let Some(node) = cx.with(opt.input) else { continue };
+            let (input, who) = (opt.input, opt.who);
             let value = node.as_str().unwrap_or("").trim();
-            let (severity, what) = match value {
-                "*" | "true" => (
+            let (severity, mut what) = if opt.opens.contains(&value) {
+                (
                     if cx.outside_events() { Severity::Critical } else { Severity::High },
                     format!("`{input}: {value}` lets {who} start the agent"),
-                ),
-                "" | "false" => continue,
-                _ if input.contains("bots") && own_bots(cx, value) => continue,
-                _ => (
+                )
+            } else if opt.keeps.contains(&value)
+                || opt.opens == ["false"]
+                || (who.contains("bot") && own_bots(cx, value))
+            {
+                continue;
+            } else {
+                (
                     Severity::Low,
                     format!("`{input}` lets these accounts without write access start the agent: {value}"),
-                ),
+                )
+            };
+            // A gate that holds (an author-association or actor check in `if:`, a permission
+            // check step) still keeps outsiders away from the agent: the opened check is a
+            // second line of defence gone, not the first.
+            let severity = if cx.gate.holds && severity > Severity::Low {
+                what.push_str(&format!(
+                    "; a gate still holds ({})",
+                    cx.gate.strong.first().map(String::as_str).unwrap_or("a condition")
+                ));
+                Severity::Low
+            } else {
+                severity
             };
             out.add(
                 node.span,

@@ -34,7 +34,7 @@ impl Rule for WritePermissionsUntrusted {
     }
 
     fn job(&self, wf: &Workflow<'_>, job: &Job<'_>, out: &mut Sink<'_>) {
-        if job.agents.is_empty() || wf.triggers.reach() != Reach::Outside {
+        if job.agents.is_empty() || super::job_reach(wf, job) != Reach::Outside {
             return;
         }
         // Job-level permissions replace workflow-level ones.

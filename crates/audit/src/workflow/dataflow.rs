@@ -4,7 +4,10 @@
 
 use std::ops::Range;
 
-use super::taint::{Taint, context_taint, fetches_untrusted_text};
+use super::taint::{
+    Taint, action_fetches_untrusted_text, context_taint, fetches_untrusted_text,
+    script_fetches_untrusted_text,
+};
 use super::{Job, Workflow};
 use crate::shell;
 use crate::yaml::Node;
@@ -153,7 +156,8 @@ impl<'w, 'a> Scope<'w, 'a> {
             return scope.script(script, 0..script.len(), depth);
         }
         let mut out = Vec::new();
-        if step.action().is_some_and(|a| a == "actions/github-script") {
+        let action = step.action().unwrap_or_default();
+        if action == "actions/github-script" {
             let script = step.with("script").and_then(Node::as_str).unwrap_or("");
             if reads_payload_text(script) {
                 out.push(Flow {
@@ -161,7 +165,21 @@ impl<'w, 'a> Scope<'w, 'a> {
                     taint: Taint::Attacker,
                     via: vec![],
                 });
+            } else if script_fetches_untrusted_text(script) {
+                out.push(Flow {
+                    source: "issue or pull request text fetched by github-script".into(),
+                    taint: Taint::Attacker,
+                    via: vec![],
+                });
             }
+        }
+        let input = |k: &str| step.with(k).and_then(Node::as_str).map(str::to_string);
+        if action_fetches_untrusted_text(&action, input) {
+            out.push(Flow {
+                source: format!("issue or pull request text fetched by `{action}`"),
+                taint: Taint::Attacker,
+                via: vec![],
+            });
         }
         for (_, value) in step.with_entries() {
             out.extend(scope.templates_at(value.as_str().unwrap_or(""), depth).into_iter().map(|(_, f)| f));
@@ -292,25 +310,55 @@ impl<'w, 'a> Scope<'w, 'a> {
         out
     }
 
-    /// Files written by earlier steps with attacker text in them: `(path, flow)`.
+    /// Files written by earlier steps with attacker text in them: `(path, flow)`. Taint moves
+    /// between files in step order: a command that writes a file (`>`, `>>`, `tee`, `cp`, `mv`)
+    /// and names a tainted file among its other words (`cat header.md body.md > task.md`)
+    /// taints what it writes.
     pub fn tainted_files(self) -> Vec<(String, Flow)> {
-        let mut out = Vec::new();
-        for step in self.earlier_steps() {
+        self.tainted_files_before(None)
+    }
+
+    /// [`Scope::tainted_files`], also counting the commands of the current step's own script
+    /// that end before byte `offset` (`echo "$BODY" > task.txt; goose run -i task.txt`).
+    pub fn tainted_files_before(self, offset: Option<usize>) -> Vec<(String, Flow)> {
+        let mut out: Vec<(String, Flow)> = Vec::new();
+        let current = offset.and_then(|_| self.step.and_then(|i| self.job.steps.get(i)));
+        for step in self.earlier_steps().iter().chain(current) {
             let Some(script) = step.run().and_then(Node::as_str) else { continue };
-            for cmd in shell::commands(script) {
-                let files: Vec<&str> = cmd
-                    .written_files()
-                    .into_iter()
-                    .filter(|f| !f.contains("GITHUB_") && !f.starts_with("/dev/") && f.len() > 2)
-                    .collect();
+            let mut commands = shell::commands(script);
+            if Some(step.index) == self.step {
+                commands.retain(|c| offset.is_some_and(|o| c.raw.end <= o));
+            }
+            for (n, cmd) in commands.iter().enumerate() {
+                let files = targets(cmd);
                 if files.is_empty() {
                     continue;
                 }
                 let mut range = cmd.raw.clone();
+                // `echo "$BODY" | tee x`: what the pipeline before it prints goes into the file.
+                let mut k = n;
+                while k > 0
+                    && script.get(commands[k - 1].raw.end..commands[k].raw.start).is_some_and(shell::is_pipe)
+                {
+                    k -= 1;
+                    range.start = commands[k].raw.start;
+                }
                 if let Some(body) = cmd.words.iter().rev().find_map(|w| w.heredoc.clone()) {
                     range.end = range.end.max(body.end);
                 }
-                let flows = self.at(Some(step.index)).script(script, range, 1);
+                let mut flows = self.at(Some(step.index)).script(script, range, 1);
+                let read: Vec<&str> = cmd
+                    .words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .filter(|w| !files.contains(w) && !w.starts_with('-'))
+                    .collect();
+                for (path, flow) in &out {
+                    let named = read.iter().any(|w| same_file(w, path));
+                    if named && !flows.iter().any(|f| f.source == flow.source) {
+                        flows.push(flow.clone());
+                    }
+                }
                 for file in files {
                     out.extend(
                         flows.iter().map(|f| (file.to_string(), f.clone().through(format!("file {file}")))),
@@ -320,6 +368,30 @@ impl<'w, 'a> Scope<'w, 'a> {
         }
         out
     }
+}
+
+/// The files a command writes: redirections and `tee`, and the destination of `cp`/`mv`.
+fn targets(cmd: &shell::Command) -> Vec<&str> {
+    let mut files: Vec<&str> = cmd
+        .written_files()
+        .into_iter()
+        .filter(|f| !f.contains("GITHUB_") && !f.starts_with("/dev/") && f.len() > 2)
+        .collect();
+    let words: Vec<&str> = cmd.words.iter().map(|w| w.text.as_str()).collect();
+    if matches!(words.first(), Some(&"cp") | Some(&"mv"))
+        && words.len() >= 3
+        && let Some(dst) = words.last().filter(|d| !d.starts_with('-'))
+    {
+        files.push(dst);
+    }
+    files
+}
+
+/// Two spellings of one file path (`./task.md` and `task.md`, `$RUNNER_TEMP/x` and itself).
+fn same_file(a: &str, b: &str) -> bool {
+    let norm = |p: &str| p.trim_start_matches("./").to_string();
+    let (a, b) = (norm(a), norm(b));
+    a == b || (a.len() > 3 && (b.ends_with(&format!("/{a}")) || a.ends_with(&format!("/{b}"))))
 }
 
 /// The output an `echo`/`printf` command writes and, for `name<<DELIM`, the delimiter.

@@ -2,6 +2,7 @@
 //! from them (agents, triggers, gates, dataflow).
 
 pub mod agents;
+pub mod catalogue;
 pub mod dataflow;
 pub mod gates;
 pub mod taint;

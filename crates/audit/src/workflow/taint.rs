@@ -104,6 +104,50 @@ pub fn fetches_untrusted_text(script_line: &str) -> bool {
             && ["/issues", "/pulls", "/comments", "/discussions"].iter().any(|p| l.contains(p)))
 }
 
+/// Does an `actions/github-script` body fetch issue, PR, comment or review text through the
+/// API (`github.rest.issues.get`, `pulls.get`, `listComments`, a GraphQL query for a body)?
+/// Its result then carries the text an attacker wrote.
+pub fn script_fetches_untrusted_text(script: &str) -> bool {
+    const CALLS: &[&str] = &[
+        "issues.get(",
+        "issues.getComment(",
+        "issues.listComments(",
+        "issues.listForRepo(",
+        "pulls.get(",
+        "pulls.list(",
+        "pulls.listReviews(",
+        "pulls.listReviewComments(",
+        "pulls.getReview(",
+        "pulls.getReviewComment(",
+        "search.issuesAndPullRequests(",
+        "discussions",
+    ];
+    let graphql_body = script.contains("graphql(") && (script.contains(" body") || script.contains("title"));
+    CALLS.iter().any(|c| script.contains(c)) || graphql_body
+}
+
+/// Actions that fetch issue or PR text and return it as outputs: `(uses prefix, input, values)`
+/// — the step must set `input` to one of `values` (an empty list: any use).
+const FETCH_ACTIONS: &[(&str, &str, &[&str])] = &[
+    ("actions-cool/issues-helper", "actions", &["get-issue", "find-comments", "find-issues"]),
+    ("octokit/request-action", "route", &[]),
+    ("octokit/graphql-action", "query", &[]),
+];
+
+/// Does this action step fetch issue, PR or comment text (so its outputs carry it)?
+pub fn action_fetches_untrusted_text(uses: &str, input: impl Fn(&str) -> Option<String>) -> bool {
+    FETCH_ACTIONS.iter().any(|(prefix, key, values)| {
+        uses.starts_with(prefix)
+            && input(key).is_some_and(|v| {
+                if values.is_empty() {
+                    ["issues", "pulls", "comments", "body", "title"].iter().any(|p| v.contains(p))
+                } else {
+                    v.split([',', ' ', '\n']).any(|a| values.contains(&a.trim()))
+                }
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
