@@ -161,11 +161,6 @@ impl Shared {
         (self.sink)(Event::NetConnect(connect));
     }
 
-    /// Journals what nftables refused (no pid: the kernel dropped it before any socket of ours
-    /// saw it). When `attempts_recorded`, each attempt is already a `net.attempt` violation with
-    /// its process, and the count is journaled as context only.
-    /// `passed`: the counters counted packets a job fence in audit mode let through (the job's
-    /// namespace is the machine's; nothing there is dropped in audit mode).
     /// Something the fence could not undo at its end, recorded as a violation of its own.
     pub fn record_teardown_error(&self, what: &str) {
         (self.sink)(Event::PolicyViolation(journal::PolicyViolation {
@@ -176,6 +171,11 @@ impl Shared {
         }));
     }
 
+    /// Journals what nftables refused (no pid: the kernel dropped it before any socket of ours
+    /// saw it). When `attempts_recorded`, each attempt is already a `net.attempt` violation with
+    /// its process, and the count is journaled as context only. `passed`: the counters counted
+    /// packets a job fence in audit mode let through (the job's namespace is the machine's;
+    /// nothing there is dropped in audit mode).
     pub fn record_drops(&self, counters: &[(String, u64)], attempts_recorded: bool, passed: bool) {
         for (name, packets) in counters {
             let Some((_, protocol)) = nft::COUNTERS.iter().find(|(n, _)| n == name) else { continue };

@@ -273,12 +273,15 @@ fn an_agent_that_opens_connections_without_end_cannot_starve_ringfence() {
         return;
     }
     // 1,100 connections to an allowed name, held open and silent (the proxy waits for their
-    // first bytes): past ringfence's cap the rest are closed at once, and recorded.
+    // first bytes): past ringfence's cap the rest are closed at once, and recorded. The name is
+    // resolved once: 1,100 lookups on a loaded machine take longer than the proxy waits for a
+    // silent client's first bytes, and the first connections would be gone before the last.
     let script = "import socket, resource\n\
                   resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n\
+                  addr = socket.getaddrinfo('held.test', 80, socket.AF_INET, socket.SOCK_STREAM)[0][4]\n\
                   held = []\n\
                   for i in range(1100):\n\
-                  \x20   s = socket.create_connection(('held.test', 80), timeout=5); held.append(s)\n\
+                  \x20   s = socket.create_connection(addr, timeout=5); held.append(s)\n\
                   closed = 0\n\
                   for s in held:\n\
                   \x20   s.settimeout(0.01)\n\

@@ -236,7 +236,8 @@ fn start(args: StartArgs) -> anyhow::Result<u8> {
 /// The runner preset plus a GitHub Enterprise Server's own hosts, as `--allow` entries.
 fn runner_hosts() -> Vec<String> {
     let mut hosts: Vec<String> = RUNNER_PRESET.iter().map(|h| format!("{h}:443")).collect();
-    hosts.extend(RUNNER_STORAGE_ACCOUNTS.map(|n| format!("productionresultssa{n}.blob.core.windows.net:443")));
+    hosts
+        .extend(RUNNER_STORAGE_ACCOUNTS.map(|n| format!("productionresultssa{n}.blob.core.windows.net:443")));
     for var in ["GITHUB_SERVER_URL", "GITHUB_API_URL"] {
         let Ok(url) = std::env::var(var) else { continue };
         let host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
