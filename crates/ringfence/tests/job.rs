@@ -89,6 +89,22 @@ fn play(net: &FakeInternet, mode: &str, via: Via, steps: &[&str]) -> Job {
     );
     let post =
         "sudo -n \"$RF\" job stop --token \"$STATE_ringfence_stop_token\" --summary \"$GITHUB_STEP_SUMMARY\"";
+    let action = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../action");
+    let (main, post) = match via {
+        Via::Cli => (main, post.to_string()),
+        Via::Action => (
+            format!(
+                "env 'INPUT_EGRESS-POLICY={mode}' 'INPUT_POLICY={}' 'INPUT_DISABLE-SUDO=true' \
+                 'INPUT_SECRETS=ANTHROPIC_API_KEY=allowed.test' \"INPUT_RINGFENCE-PATH=$RF\" 'INPUT_UPSTREAM-CA={}' \
+                 \"INPUT_CGROUP=$CGROUP\" 'INPUT_OUT={}' ANTHROPIC_API_KEY=\"$SECRET_VALUE\" node {}/main.js",
+                policy.display(),
+                net.ca().display(),
+                out_dir.display(),
+                action.display()
+            ),
+            format!("node {}/post.js", action.display()),
+        ),
+    };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/job/runner.sh");
     let output = net
         .host_command("unshare")

@@ -51,6 +51,25 @@ export GITHUB_WORKSPACE=$ws RUNNER_TEMP=$WORK/temp GITHUB_ACTIONS=true
 # What every step's environment gets from earlier steps' GITHUB_ENV.
 : > "$gh/env.all"
 
+# file_command FILE PREFIX: a file command's `name=value` lines and `name<<DELIM` blocks (the two
+# forms the runner reads), printed as PREFIXname=value lines.
+file_command() {
+    local key value delim line
+    while IFS= read -r line; do
+        if [[ $line == *"<<"* && $line != *=* ]]; then
+            key=${line%%<<*}
+            delim=${line#*<<}
+            value=
+            while IFS= read -r line && [ "$line" != "$delim" ]; do
+                value=${value:+$value$'\n'}$line
+            done
+            echo "$2$key=$value"
+        elif [[ $line == *=* ]]; then
+            echo "$2$line"
+        fi
+    done < "$1"
+}
+
 n=0
 # step NAME COMMAND: runs one step as the runner user, with fresh file-command files.
 step() {
@@ -74,15 +93,11 @@ step() {
         > "$gh/stdout.$n" 2> "$gh/stderr.$n"
     local rc=$?
     local ms=$((($(date +%s%N) - t0) / 1000000))
-    cat "$gh/env.$n" >> "$gh/env.all"
+    file_command "$gh/env.$n" "" >> "$gh/env.all"
     # Outputs become STEP_<name>_<key> for later steps (what `steps.<id>.outputs` stands for).
-    while IFS='=' read -r key value; do
-        [ -n "$key" ] && echo "STEP_${name}_${key}=${value}" >> "$gh/env.all"
-    done < "$gh/output.$n"
+    file_command "$gh/output.$n" "STEP_${name}_" >> "$gh/env.all"
     # Saved state is the post step's only.
-    while IFS='=' read -r key value; do
-        [ -n "$key" ] && echo "STATE_${key}=${value}" >> "$gh/state.all"
-    done < "$gh/state.$n"
+    file_command "$gh/state.$n" "STATE_" >> "$gh/state.all"
     echo "STEP $name rc=$rc ms=$ms"
     sed "s/^/OUT $name /" "$gh/stdout.$n" "$gh/stderr.$n"
 }
