@@ -84,7 +84,12 @@ pub(crate) fn plan(policy: &Policy, mode: Mode, name: &str, qtype: RecordType, o
         (_, _, _) if address_like(qtype) && qtype != RecordType::A => Plan::Empty,
         _ => Plan::Forward,
     };
-    Ruling { plan, rule, violation: !allowed }
+    // A host a preset names optional is refused all the same, but its agent calling it is no
+    // violation.
+    match (allowed, policy.optional_refusal(name)) {
+        (false, Some(optional)) => Ruling { plan, rule: optional, violation: false },
+        _ => Ruling { plan, rule, violation: !allowed },
+    }
 }
 
 /// Would this question leave ringfence (be synthesized, and later resolved, or forwarded)?

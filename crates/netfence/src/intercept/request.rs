@@ -248,6 +248,18 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
                 return Ok(resp);
             }
         }
+        // Usage is read from HTTP bodies only: a model stream over a websocket (Codex tries
+        // the Responses API's first) would run unmetered and past any budget. Refused without a
+        // violation, as the protocol choice it is; clients fall back to HTTPS.
+        if parts.headers.contains_key(header::UPGRADE) {
+            let reason = "a websocket to a metered model API would not be metered; use HTTPS".to_string();
+            event.status = Some(StatusCode::FORBIDDEN.as_u16());
+            event.rule = format!("metered.{}", provider_name(p));
+            event.reason = Some(reason.clone());
+            event.duration_ms = start.elapsed().as_millis() as u64;
+            ctx.emit(Event::HttpRequest(event));
+            return Ok(text(StatusCode::FORBIDDEN, &format!("ringfence: {reason}\n")));
+        }
         // Usage is read from the body: ask for it uncompressed.
         parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     }
