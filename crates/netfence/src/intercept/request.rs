@@ -256,6 +256,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
             event.status = Some(StatusCode::FORBIDDEN.as_u16());
             event.rule = format!("metered.{}", provider_name(p));
             event.reason = Some(reason.clone());
+            event.injected.clear();
             event.duration_ms = start.elapsed().as_millis() as u64;
             ctx.emit(Event::HttpRequest(event));
             return Ok(text(StatusCode::FORBIDDEN, &format!("ringfence: {reason}\n")));

@@ -180,11 +180,15 @@ impl Fenced {
         self.run.events().filter_map(|e| if let Event::HttpRequest(x) = e { Some(x) } else { None }).collect()
     }
 
-    /// The model calls ringfence saw toward `host`.
+    /// The model calls (POSTs) ringfence saw toward `host`.
     pub fn model_calls(&self, host: &str) -> Vec<&HttpRequest> {
         self.http_requests()
             .into_iter()
-            .filter(|r| r.host == host && is_model_path(r.path.split('?').next().unwrap_or_default()))
+            .filter(|r| {
+                r.host == host
+                    && r.method == "POST"
+                    && is_model_path(r.path.split('?').next().unwrap_or_default())
+            })
             .collect()
     }
 
