@@ -107,10 +107,7 @@ impl Ctx {
 }
 
 pub(crate) fn provider_name(p: inspect::Provider) -> &'static str {
-    match p {
-        inspect::Provider::Anthropic => "anthropic",
-        inspect::Provider::OpenAi => "openai",
-    }
+    p.name()
 }
 
 pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<Body>, Infallible> {
