@@ -75,14 +75,15 @@ pub static PRESETS: &[Preset] = &[
     },
     Preset {
         name: "google-gemini",
-        version: "2026-11",
-        description: "the Gemini API and Code Assist endpoints used by Gemini CLI",
+        version: "2026-12",
+        description: "the Gemini API and Code Assist endpoints used by Gemini CLI. Optional, refused \
+                      quietly: its usage statistics (play.googleapis.com)",
         hosts: &[
             ("generativelanguage.googleapis.com", HTTPS),
             ("cloudcode-pa.googleapis.com", HTTPS),
             ("oauth2.googleapis.com", HTTPS),
         ],
-        optional: &[],
+        optional: &["play.googleapis.com"],
     },
     Preset {
         name: "codex",
