@@ -95,6 +95,14 @@ pub static PRESETS: &[Preset] = &[
         optional: &["chatgpt.com", "ab.chatgpt.com", "github.com", "api.github.com"],
     },
     Preset {
+        name: "aider",
+        version: "2026-12",
+        description: "aider (0.86) with OpenAI models: the OpenAI API. Optional, refused quietly: \
+                      litellm's model price list it fetches at start (raw.githubusercontent.com)",
+        hosts: &[("api.openai.com", HTTPS)],
+        optional: &["raw.githubusercontent.com"],
+    },
+    Preset {
         name: "npm",
         version: "2026-11",
         description: "the npm and Yarn registries",

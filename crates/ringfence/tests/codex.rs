@@ -39,6 +39,7 @@ const CODEX: Agent = Agent {
     ],
     env: &[],
     // What Codex needs, and what it calls but works without (refused without a violation).
+    stdin: "",
     policy: "presets: [codex]\n",
 };
 

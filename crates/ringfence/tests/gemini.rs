@@ -32,6 +32,7 @@ const GEMINI: Agent = Agent {
         "json",
     ],
     env: &[],
+    stdin: "",
     policy: "presets: [google-gemini]\n",
 };
 

@@ -55,6 +55,11 @@ pub const GEMINI_CLI: Agent =
 pub const AIDER: Agent =
     Agent { registry: Registry::PyPi, name: "aider-chat", version: "0.86.2", bin: "aider" };
 
+/// The interpreter a virtual environment is made from: the system's, which every user can run.
+/// A per-user Python (pyenv, under root's home) would leave the fenced agent's uid with a venv
+/// whose interpreter it cannot reach.
+const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
 /// The longest an install may take before the test fails; the registry clients are also told
 /// to give up on an unreachable registry well before it.
 const INSTALL_BOUND: Duration = Duration::from_secs(600);
@@ -97,7 +102,7 @@ pub fn install(agent: &Agent, cache: &Path) -> Result<PathBuf, String> {
             vec![npm]
         }
         Registry::PyPi => {
-            let mut venv = Command::new("python3");
+            let mut venv = Command::new(SYSTEM_PYTHON);
             venv.args(["-m", "venv", "--clear"]).arg(cache);
             let mut pip = Command::new(cache.join("bin/pip"));
             pip.args([
@@ -184,8 +189,19 @@ fn lock(path: &Path) -> Result<std::fs::File, String> {
     Ok(file)
 }
 
-/// Whether `bin` runs and reports the pinned version, so a changed pin reinstalls.
+/// Whether `bin` runs and reports the pinned version, so a changed pin reinstalls (and a venv
+/// made from another interpreter than [`SYSTEM_PYTHON`] is made again).
 fn works(agent: &Agent, bin: &Path) -> bool {
+    let venv_home = bin.parent().and_then(Path::parent).map(|venv| venv.join("pyvenv.cfg"));
+    let system_venv = || {
+        venv_home.as_ref().and_then(|cfg| std::fs::read_to_string(cfg).ok()).is_some_and(|cfg| {
+            let home = Path::new(SYSTEM_PYTHON).parent().map(|d| d.display().to_string()).unwrap_or_default();
+            cfg.lines().any(|l| l.replace(' ', "") == format!("home={home}"))
+        })
+    };
+    if agent.registry == Registry::PyPi && !system_venv() {
+        return false;
+    }
     Command::new(bin)
         .arg("--version")
         .stdin(Stdio::null())

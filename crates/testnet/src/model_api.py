@@ -166,9 +166,15 @@ def responses(req):
 
 # --- OpenAI Chat Completions --------------------------------------------------------------
 
+RUN_THIS = 'Run this:'
+
+
 def chat(req):
     messages = req.get('messages') or []
-    done = sum(1 for m in messages if m.get('role') == 'assistant')
+    # aider's prompts carry example exchanges: only the turns this script answered count, the
+    # tool calls and the commands in the server's own words.
+    done = sum(1 for m in messages if m.get('role') == 'assistant'
+               and (m.get('tool_calls') or str(m.get('content') or '').startswith(RUN_THIS)))
     # A client without tools (aider) still runs the script: its commands go in ```bash blocks.
     turn = pick_turn(done, bool(req.get('tools')) or len(messages) > 1)
     call = 'bash' in turn and shell_call(tool_names(req.get('tools')), turn['bash'])
@@ -178,7 +184,7 @@ def chat(req):
                                   'function': {'name': call[0], 'arguments': json.dumps(call[1])}}]
         finish = 'tool_calls'
     elif 'bash' in turn:
-        message['content'], finish = 'Run this:\n\n```bash\n%s\n```\n' % turn['bash'], 'stop'
+        message['content'], finish = RUN_THIS + '\n\n```bash\n%s\n```\n' % turn['bash'], 'stop'
     else:
         message['content'], finish = turn.get('text', 'OK'), 'stop'
     u = usage_of(turn)

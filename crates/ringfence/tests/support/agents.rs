@@ -31,6 +31,8 @@ pub struct Agent {
     pub env: &'static [(&'static str, &'static str)],
     /// More policy, after `egress:` and before `dns:` (presets, ...).
     pub policy: &'static str,
+    /// What the agent reads on its standard input (answers to its prompts); empty for none.
+    pub stdin: &'static str,
 }
 
 /// A fake key of `prefix` followed by `len` random characters of `alphabet`.
@@ -110,7 +112,7 @@ impl World {
         let out_dir = out.path().join("run");
         let a = &self.agent;
         let started = Instant::now();
-        let output = self
+        let mut child = self
             .net
             .host_command(super::binary())
             .current_dir(workspace.path())
@@ -127,9 +129,16 @@ impl World {
             .args(a.args)
             .env(a.key_var, &self.key)
             .envs(a.env.iter().copied())
-            .stdin(Stdio::null())
-            .output()
+            .stdin(if a.stdin.is_empty() { Stdio::null() } else { Stdio::piped() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        if let Some(mut stdin) = child.stdin.take() {
+            // Dropped after writing, so the agent sees the end of its input.
+            testnet::write_all(&mut stdin, a.stdin.as_bytes());
+        }
+        let output = child.wait_with_output().unwrap();
         let took = started.elapsed();
         let records = match journal::read(&out_dir.join("events.jsonl")) {
             Ok(Ok(verified)) => verified.records,
