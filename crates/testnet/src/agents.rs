@@ -71,6 +71,13 @@ pub fn claude_code(cache: &Path) -> Result<PathBuf, String> {
     install(&CLAUDE_CODE, cache)
 }
 
+impl Agent {
+    /// The directory name its install is cached under: the package name without its scope.
+    pub fn dir(&self) -> &'static str {
+        self.name.rsplit('/').next().unwrap_or(self.name)
+    }
+}
+
 /// `agent`'s executable under `cache`, installed when it is not there yet at the pinned
 /// version. Err says why it could not be had, and what to do.
 pub fn install(agent: &Agent, cache: &Path) -> Result<PathBuf, String> {

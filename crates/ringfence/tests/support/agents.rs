@@ -73,7 +73,7 @@ pub fn world(test: &str, agent: Agent, key: String, script: serde_json::Value) -
     if !super::privileged(test) || !testnet::privileged() {
         return None;
     }
-    let cache = agents_cache(agent.package.bin);
+    let cache = agents_cache(agent.package.dir());
     let bin = match testnet::install(&agent.package, &cache) {
         Ok(bin) => bin,
         Err(why) => {
