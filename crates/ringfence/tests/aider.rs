@@ -90,18 +90,7 @@ fn aider_a_scripted_exfiltration_is_blocked_and_named_with_its_process() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let (exfil, inspect) = world.exfil_target();
     let fenced = run(&world, &["exfil.test"], inspect);
-    let why = || format!("{}\nexfil.test saw: {:?}", fenced.explain(&world.api), exfil.requests());
-    let x = fenced
-        .exfils()
-        .into_iter()
-        .find(|x| x.secret == "OPENAI_API_KEY" && x.host == "exfil.test")
-        .unwrap_or_else(|| panic!("no secret.exfil for exfil.test: {}", why()));
-    assert_eq!(x.verdict, journal::Verdict::Blocked, "{}", why());
-    let pid = x.pid.unwrap_or_else(|| panic!("secret.exfil without a pid: {}", why()));
-    let exec = fenced.run.execs().into_iter().find(|e| e.pid == pid);
-    let exec = exec.unwrap_or_else(|| panic!("no process.exec for pid {pid}: {}", why()));
-    assert!(exec.exe.ends_with("/curl") || exec.argv[0].ends_with("curl"), "{exec:?}");
-    assert!(exfil.requests().is_empty(), "the request reached exfil.test: {}", why());
+    fenced.assert_exfil_refused(&world, &exfil);
 }
 
 /// aider in its chat loop, reading one message after another from standard input, running the
@@ -127,13 +116,8 @@ fn aider_a_chat_loop_stops_at_the_token_budget() {
     let fenced = run(&world, &[], &format!("budget: {{ openai: {{ max_tokens: {CAP} }} }}\n"));
     let why = || fenced.explain(&world.api);
 
-    assert!(fenced.took < support::agents::WALL / 2, "the loop ran on: {}", why());
-    let budget = fenced.budgets().into_iter().find(|b| b.exceeded);
-    let budget = budget.unwrap_or_else(|| panic!("no exceeded budget event: {}", why()));
-    assert_eq!((budget.provider.as_str(), budget.max_tokens), ("openai", Some(CAP)), "{budget:?}");
+    fenced.assert_stopped_at_budget(&world, "openai", CAP);
     assert_eq!(world.model_calls().len(), 3, "the server saw a call after the cap: {}", why());
-    let refused = fenced.model_calls(API).into_iter().filter(|r| r.status == Some(400)).count();
-    assert!(refused > 0, "no model call answered 400: {}", why());
     // aider shows OpenAI's error, with ringfence's reason in it.
     assert!(fenced.run.stdout().contains("budget of this run is spent"), "{}", why());
 }
@@ -150,15 +134,8 @@ fn aider_model_calls_are_recorded_with_the_key_injected_and_their_usage() {
     let fenced = run(&world, &[], "");
     let why = || fenced.explain(&world.api);
     assert_eq!(fenced.run.code(), 0, "a clean block-mode run has no violation: {}", why());
-    let calls = fenced.model_calls(API);
-    assert_eq!(calls.len(), world.model_calls().len(), "one event per call: {}", why());
+    fenced.assert_usage(&world, "openai", Some("gpt-4.1"), &[(1234, 56)]);
     // Streamed, asking for usage in the stream (litellm sets stream_options.include_usage).
     let sent = &world.model_calls()[0]["body"];
     assert_eq!((&sent["stream"], &sent["stream_options"]["include_usage"]), (&json!(true), &json!(true)));
-    let call = calls.first().unwrap_or_else(|| panic!("no model call: {}", why()));
-    assert_eq!(call.injected, ["OPENAI_API_KEY"], "{call:?}");
-    let u = call.usage.as_ref().unwrap_or_else(|| panic!("no usage: {call:?}"));
-    assert_eq!((u.provider.as_str(), u.model.as_str()), ("openai", "gpt-4.1"), "{u:?}");
-    assert_eq!((u.input_tokens, u.output_tokens), (1234, 56), "{u:?}");
-    assert!(u.usd.is_some_and(|usd| usd > 0.0), "priced from the table: {u:?}");
 }

@@ -81,18 +81,7 @@ fn codex_a_scripted_exfiltration_is_blocked_and_named_with_its_process() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let (exfil, inspect) = world.exfil_target();
     let fenced = world.run(&["exfil.test"], inspect);
-    let why = || format!("{}\nexfil.test saw: {:?}", fenced.explain(&world.api), exfil.requests());
-    let x = fenced
-        .exfils()
-        .into_iter()
-        .find(|x| x.secret == "CODEX_API_KEY" && x.host == "exfil.test")
-        .unwrap_or_else(|| panic!("no secret.exfil for exfil.test: {}", why()));
-    assert_eq!(x.verdict, journal::Verdict::Blocked, "{}", why());
-    let pid = x.pid.unwrap_or_else(|| panic!("secret.exfil without a pid: {}", why()));
-    let exec = fenced.run.execs().into_iter().find(|e| e.pid == pid);
-    let exec = exec.unwrap_or_else(|| panic!("no process.exec for pid {pid}: {}", why()));
-    assert!(exec.exe.ends_with("/curl") || exec.argv[0].ends_with("curl"), "{exec:?}");
-    assert!(exfil.requests().is_empty(), "the request reached exfil.test: {}", why());
+    fenced.assert_exfil_refused(&world, &exfil);
 }
 
 #[test]
@@ -108,14 +97,8 @@ fn codex_an_endless_loop_stops_at_the_token_budget() {
     let fenced = world.run(&[], &format!("budget: {{ openai: {{ max_tokens: {CAP} }} }}\n"));
     let why = || fenced.explain(&world.api);
 
-    assert!(fenced.took < support::agents::WALL / 2, "the loop ran on: {}", why());
-    let budget = fenced.budgets().into_iter().find(|b| b.exceeded);
-    let budget = budget.unwrap_or_else(|| panic!("no exceeded budget event: {}", why()));
-    assert_eq!((budget.provider.as_str(), budget.max_tokens), ("openai", Some(CAP)), "{budget:?}");
-    assert!(budget.tokens >= CAP, "{budget:?}");
+    fenced.assert_stopped_at_budget(&world, "openai", CAP);
     assert_eq!(world.model_calls().len(), 3, "the server saw a call after the cap: {}", why());
-    let refused = fenced.model_calls("api.openai.com").into_iter().find(|r| r.status == Some(400));
-    assert!(refused.is_some(), "no model call answered 400: {}", why());
     // Codex stops on the provider's own error and says why.
     assert!(fenced.run.stderr().contains("budget of this run is spent"), "{}", why());
 }
@@ -135,18 +118,7 @@ fn codex_model_calls_are_recorded_with_the_key_injected_and_their_usage() {
     let fenced = world.run(&[], "");
     let why = || fenced.explain(&world.api);
     assert_eq!(fenced.run.code(), 0, "a clean block-mode run has no violation: {}", why());
-    let calls = fenced.model_calls("api.openai.com");
-    assert_eq!(calls.len(), world.model_calls().len(), "one event per call: {}", why());
-    let mut usage = Vec::new();
-    for call in &calls {
-        assert_eq!((call.method.as_str(), call.status), ("POST", Some(200)), "{call:?}");
-        assert_eq!(call.injected, ["CODEX_API_KEY"], "{call:?}");
-        let u = call.usage.as_ref().unwrap_or_else(|| panic!("no usage: {call:?}"));
-        assert_eq!((u.provider.as_str(), u.model.as_str()), ("openai", "gpt-5.4"), "{u:?}");
-        assert!(u.usd.is_some_and(|usd| usd > 0.0), "priced from the table: {u:?}");
-        usage.push((u.input_tokens, u.output_tokens));
-    }
-    assert!(usage.contains(&(1234, 56)) && usage.contains(&(1300, 7)), "{usage:?}");
+    fenced.assert_usage(&world, "openai", Some("gpt-5.4"), &[(1234, 56), (1300, 7)]);
     // The websocket Codex tries first is refused (unmeterable), not counted a violation.
     let upgrades =
         fenced.http_requests().into_iter().filter(|r| r.method == "GET" && r.status == Some(403)).count();

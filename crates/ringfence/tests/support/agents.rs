@@ -286,3 +286,62 @@ pub fn look_for_key(var: &str, prefix: &str) -> String {
          printf %s \"${var}\" > key.txt"
     )
 }
+
+/// What every agent's tests assert the same way; each test sets up its own run.
+impl Fenced {
+    /// The key sent to exfil.test was refused in block mode, named with the process that sent
+    /// it (curl), and nothing reached the host.
+    pub fn assert_exfil_refused(&self, world: &World, exfil: &ModelApi) {
+        let why = || format!("{}\nexfil.test saw: {:?}", self.explain(&world.api), exfil.requests());
+        let x = self
+            .exfils()
+            .into_iter()
+            .find(|x| x.secret == world.agent.key_var && x.host == "exfil.test")
+            .unwrap_or_else(|| panic!("no secret.exfil for exfil.test: {}", why()));
+        assert_eq!(x.verdict, journal::Verdict::Blocked, "{}", why());
+        let pid = x.pid.unwrap_or_else(|| panic!("secret.exfil without a pid: {}", why()));
+        let exec = self.run.execs().into_iter().find(|e| e.pid == pid);
+        let exec = exec.unwrap_or_else(|| panic!("no process.exec for pid {pid}: {}", why()));
+        assert!(exec.exe.ends_with("/curl") || exec.argv[0].ends_with("curl"), "{exec:?}");
+        assert!(exfil.requests().is_empty(), "the request reached exfil.test: {}", why());
+    }
+
+    /// The run ended well before its wall limit with `provider`'s token cap crossed, and the
+    /// model call after the cap was refused with a 400 in the provider's own shape.
+    pub fn assert_stopped_at_budget(&self, world: &World, provider: &str, cap: u64) {
+        let why = || self.explain(&world.api);
+        assert!(self.took < WALL / 2, "the loop ran on: {}", why());
+        let budget = self.budgets().into_iter().find(|b| b.exceeded);
+        let budget = budget.unwrap_or_else(|| panic!("no exceeded budget event: {}", why()));
+        assert_eq!((budget.provider.as_str(), budget.max_tokens), (provider, Some(cap)), "{budget:?}");
+        assert!(budget.tokens >= cap, "{budget:?}");
+        let refused = self.model_calls(world.agent.api_host).into_iter().find(|r| r.status == Some(400));
+        assert!(refused.is_some(), "no model call answered 400: {}", why());
+    }
+
+    /// One `http.request` per model call the server saw, each a 200 with the key injected and
+    /// `provider`'s usage, priced when `model` is given; `expected` (input, output) pairs are
+    /// among them.
+    pub fn assert_usage(&self, world: &World, provider: &str, model: Option<&str>, expected: &[(u64, u64)]) {
+        let why = || self.explain(&world.api);
+        let calls = self.model_calls(world.agent.api_host);
+        assert_eq!(calls.len(), world.model_calls().len(), "one event per call: {}", why());
+        let mut usage = Vec::new();
+        for call in &calls {
+            assert_eq!(
+                (call.method.as_str(), call.status, call.verdict),
+                ("POST", Some(200), journal::Verdict::Allowed),
+                "{call:?}"
+            );
+            assert_eq!(call.injected, [world.agent.key_var], "{call:?}");
+            let u = call.usage.as_ref().unwrap_or_else(|| panic!("no usage: {call:?}"));
+            assert_eq!(u.provider, provider, "{u:?}");
+            if let Some(model) = model {
+                assert_eq!(u.model, model, "{u:?}");
+                assert!(u.usd.is_some_and(|usd| usd > 0.0), "priced from the table: {u:?}");
+            }
+            usage.push((u.input_tokens, u.output_tokens));
+        }
+        assert!(expected.iter().all(|e| usage.contains(e)), "{usage:?}: {}", why());
+    }
+}
