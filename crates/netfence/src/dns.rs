@@ -318,6 +318,17 @@ mod tests {
     }
 
     #[test]
+    fn optional_hosts_of_a_preset_are_refused_without_a_violation() {
+        let p = policy::parse("version: 1\npresets: [codex]\n", "ringfence.yml").unwrap();
+        let optional = (Plan::Refuse(ResponseCode::NXDomain), "preset codex@2026-12 optional".into(), false);
+        assert_eq!(ruling(&p, Mode::Block, "chatgpt.com", RecordType::A), optional);
+        assert_eq!(ruling(&p, Mode::Block, "api.openai.com", RecordType::A).0, Plan::Synthesize);
+        // Only the names listed: a name under one is an ordinary refusal.
+        let under = ruling(&p, Mode::Block, "x.chatgpt.com", RecordType::A);
+        assert_eq!((under.1.as_str(), under.2), ("default-deny", true));
+    }
+
+    #[test]
     fn other_types_of_allowed_names_need_listing() {
         let p = policy();
         for (name, t) in [
