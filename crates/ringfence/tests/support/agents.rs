@@ -343,5 +343,23 @@ impl Fenced {
             usage.push((u.input_tokens, u.output_tokens));
         }
         assert!(expected.iter().all(|e| usage.contains(e)), "{usage:?}: {}", why());
+        // The report's API section: the calls and their tokens, per model.
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(self.run.out_dir.join("report.json")).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        let rows: Vec<&serde_json::Value> = report["api"]["usage"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|row| row["provider"] == provider)
+            .collect();
+        let requests: u64 = rows.iter().filter_map(|row| row["requests"].as_u64()).sum();
+        let input: u64 = rows.iter().filter_map(|row| row["tokens"]["input"].as_u64()).sum();
+        assert_eq!(requests, calls.len() as u64, "report rows {rows:?}");
+        assert_eq!(input, usage.iter().map(|u| u.0).sum::<u64>(), "report rows {rows:?}");
+        if let Some(model) = model {
+            assert!(rows.iter().any(|row| row["model"] == model), "report rows {rows:?}");
+        }
     }
 }
