@@ -2,10 +2,11 @@
 # System packages ringfence builds and tests with (Debian/Ubuntu). Idempotent; needs root.
 set -euo pipefail
 packages=(clang llvm libelf-dev zlib1g-dev pkg-config libseccomp-dev util-linux iproute2 nftables procps bash python3
-  curl dnsutils openssl ca-certificates git nghttp2-server openssh-server openssh-client
-  postgresql sudo python3-venv)
-# sudo plays the runner user's sudo in the job-mode tests; python3-venv holds actionlint.
-# npm installs the real agent the end-to-end tests drive; a Node.js already installed is kept.
+  python3-venv curl dnsutils openssl ca-certificates git nghttp2-server openssh-server openssh-client
+  postgresql sudo)
+# sudo plays the runner user's sudo in the job-mode tests; python3-venv holds actionlint and aider.
+# npm and python3-venv install the real agents the end-to-end tests drive (Claude Code, Codex,
+# Gemini CLI from npm; aider from PyPI into a venv); a Node.js already installed is kept.
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()

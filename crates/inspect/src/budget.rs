@@ -9,7 +9,7 @@ use crate::usage::{Provider, Usage};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct Exceeded {
-    /// The provider's key under `budget:` (`anthropic`, `openai`).
+    /// The provider's key under `budget:` (`anthropic`, `openai`, `google-gemini`).
     pub provider: String,
     pub tokens: u64,
     pub usd: f64,
@@ -140,6 +140,10 @@ pub fn refusal_body(p: Provider, message: &str) -> (u16, &'static str, Vec<u8>) 
         Provider::OpenAi => serde_json::json!({
             "error": { "message": message, "type": "insufficient_quota", "param": null, "code": "insufficient_quota" },
         }),
+        // Google's error shape; 400 FAILED_PRECONDITION, as Gemini CLI retries 429s.
+        Provider::Gemini => serde_json::json!({
+            "error": { "code": 400, "message": message, "status": "FAILED_PRECONDITION" },
+        }),
     };
     (400, "application/json", body.to_string().into_bytes())
 }
@@ -212,5 +216,19 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["error"]["type"], "insufficient_quota");
         assert_eq!(json["error"]["message"], "ringfence: budget spent");
+        let (status, _, body) = refusal_body(Provider::Gemini, "budget spent");
+        assert_eq!(status, 400);
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (json["error"]["code"].as_u64(), json["error"]["status"].as_str()),
+            (Some(400), Some("FAILED_PRECONDITION"))
+        );
+    }
+
+    #[test]
+    fn a_gemini_budget_is_held() {
+        let mut ledger = Ledger::new(&budgets(&[("google-gemini", Some(100), None)]));
+        assert!(ledger.record(Provider::Gemini, &usage("gemini-2.5-pro", 60, 50), None).is_some());
+        assert_eq!(ledger.check(Provider::Gemini).unwrap_err().provider, "google-gemini");
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Prices are list prices in USD per million tokens, as the providers' pricing pages gave them
 //! when [`PRICES_VERSION`] was reviewed (sources: Anthropic's and OpenAI's public API pricing
-//! pages, read 2026-11). Batch and regional discounts are ignored, so a budget errs towards
+//! pages, read 2026-11; Google's Gemini API pricing page for Gemini, paid tier, prompts up to
+//! 200k tokens). Batch and regional discounts are ignored, so a budget errs towards
 //! stopping early. Review the table when a provider changes prices or ships a model family.
 
 use crate::usage::{Provider, Usage};
@@ -28,6 +29,12 @@ const fn claude(input: f64, output: f64) -> Rates {
 /// OpenAI: caching is automatic and writes cost nothing extra; reads have their own rate.
 const fn openai(input: f64, cached: f64, output: f64) -> Rates {
     Rates { input, output, cache_read: cached, cache_write: input }
+}
+
+/// Gemini: cached prompt tokens are billed at a quarter of input (the implicit-cache discount
+/// of the 2.5 models); storage of explicit caches is not metered.
+const fn gemini(input: f64, output: f64) -> Rates {
+    Rates { input, output, cache_read: input / 4.0, cache_write: input }
 }
 
 /// Model-name prefixes, matched at a `-` boundary; the longest match wins, so dated snapshots
@@ -74,11 +81,20 @@ const OPENAI: &[(&str, Rates)] = &[
     ("codex-mini", openai(1.5, 0.375, 6.0)),
 ];
 
+const GEMINI: &[(&str, Rates)] = &[
+    ("gemini-2.5-pro", gemini(1.25, 10.0)),
+    ("gemini-2.5-flash", gemini(0.30, 2.50)),
+    ("gemini-2.5-flash-lite", gemini(0.10, 0.40)),
+    ("gemini-2.0-flash", gemini(0.10, 0.40)),
+    ("gemini-3-pro-preview", gemini(2.0, 12.0)),
+];
+
 /// The rates for `model`, or `None` when no row's prefix fits.
 pub fn rates(p: Provider, model: &str) -> Option<Rates> {
     let table = match p {
         Provider::Anthropic => ANTHROPIC,
         Provider::OpenAi => OPENAI,
+        Provider::Gemini => GEMINI,
     };
     let model = model.to_ascii_lowercase();
     table
@@ -142,6 +158,13 @@ mod tests {
     }
 
     #[test]
+    fn gemini_arithmetic() {
+        let u = usage("gemini-2.5-flash", 1_000_000, 1_000_000, 1_000_000, 0);
+        assert!(close(price(Provider::Gemini, &u).unwrap(), 0.30 + 2.50 + 0.075));
+        assert_eq!(rates(Provider::Gemini, "gemini-2.5-flash-lite-preview-09-2025").unwrap().input, 0.10);
+    }
+
+    #[test]
     fn longest_prefix_at_a_boundary() {
         assert_eq!(rates(Provider::OpenAi, "gpt-4o-mini").unwrap().input, 0.15);
         assert_eq!(rates(Provider::OpenAi, "gpt-4o-2024-08-06").unwrap().input, 2.5);
@@ -162,7 +185,9 @@ mod tests {
 
     #[test]
     fn every_row_is_reachable() {
-        for (p, table) in [(Provider::Anthropic, ANTHROPIC), (Provider::OpenAi, OPENAI)] {
+        for (p, table) in
+            [(Provider::Anthropic, ANTHROPIC), (Provider::OpenAi, OPENAI), (Provider::Gemini, GEMINI)]
+        {
             for (prefix, r) in table {
                 assert_eq!(rates(p, prefix), Some(*r), "{prefix}");
             }

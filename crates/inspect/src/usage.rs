@@ -8,6 +8,8 @@ use serde_json::Value;
 pub enum Provider {
     Anthropic,
     OpenAi,
+    /// Google's Gemini API (`generateContent`, `streamGenerateContent`).
+    Gemini,
 }
 
 impl Provider {
@@ -16,11 +18,12 @@ impl Provider {
         match self {
             Provider::Anthropic => "anthropic",
             Provider::OpenAi => "openai",
+            Provider::Gemini => "google-gemini",
         }
     }
 
-    /// Both providers, for walking budgets.
-    pub const ALL: [Provider; 2] = [Provider::Anthropic, Provider::OpenAi];
+    /// Every provider, for walking budgets.
+    pub const ALL: [Provider; 3] = [Provider::Anthropic, Provider::OpenAi, Provider::Gemini];
 }
 
 /// The provider whose API `host` serves (a name, optionally with `:port` or a trailing dot).
@@ -32,6 +35,8 @@ pub fn provider_for(host: &str) -> Option<Provider> {
         Some(Provider::Anthropic)
     } else if name.eq_ignore_ascii_case("api.openai.com") {
         Some(Provider::OpenAi)
+    } else if name.eq_ignore_ascii_case("generativelanguage.googleapis.com") {
+        Some(Provider::Gemini)
     } else {
         None
     }
@@ -60,13 +65,35 @@ impl Usage {
 }
 
 /// Usage from a non-streamed response body: an Anthropic message, an OpenAI chat completion or
-/// an OpenAI response (Responses API). `None` when the body carries no usage.
+/// an OpenAI response (Responses API), a Gemini `GenerateContentResponse` (or the JSON array of
+/// them `streamGenerateContent` sends without `alt=sse`). `None` when the body carries no usage.
 pub fn usage_from_json(p: Provider, body: &[u8]) -> Option<Usage> {
     let json: Value = serde_json::from_slice(body).ok()?;
+    if p == Provider::Gemini {
+        // Each streamed part carries the usage so far; the last one that has any is the total.
+        let parts = json.as_array().map_or_else(|| vec![&json], |a| a.iter().collect());
+        return parts.into_iter().rev().find_map(gemini_usage);
+    }
     let model = json.get("model").and_then(Value::as_str).unwrap_or_default();
     let mut usage = Usage { model: model.to_string(), ..Usage::default() };
     apply_usage(p, json.get("usage")?, &mut usage)?;
     Some(usage)
+}
+
+/// Usage from one Gemini response (`usageMetadata`, `modelVersion`). `promptTokenCount`
+/// includes the cached tokens, as OpenAI's input does; thinking tokens are billed as output.
+fn gemini_usage(response: &Value) -> Option<Usage> {
+    let meta = response.get("usageMetadata").filter(|m| m.is_object())?;
+    let field = |name: &str| meta.get(name).and_then(Value::as_u64).unwrap_or(0);
+    let prompt = field("promptTokenCount").saturating_add(field("toolUsePromptTokenCount"));
+    let cached = field("cachedContentTokenCount").min(prompt);
+    Some(Usage {
+        model: response.get("modelVersion").and_then(Value::as_str).unwrap_or_default().to_string(),
+        input_tokens: prompt - cached,
+        output_tokens: field("candidatesTokenCount").saturating_add(field("thoughtsTokenCount")),
+        cache_read_tokens: cached,
+        cache_write_tokens: 0,
+    })
 }
 
 /// Reads a `usage` object into `usage`; fields absent from `object` are left as they are, which
@@ -90,6 +117,7 @@ fn apply_usage(p: Provider, object: &Value, usage: &mut Usage) -> Option<()> {
             set(&mut usage.cache_read_tokens, field("cache_read_input_tokens"));
             set(&mut usage.cache_write_tokens, field("cache_creation_input_tokens"));
         }
+        Provider::Gemini => return None,
         Provider::OpenAi => {
             // Chat Completions says prompt/completion; the Responses API says input/output.
             let (input, output, cached) = match field("prompt_tokens") {
@@ -116,16 +144,18 @@ fn apply_usage(p: Provider, object: &Value, usage: &mut Usage) -> Option<()> {
 /// stream cannot make the proxy hold unbounded memory.
 pub const MAX_EVENT: usize = 1 << 20;
 
-/// The bytes an event must contain to be parsed at all: every usage-bearing event has the key.
-const USAGE_KEY: &[u8] = b"\"usage\"";
+/// The bytes an event must contain to be parsed at all: every usage-bearing event has the key
+/// (Gemini's `usageMetadata` contains it too, quote included).
+const USAGE_KEY: &[u8] = b"\"usage";
 
 /// Reads usage from a streamed (server-sent events) response as it passes through the proxy.
 ///
 /// Fed byte chunks split anywhere; lines end in LF, CRLF or CR, `data:` lines of one event are
 /// joined with newlines as the SSE standard says. Understands Anthropic's `message_start` (model,
 /// input and cache counts) and `message_delta` (cumulative output), OpenAI Chat Completions'
-/// final chunk (sent when the request asks for `stream_options.include_usage`) and the Responses
-/// API's `response.completed` / `response.incomplete`.
+/// final chunk (sent when the request asks for `stream_options.include_usage`), the Responses
+/// API's `response.completed` / `response.incomplete`, and Gemini's `usageMetadata` (cumulative,
+/// on every event).
 #[derive(Debug)]
 pub struct SseMeter {
     provider: Provider,
@@ -262,6 +292,12 @@ impl SseMeter {
             (Provider::OpenAi, "response.completed" | "response.incomplete" | "response.failed") => {
                 let Some(response) = json.get("response") else { return };
                 self.take_openai(response);
+            }
+            // Gemini (`alt=sse`): unnamed events, each with the usage so far.
+            (Provider::Gemini, _) => {
+                if let Some(usage) = gemini_usage(&json) {
+                    self.usage = Some(usage);
+                }
             }
             (Provider::OpenAi, _)
                 if json.get("object").and_then(Value::as_str) == Some("chat.completion.chunk") =>

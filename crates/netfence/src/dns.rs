@@ -84,7 +84,12 @@ pub(crate) fn plan(policy: &Policy, mode: Mode, name: &str, qtype: RecordType, o
         (_, _, _) if address_like(qtype) && qtype != RecordType::A => Plan::Empty,
         _ => Plan::Forward,
     };
-    Ruling { plan, rule, violation: !allowed }
+    // A host a preset names optional is refused all the same, but its agent calling it is no
+    // violation.
+    match (allowed, policy.optional_refusal(name)) {
+        (false, Some(optional)) => Ruling { plan, rule: optional, violation: false },
+        _ => Ruling { plan, rule, violation: !allowed },
+    }
 }
 
 /// Would this question leave ringfence (be synthesized, and later resolved, or forwarded)?
@@ -310,6 +315,17 @@ mod tests {
         );
         let over = plan(&p, Mode::Block, "fresh.wild.example", RecordType::A, true);
         assert_eq!((over.plan, over.rule.as_str()), (Plan::Refuse(ResponseCode::NXDomain), "dns-tunnel"));
+    }
+
+    #[test]
+    fn optional_hosts_of_a_preset_are_refused_without_a_violation() {
+        let p = policy::parse("version: 1\npresets: [codex]\n", "ringfence.yml").unwrap();
+        let optional = (Plan::Refuse(ResponseCode::NXDomain), "preset codex@2026-12 optional".into(), false);
+        assert_eq!(ruling(&p, Mode::Block, "chatgpt.com", RecordType::A), optional);
+        assert_eq!(ruling(&p, Mode::Block, "api.openai.com", RecordType::A).0, Plan::Synthesize);
+        // Only the names listed: a name under one is an ordinary refusal.
+        let under = ruling(&p, Mode::Block, "x.chatgpt.com", RecordType::A);
+        assert_eq!((under.1.as_str(), under.2), ("default-deny", true));
     }
 
     #[test]

@@ -49,6 +49,16 @@ impl Policy {
         Decision::deny("default-deny")
     }
 
+    /// For a refused `host`: the rule text when a preset names it optional (its agent works
+    /// without it), so the refusal is journaled but is no violation.
+    pub fn optional_refusal(&self, host: &str) -> Option<String> {
+        let name = normalize_name(host).ok()?;
+        self.presets
+            .iter()
+            .find(|preset| preset.optional_patterns().any(|p| p.matches_normalized(&name)))
+            .map(|preset| format!("{} optional", preset.rule_text()))
+    }
+
     /// May the agent connect to the address `ip` directly (no name)? Only `cidr:` rules apply.
     pub fn cidr_decision(&self, ip: IpAddr, port: u16) -> Decision {
         // An IPv4-mapped IPv6 address is the IPv4 host; judge it as such so `::ffff:10.0.0.1`
@@ -92,6 +102,19 @@ egress:
 
     fn policy() -> Policy {
         parse(POLICY, "ringfence.yml").unwrap()
+    }
+
+    #[test]
+    fn optional_hosts_are_refused_quietly_unless_allowed() {
+        let p = parse("version: 1\npresets: [codex]\negress:\n  allow: [github.com]\n", "p.yml").unwrap();
+        assert!(p.egress_decision("api.openai.com", 443).allowed);
+        let chatgpt = p.egress_decision("chatgpt.com", 443);
+        assert!(!chatgpt.allowed);
+        assert_eq!(p.optional_refusal("ChatGPT.com."), Some("preset codex@2026-12 optional".into()));
+        // Allowed by a rule: allowed, whatever the preset says.
+        assert!(p.egress_decision("github.com", 443).allowed);
+        assert_eq!(p.optional_refusal("exfil.example"), None);
+        assert_eq!(policy().optional_refusal("chatgpt.com"), None, "only the codex preset names it");
     }
 
     #[test]

@@ -14,6 +14,10 @@ pub struct Preset {
     pub version: &'static str,
     pub description: &'static str,
     pub hosts: &'static [(&'static str, &'static [u16])],
+    /// Hosts the agent calls for things it works without (model catalogs, experiments,
+    /// update checks): refused, and journaled, but not counted as violations, so a clean run
+    /// of the agent stays clean. Any allow rule still allows them.
+    pub optional: &'static [&'static str],
 }
 
 impl Preset {
@@ -25,6 +29,11 @@ impl Preset {
     /// The preset's patterns; the list is checked by a unit test, so parsing cannot fail here.
     pub fn patterns(&self) -> impl Iterator<Item = (HostPattern, &'static [u16])> + '_ {
         self.hosts.iter().filter_map(|(h, ports)| HostPattern::parse(h).ok().map(|p| (p, *ports)))
+    }
+
+    /// The patterns of [`Preset::optional`].
+    pub fn optional_patterns(&self) -> impl Iterator<Item = HostPattern> + '_ {
+        self.optional.iter().filter_map(|h| HostPattern::parse(h).ok())
     }
 }
 
@@ -48,40 +57,64 @@ pub static PRESETS: &[Preset] = &[
             ("ghcr.io", HTTPS),
             ("pkg-containers.githubusercontent.com", HTTPS),
         ],
+        optional: &[],
     },
     Preset {
         name: "anthropic",
         version: "2026-11",
         description: "the Anthropic API used by Claude Code",
         hosts: &[("api.anthropic.com", HTTPS), ("statsig.anthropic.com", HTTPS)],
+        optional: &[],
     },
     Preset {
         name: "openai",
         version: "2026-11",
         description: "the OpenAI API and ChatGPT sign-in used by Codex",
         hosts: &[("api.openai.com", HTTPS), ("auth.openai.com", HTTPS), ("chatgpt.com", HTTPS)],
+        optional: &[],
     },
     Preset {
         name: "google-gemini",
-        version: "2026-11",
-        description: "the Gemini API and Code Assist endpoints used by Gemini CLI",
+        version: "2026-12",
+        description: "the Gemini API and Code Assist endpoints used by Gemini CLI. Optional, refused \
+                      quietly: its usage statistics (play.googleapis.com)",
         hosts: &[
             ("generativelanguage.googleapis.com", HTTPS),
             ("cloudcode-pa.googleapis.com", HTTPS),
             ("oauth2.googleapis.com", HTTPS),
         ],
+        optional: &["play.googleapis.com"],
+    },
+    Preset {
+        name: "codex",
+        version: "2026-12",
+        description: "Codex CLI (0.171) with an API key: the Responses API. Optional, refused quietly: \
+                      ChatGPT's model catalog and experiments (chatgpt.com, ab.chatgpt.com) and its \
+                      GitHub lookups (github.com, api.github.com)",
+        hosts: &[("api.openai.com", HTTPS)],
+        optional: &["chatgpt.com", "ab.chatgpt.com", "github.com", "api.github.com"],
+    },
+    Preset {
+        name: "aider",
+        version: "2026-12",
+        description: "aider (0.86) with OpenAI models: the OpenAI API. Optional, refused quietly: \
+                      litellm's model price list it fetches at start (raw.githubusercontent.com)",
+        hosts: &[("api.openai.com", HTTPS)],
+        optional: &["raw.githubusercontent.com"],
     },
     Preset {
         name: "npm",
         version: "2026-11",
         description: "the npm and Yarn registries",
         hosts: &[("registry.npmjs.org", HTTPS), ("registry.yarnpkg.com", HTTPS)],
+        optional: &[],
     },
     Preset {
         name: "pypi",
         version: "2026-11",
         description: "PyPI's index and file host",
         hosts: &[("pypi.org", HTTPS), ("files.pythonhosted.org", HTTPS)],
+        optional: &[],
     },
     Preset {
         name: "crates",
@@ -93,18 +126,21 @@ pub static PRESETS: &[Preset] = &[
             ("static.crates.io", HTTPS),
             ("static.rust-lang.org", HTTPS),
         ],
+        optional: &[],
     },
     Preset {
         name: "go",
         version: "2026-11",
         description: "the Go module proxy and checksum database",
         hosts: &[("proxy.golang.org", HTTPS), ("sum.golang.org", HTTPS)],
+        optional: &[],
     },
     Preset {
         name: "debian",
         version: "2026-11",
         description: "Debian package mirrors (apt still uses plain HTTP; packages are signed)",
         hosts: &[("deb.debian.org", HTTP_HTTPS), ("security.debian.org", HTTP_HTTPS)],
+        optional: &[],
     },
     Preset {
         name: "ubuntu",
@@ -115,6 +151,7 @@ pub static PRESETS: &[Preset] = &[
             ("*.archive.ubuntu.com", HTTP_HTTPS),
             ("security.ubuntu.com", HTTP_HTTPS),
         ],
+        optional: &[],
     },
     Preset {
         name: "docker",
@@ -125,6 +162,7 @@ pub static PRESETS: &[Preset] = &[
             ("auth.docker.io", HTTPS),
             ("production.cloudflare.docker.com", HTTPS),
         ],
+        optional: &[],
     },
 ];
 
@@ -151,6 +189,11 @@ mod tests {
                 assert!(!ports.is_empty() && !ports.contains(&0), "{}: {host}", p.name);
             }
             assert_eq!(p.patterns().count(), p.hosts.len());
+            assert_eq!(p.optional_patterns().count(), p.optional.len(), "{}", p.name);
+            // A host both needed and optional would be allowed and never quiet: a listing error.
+            for host in p.optional {
+                assert!(!p.hosts.iter().any(|(h, _)| h == host), "{}: {host}", p.name);
+            }
         }
     }
 

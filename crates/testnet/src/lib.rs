@@ -6,8 +6,8 @@
 //! Dev-only: the netfence tests and the CLI's end-to-end tests share this one copy. Test
 //! helpers panic on failure, as a test would.
 
+mod agents;
 mod certs;
-mod claude_code;
 mod client;
 mod dns;
 mod internet;
@@ -18,7 +18,7 @@ use std::io::Write;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-pub use claude_code::{CLAUDE_CODE_PACKAGE, claude_code};
+pub use agents::{AIDER, Agent, CLAUDE_CODE, CODEX, GEMINI_CLI, Registry, claude_code, install};
 pub use client::{TestCgroup, run_in};
 pub use dns::txt_for;
 pub use internet::{Daemon, FakeInternet, on_host_side};

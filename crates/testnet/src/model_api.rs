@@ -1,6 +1,7 @@
-//! A scripted Anthropic Messages API in the fake internet, so a real agent can run offline:
-//! the script (`model_api.py`) decides each answer, and every request it received is logged
-//! for the test to read.
+//! A scripted model API in the fake internet, so a real agent can run offline: the script
+//! (`model_api.py`) decides each answer in the wire format the request's path names (Anthropic
+//! Messages, OpenAI Responses and Chat Completions, Gemini `generateContent`), and every request
+//! it received is logged for the test to read.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ pub struct ModelApi {
 }
 
 impl FakeInternet {
-    /// Serves the Messages API as `name` at `ip` (added to the fake DNS, with a test-CA
+    /// Serves the model APIs as `name` at `ip` (added to the fake DNS, with a test-CA
     /// certificate for the name and the address) on :443, answering as `script` says; see
     /// `model_api.py` for the script's shape.
     pub fn model_api(&self, name: &str, ip: &str, script: &serde_json::Value) -> ModelApi {
@@ -57,11 +58,16 @@ impl ModelApi {
 
     /// The `POST /v1/messages` requests received so far (Claude Code adds `?beta=true`).
     pub fn messages(&self) -> Vec<serde_json::Value> {
-        let is_messages = |r: &serde_json::Value| {
+        self.posts_to(|path| path == "/v1/messages")
+    }
+
+    /// The `POST` requests received so far whose path (without the query) `is_model_call` takes.
+    pub fn posts_to(&self, is_model_call: impl Fn(&str) -> bool) -> Vec<serde_json::Value> {
+        let wanted = |r: &serde_json::Value| {
             r["method"] == "POST"
-                && r["path"].as_str().is_some_and(|p| p.split('?').next() == Some("/v1/messages"))
+                && r["path"].as_str().is_some_and(|p| is_model_call(p.split('?').next().unwrap_or(p)))
         };
-        self.requests().into_iter().filter(is_messages).collect()
+        self.requests().into_iter().filter(wanted).collect()
     }
 }
 

@@ -123,3 +123,78 @@ fn claude_code_runs_the_scripted_commands_offline() {
     assert!(calls.len() >= 2, "one call for the tool turn, one for the final text:\n{log}");
     assert!(calls.iter().all(|r| r["headers"]["x-api-key"] == "sk-ant-api03-offline-test-key"));
 }
+
+/// The other providers' wire formats, as their clients read them: OpenAI Responses (Codex),
+/// Chat Completions (aider) and Gemini, each turning a shell turn into the client's own tool.
+#[test]
+fn each_provider_gets_its_own_wire_format() {
+    if !privileged() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let net = FakeInternet::new();
+    let script = json!({"turns": [{"bash": "ls", "usage": {"input_tokens": 700, "output_tokens": 30}}]});
+    let _api = net.model_api("api.test", API_IP, &script);
+    let ask = |path: &str, body: serde_json::Value| {
+        let out = net
+            .internet_command("curl")
+            .args(["-sS", "--cacert"])
+            .arg(net.ca())
+            .args(["--resolve", &format!("api.test:443:{API_IP}"), "-H", "content-type: application/json"])
+            .args(["-d", &body.to_string()])
+            .arg(format!("https://api.test{path}"))
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let data: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).expect("json"))
+            .collect();
+        (text, data)
+    };
+
+    // Responses: Codex's tools come as an input item; the call is its exec_command.
+    let tools = json!([{"type": "function", "name": "exec_command"}]);
+    let input = json!([{"type": "additional_tools", "tools": tools}, {"type": "message", "role": "user"}]);
+    let (text, data) = ask("/v1/responses", json!({"model": "gpt-5.4", "stream": true, "input": input}));
+    let kinds: Vec<&str> = data.iter().filter_map(|d| d["type"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"response.created"), "{text}");
+    assert_eq!(kinds.last(), Some(&"response.completed"), "{text}");
+    let done = data.iter().find(|d| d["type"] == "response.output_item.done").expect("item done");
+    assert_eq!(
+        (&done["item"]["type"], &done["item"]["name"]),
+        (&json!("function_call"), &json!("exec_command"))
+    );
+    let arguments: serde_json::Value =
+        serde_json::from_str(done["item"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(arguments, json!({"cmd": "ls"}));
+    assert_eq!(data.last().unwrap()["response"]["usage"]["input_tokens"], 700);
+
+    // Chat Completions without tools: the command in a bash block; usage only when asked.
+    let messages = json!([{"role": "system"}, {"role": "user", "content": "go"}]);
+    let (text, data) =
+        ask("/v1/chat/completions", json!({"model": "gpt-4.1", "stream": true, "messages": messages}));
+    assert!(
+        data[0]["choices"][0]["delta"]["content"].as_str().is_some_and(|c| c.contains("```bash\nls\n```")),
+        "{text}"
+    );
+    assert!(data.iter().all(|d| d.get("usage").is_none()), "{text}");
+    let body = json!({"model": "gpt-4.1", "stream": true, "stream_options": {"include_usage": true}, "messages": messages});
+    let (text, data) = ask("/v1/chat/completions", body);
+    assert_eq!(data.last().unwrap()["usage"]["prompt_tokens"], 700, "{text}");
+
+    // Gemini: run_shell_command as a functionCall, usage in usageMetadata.
+    let tools = json!([{"functionDeclarations": [{"name": "run_shell_command"}]}]);
+    let contents = json!([{"role": "user", "parts": [{"text": "go"}]}]);
+    let path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+    let (text, data) = ask(path, json!({"contents": contents, "tools": tools}));
+    let part = &data[0]["candidates"][0]["content"]["parts"][0];
+    assert_eq!(
+        part["functionCall"],
+        json!({"name": "run_shell_command", "args": {"command": "ls", "description": "Run the scripted command"}}),
+        "{text}"
+    );
+    assert_eq!(data[0]["usageMetadata"]["promptTokenCount"], 700, "{text}");
+}

@@ -83,6 +83,22 @@ pub enum VaultError {
     NoSentinel { name: String },
 }
 
+/// Query parameters a provider documents for its API key: a secret that belongs to the
+/// provider's host is swapped there too without an `in:` entry. The Gemini API takes
+/// `?key=` beside `x-goog-api-key`.
+const PROVIDER_QUERY_KEYS: &[(&str, &str)] = &[("generativelanguage.googleapis.com", "key")];
+
+fn with_provider_positions(hosts: &[HostPattern], inject: &[Position]) -> Vec<Position> {
+    let mut positions = inject.to_vec();
+    for (host, param) in PROVIDER_QUERY_KEYS {
+        let position = Position::Query((*param).to_string());
+        if hosts.iter().any(|h| h.matches(host)) && !positions.contains(&position) {
+            positions.push(position);
+        }
+    }
+    positions
+}
+
 struct Entry {
     name: String,
     real: String,
@@ -226,7 +242,7 @@ impl Vault {
                 real: s.value.clone(),
                 sentinel,
                 hosts: s.hosts.clone(),
-                inject: s.inject.clone(),
+                inject: with_provider_positions(&s.hosts, &s.inject),
             });
         }
         let plain = AhoCorasick::builder()

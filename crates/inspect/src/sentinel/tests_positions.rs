@@ -64,6 +64,31 @@ fn real_values_go_only_into_credential_headers() {
 }
 
 #[test]
+fn a_gemini_key_goes_into_key_without_an_in_entry() {
+    let host = |h: &str| HostPattern::parse(h).unwrap();
+    let spec = |name: &str, on: &str| SecretSpec {
+        name: name.into(),
+        value: format!("{GOOGLE_KEY}{name}"),
+        hosts: vec![host(on)],
+        inject: Vec::new(),
+    };
+    let v = Vault::new(vec![spec("GEMINI_API_KEY", GOOGLE), spec("OTHER_KEY", "api.example.com")]).unwrap();
+    let g = sentinel(&v, "GEMINI_API_KEY");
+    let r = v.rewrite_url(GOOGLE, format!("/v1beta/models/m:generateContent?key={g}").as_bytes());
+    assert_eq!(r.injected, ["GEMINI_API_KEY"]);
+    assert_eq!(
+        r.bytes,
+        format!("/v1beta/models/m:generateContent?key={GOOGLE_KEY}GEMINI_API_KEY").as_bytes()
+    );
+    // Only Google's documented parameter, and only for a secret of that host.
+    let o = sentinel(&v, "OTHER_KEY");
+    let r = v.rewrite_url("api.example.com", format!("/x?key={o}").as_bytes());
+    assert!(r.injected.is_empty() && r.kept == ["OTHER_KEY"], "{r:?}");
+    let r = v.rewrite_url(GOOGLE, format!("/x?token={g}").as_bytes());
+    assert!(r.injected.is_empty(), "{r:?}");
+}
+
+#[test]
 fn real_values_go_into_the_url_only_where_the_policy_says() {
     let v = vault();
     let gh = sentinel(&v, "GITHUB_TOKEN");

@@ -193,3 +193,48 @@ proptest! {
         prop_assert_eq!(meter(Provider::OpenAi, &chunks), Some(responses_usage()));
     }
 }
+
+const GEMINI_STREAM: &[u8] = include_bytes!("../../tests/fixtures/gemini_stream.sse");
+
+fn gemini_stream_usage() -> Usage {
+    Usage {
+        model: "gemini-2.5-flash".into(),
+        input_tokens: 5210 - 4096,
+        output_tokens: 31 + 100,
+        cache_read_tokens: 4096,
+        cache_write_tokens: 0,
+    }
+}
+
+#[test]
+fn gemini_stream_keeps_the_last_cumulative_usage() {
+    assert_eq!(provider_for("generativelanguage.googleapis.com:443"), Some(Provider::Gemini));
+    assert_eq!(meter(Provider::Gemini, &[GEMINI_STREAM]), Some(gemini_stream_usage()));
+    // Split anywhere, the same.
+    for at in [1, 7, 100, GEMINI_STREAM.len() - 3] {
+        assert_eq!(
+            meter(Provider::Gemini, &[&GEMINI_STREAM[..at], &GEMINI_STREAM[at..]]),
+            Some(gemini_stream_usage())
+        );
+    }
+}
+
+#[test]
+fn gemini_json_bodies_single_and_arrays() {
+    let parts: Vec<serde_json::Value> = String::from_utf8_lossy(GEMINI_STREAM)
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let last = serde_json::to_vec(&parts[1]).unwrap();
+    assert_eq!(usage_from_json(Provider::Gemini, &last), Some(gemini_stream_usage()));
+    let array = serde_json::to_vec(&parts).unwrap();
+    assert_eq!(usage_from_json(Provider::Gemini, &array), Some(gemini_stream_usage()));
+    assert_eq!(usage_from_json(Provider::Gemini, br#"{"candidates": []}"#), None);
+    // An OpenAI-shaped body says nothing to the Gemini reader, and the other way round.
+    assert_eq!(
+        usage_from_json(Provider::Gemini, br#"{"usage": {"input_tokens": 1, "output_tokens": 1}}"#),
+        None
+    );
+    assert_eq!(usage_from_json(Provider::OpenAi, &last), None);
+}

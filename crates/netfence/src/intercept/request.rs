@@ -107,10 +107,7 @@ impl Ctx {
 }
 
 pub(crate) fn provider_name(p: inspect::Provider) -> &'static str {
-    match p {
-        inspect::Provider::Anthropic => "anthropic",
-        inspect::Provider::OpenAi => "openai",
-    }
+    p.name()
 }
 
 pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<Body>, Infallible> {
@@ -247,6 +244,19 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
                 resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
                 return Ok(resp);
             }
+        }
+        // Usage is read from HTTP bodies only: a model stream over a websocket (Codex tries
+        // the Responses API's first) would run unmetered and past any budget. Refused without a
+        // violation, as the protocol choice it is; clients fall back to HTTPS.
+        if parts.headers.contains_key(header::UPGRADE) {
+            let reason = "a websocket to a metered model API would not be metered; use HTTPS".to_string();
+            event.status = Some(StatusCode::FORBIDDEN.as_u16());
+            event.rule = format!("metered.{}", provider_name(p));
+            event.reason = Some(reason.clone());
+            event.injected.clear();
+            event.duration_ms = start.elapsed().as_millis() as u64;
+            ctx.emit(Event::HttpRequest(event));
+            return Ok(text(StatusCode::FORBIDDEN, &format!("ringfence: {reason}\n")));
         }
         // Usage is read from the body: ask for it uncompressed.
         parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));

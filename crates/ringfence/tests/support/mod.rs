@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use journal::{Event, Record};
 
+pub mod agents;
+
 /// True when privileged tests can run. Without root they skip with a printed reason, unless
 /// RINGFENCE_REQUIRE_PRIVILEGED=1, where a skip would hide a broken CI: then they fail.
 pub fn privileged(test: &str) -> bool {
