@@ -18,6 +18,7 @@ struct Job {
     stdout: String,
     records: Vec<journal::Record>,
     out_dir: PathBuf,
+    workspace: PathBuf,
     _work: tempfile::TempDir,
 }
 
@@ -64,27 +65,43 @@ enum Via {
 
 /// Plays one job: `steps` are the later steps (`name:command`).
 fn play(net: &FakeInternet, mode: &str, via: Via, steps: &[&str]) -> Job {
+    play_with(net, mode, via, steps, "allowed.test", "")
+}
+
+/// [`play`] with the secret's host and more policy after `egress.allow`'s base entries.
+fn play_with(
+    net: &FakeInternet,
+    mode: &str,
+    via: Via,
+    steps: &[&str],
+    secret_host: &str,
+    allow: &str,
+) -> Job {
     let work = support::scratch();
     let cgroup = TestCgroup::new(&format!("job-{mode}"));
     let policy = work.path().join("ringfence.yml");
     std::fs::write(
         &policy,
         format!(
-            "version: 1\nmode: {mode}\negress:\n  allow:\n    - {{ host: allowed.test, ports: [443, 80] }}\n    - {{ host: a.wild.test, ports: [443] }}\n\
+            "version: 1\nmode: {mode}\negress:\n  allow:\n    - {{ host: allowed.test, ports: [443, 80] }}\n    - {{ host: a.wild.test, ports: [443] }}\n{allow}\
              dns:\n  upstream: [\"{}\"]\n",
             net.upstream()[0]
         ),
     )
     .unwrap();
+    // The job gets a /tmp of its own (tests/job/runner.sh), as a runner machine has: the fake
+    // internet's files in the test machine's /tmp are not the job's to see.
+    let upstream_ca = work.path().join("upstream-ca.pem");
+    std::fs::copy(net.ca(), &upstream_ca).unwrap();
     let steps_file = work.path().join("steps");
     std::fs::write(&steps_file, steps.join("\n") + "\n").unwrap();
     let out_dir = work.path().join("run");
     let main = format!(
         "ANTHROPIC_API_KEY=\"$SECRET_VALUE\" sudo -n --preserve-env=GITHUB_OUTPUT,GITHUB_ENV,GITHUB_STATE,GITHUB_WORKSPACE,RUNNER_TEMP,ANTHROPIC_API_KEY \
-         \"$RF\" job start --policy {} --secret ANTHROPIC_API_KEY=allowed.test --disable-sudo --cgroup \"$CGROUP\" \
+         \"$RF\" job start --policy {} --secret ANTHROPIC_API_KEY={secret_host} --disable-sudo --cgroup \"$CGROUP\" \
          --upstream-ca {} --out {}",
         policy.display(),
-        net.ca().display(),
+        upstream_ca.display(),
         out_dir.display()
     );
     let post =
@@ -95,10 +112,10 @@ fn play(net: &FakeInternet, mode: &str, via: Via, steps: &[&str]) -> Job {
         Via::Action => (
             format!(
                 "env 'INPUT_EGRESS-POLICY={mode}' 'INPUT_POLICY={}' 'INPUT_DISABLE-SUDO=true' \
-                 'INPUT_SECRETS=ANTHROPIC_API_KEY=allowed.test' \"INPUT_RINGFENCE-PATH=$RF\" 'INPUT_UPSTREAM-CA={}' \
+                 'INPUT_SECRETS=ANTHROPIC_API_KEY={secret_host}' \"INPUT_RINGFENCE-PATH=$RF\" 'INPUT_UPSTREAM-CA={}' \
                  \"INPUT_CGROUP=$CGROUP\" 'INPUT_OUT={}' ANTHROPIC_API_KEY=\"$SECRET_VALUE\" node {}/main.js",
                 policy.display(),
-                net.ca().display(),
+                upstream_ca.display(),
                 out_dir.display(),
                 action.display()
             ),
@@ -128,7 +145,7 @@ fn play(net: &FakeInternet, mode: &str, via: Via, steps: &[&str]) -> Job {
             String::from_utf8_lossy(&output.stderr)
         ),
     };
-    Job { stdout, records, out_dir, _work: work }
+    Job { stdout, records, out_dir, workspace: work.path().join("workspace"), _work: work }
 }
 
 /// Curl with the CA the job's later steps were given (`SSL_CERT_FILE` through GITHUB_ENV).
@@ -280,4 +297,72 @@ fn the_action_starts_the_fence_and_its_post_step_reports_after_a_failed_step() {
         .events()
         .any(|e| matches!(e, Event::DnsQuery(q) if q.pid == Some(curl) && q.verdict == Verdict::Blocked));
     assert!(refused, "the denied lookup is refused and attributed to curl (pid {curl})");
+}
+
+/// The real Claude Code, started by a later step the way claude-code-action starts it (its key
+/// from the ringfence step's output), against a scripted Messages API in the fake internet.
+#[test]
+fn the_real_claude_code_in_a_later_step_holds_only_the_sentinel() {
+    use support::agents::{Agent, look_for_key, world};
+    if !testnet::have(&["sudo", "setpriv", "unshare", "node"]) {
+        return;
+    }
+    let agent = Agent {
+        package: testnet::CLAUDE_CODE,
+        api_host: "api.anthropic.com",
+        api_ip: "198.51.100.20",
+        key_var: "ANTHROPIC_API_KEY",
+        args: &[],
+        env: &[],
+        policy: "",
+        stdin: "",
+    };
+    let script = serde_json::json!({"turns": [{"bash": look_for_key("ANTHROPIC_API_KEY", "sk-ant-api03")}, {"text": "Done."}]});
+    let Some(world) =
+        world("the_real_claude_code_in_a_later_step_holds_only_the_sentinel", agent, SECRET.into(), script)
+    else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let claude = format!(
+        "claude:cd \"$GITHUB_WORKSPACE\" && ANTHROPIC_API_KEY=\"$STEP_main_ANTHROPIC_API_KEY\" DISABLE_AUTOUPDATER=1 \
+         DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 {} -p 'Do what the task needs.' \
+         --allowedTools Bash --output-format json",
+        world.bin.display()
+    );
+    let job = play_with(
+        &world.net,
+        "block",
+        Via::Cli,
+        &[&claude],
+        "api.anthropic.com",
+        "    - { host: api.anthropic.com, ports: [443] }\n",
+    );
+    assert_eq!(job.step("main"), Some(0), "job start failed:\n{}", job.stdout);
+    let result: serde_json::Value = job
+        .output("claude")
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(serde_json::Value::Null);
+    assert_eq!(result["result"], "Done.", "Claude Code finished its task: {}", job.stdout);
+    let calls = world.model_calls();
+    assert!(!calls.is_empty(), "the model API was called");
+    for call in &calls {
+        assert_eq!(call["headers"]["x-api-key"], SECRET, "the real key reached the API: {call}");
+    }
+    let held = std::fs::read_to_string(job.workspace.join("key.txt")).expect("the tool call wrote key.txt");
+    assert!(
+        held.starts_with("sk-ant-api03-") && held != SECRET,
+        "Claude Code held a same-shape sentinel: {held}"
+    );
+    for file in ["env.txt", "environ.txt", "all-environ.txt", "grep.txt"] {
+        let text = std::fs::read_to_string(job.workspace.join(file)).unwrap_or_default();
+        let found: Vec<&str> = text.lines().filter(|l| l.contains(SECRET)).collect();
+        assert!(found.is_empty(), "{file}: the real key is nowhere the job's steps can look: {found:?}");
+    }
+    assert_eq!(job.step("post"), Some(0), "{}", job.output("post"));
+    let node = job.exec_of("node", "claude").or_else(|| job.exec_of("claude", "-p"));
+    let api_calls =
+        job.events().filter(|e| matches!(e, Event::HttpRequest(r) if r.host == "api.anthropic.com")).count();
+    assert!(node.is_some() && api_calls > 0, "Claude Code's exec and its API calls are journaled");
 }

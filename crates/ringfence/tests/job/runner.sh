@@ -43,6 +43,7 @@ mount --bind "$WORK/etc/sudoers.d" /etc/sudoers.d
 cp /etc/ssl/certs/ca-certificates.crt "$WORK/etc/bundle.crt"
 mount --bind "$WORK/etc/bundle.crt" /etc/ssl/certs/ca-certificates.crt
 mount -t tmpfs tmpfs /usr/local/share
+mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /run/ringfence && mount -t tmpfs -o mode=0700 tmpfs /run/ringfence
 chown -R $uid:$uid "$gh" "$home" "$ws" "$WORK/temp"
 chmod 0755 "$WORK"
@@ -79,6 +80,9 @@ step() {
     : > "$gh/env.$n"; : > "$gh/output.$n"; : > "$gh/state.$n"; : > "$gh/summary.$n"
     chown $uid:$uid "$gh"/*."$n"
     local extra=()
+    # The secret is in the ringfence step's `env:` only, as a workflow gives it.
+    local secret=()
+    [ "$name" = main ] && secret=(SECRET_VALUE="${SECRET_VALUE:-}")
     while IFS= read -r line; do
         [ -n "$line" ] && extra+=("$line")
     done < "$gh/env.all"
@@ -89,7 +93,7 @@ step() {
         GITHUB_ENV="$gh/env.$n" GITHUB_OUTPUT="$gh/output.$n" GITHUB_STATE="$gh/state.$n" \
         GITHUB_STEP_SUMMARY="$gh/summary.$n" GITHUB_WORKSPACE="$ws" RUNNER_TEMP="$WORK/temp" \
         GITHUB_ACTIONS=true RF="$RF" CGROUP="$CGROUP" \
-        SECRET_VALUE="${SECRET_VALUE:-}" "${extra[@]}" "$@" \
+        "${secret[@]}" "${extra[@]}" "$@" \
         > "$gh/stdout.$n" 2> "$gh/stderr.$n"
     local rc=$?
     local ms=$((($(date +%s%N) - t0) / 1000000))
