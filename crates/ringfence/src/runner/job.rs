@@ -27,6 +27,8 @@ pub struct JobSpec {
     pub watch_files: bool,
     /// Restored when the fence ends: what `job start` changed on the machine.
     pub undo: Vec<Undo>,
+    /// What `job start` found and journals right after run.start (a reachable Docker socket).
+    pub findings: Vec<PolicyViolation>,
 }
 
 /// A change to the machine that the fence's end takes back.
@@ -35,6 +37,8 @@ pub enum Undo {
     Restore { path: PathBuf, content: Vec<u8> },
     /// A file ringfence created (the sudoers drop-in).
     Remove(PathBuf),
+    /// A file whose owner and mode ringfence changed (the Docker socket).
+    Owner { path: PathBuf, uid: u32, gid: u32, mode: u32 },
 }
 
 /// How often the daemon checks its rules for tampering while it waits for the stop request.
@@ -52,6 +56,9 @@ pub fn serve(
     let session = match Session::open(&plan, true) {
         Ok(session) => session,
         Err(e) => {
+            for problem in spec.undo.iter().filter_map(|u| u.apply().err()) {
+                eprintln!("ringfence: error: {problem}");
+            }
             ready(Err(format!("{e:#}")));
             return None;
         }
@@ -86,6 +93,12 @@ impl Undo {
         match self {
             Undo::Restore { path, content } => {
                 std::fs::write(path, content).map_err(|e| format!("restoring {}: {e}", path.display()))
+            }
+            Undo::Owner { path, uid, gid, mode } => {
+                use std::os::unix::fs::PermissionsExt;
+                std::os::unix::fs::chown(path, Some(*uid), Some(*gid))
+                    .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode)))
+                    .map_err(|e| format!("giving {} its owner and mode back: {e}", path.display()))
             }
             Undo::Remove(path) => match std::fs::remove_file(path) {
                 Ok(()) => Ok(()),
@@ -141,6 +154,9 @@ fn fence<F: FnOnce(Result<(), String>)>(
         fence: layers(plan, spec),
         limits: plan.limits(),
     }));
+    for finding in &spec.findings {
+        recorder.append(Event::PolicyViolation(finding.clone()));
+    }
     if let Some(ready) = ready.take() {
         ready(Ok(()));
     }

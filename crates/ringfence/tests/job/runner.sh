@@ -44,7 +44,19 @@ cp /etc/ssl/certs/ca-certificates.crt "$WORK/etc/bundle.crt"
 mount --bind "$WORK/etc/bundle.crt" /etc/ssl/certs/ca-certificates.crt
 mount -t tmpfs tmpfs /usr/local/share
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-mkdir -p /run/ringfence && mount -t tmpfs -o mode=0700 tmpfs /run/ringfence
+# A /run of the job's own, with a root container engine's socket the runner user may use (group
+# docker on a real runner): it answers `engine` to whoever connects.
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/ringfence && chmod 0700 /run/ringfence
+python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind("/run/docker.sock"); os.chown("/run/docker.sock", 0, int(sys.argv[1]))
+os.chmod("/run/docker.sock", 0o660); s.listen(8); print("ready", flush=True)
+while True:
+    c, _ = s.accept(); c.sendall(b"engine\n"); c.close()
+' $uid > "$WORK/engine.out" 2>&1 &
+engine=$!
+for _ in $(seq 50); do grep -q ready "$WORK/engine.out" 2>/dev/null && break; sleep 0.1; done
 chown -R $uid:$uid "$gh" "$home" "$ws" "$WORK/temp"
 chmod 0755 "$WORK"
 
@@ -115,6 +127,8 @@ done < "$STEPS"
 cat "$gh/state.all" >> "$gh/env.all" 2>/dev/null
 step post bash -c "$POST"
 echo "SUMMARY $gh/summary.$n"
+echo "ENGINE $(stat -c %a:%g /run/docker.sock)"
+kill $engine 2>/dev/null
 # Whatever the test did, the machine's namespace (the fake host) must not keep a fence.
 if [ -e /run/ringfence/job/control.sock ]; then
     echo "LEFTOVER control socket"
