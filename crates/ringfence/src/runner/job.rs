@@ -53,7 +53,8 @@ pub fn serve(
     control: UnixListener,
     ready: impl FnOnce(Result<(), String>),
 ) -> Option<(Finished, Plan, UnixStream)> {
-    let session = match Session::open(&plan, true) {
+    let mut holder = super::hold::Holder::new(plan.mode);
+    let session = match Session::open(&plan, Some(holder.held.clone())) {
         Ok(session) => session,
         Err(e) => {
             for problem in spec.undo.iter().filter_map(|u| u.apply().err()) {
@@ -64,7 +65,15 @@ pub fn serve(
         }
     };
     let mut ready = Some(ready);
-    let result = fence(&plan, &spec, &session.recorder, &control, &mut ready);
+    let result = fence(&plan, &spec, &session.recorder, &control, &mut ready, &mut holder);
+    for problem in holder.release() {
+        session.recorder.append(Event::PolicyViolation(PolicyViolation {
+            pid: None,
+            rule: "job.teardown".into(),
+            what: format!("releasing a protected path's hold: {problem}"),
+            verdict: Verdict::Blocked,
+        }));
+    }
     for undo in &spec.undo {
         if let Err(e) = undo.apply() {
             session.recorder.append(Event::PolicyViolation(PolicyViolation {
@@ -115,6 +124,7 @@ fn fence<F: FnOnce(Result<(), String>)>(
     recorder: &Arc<Recorder>,
     control: &UnixListener,
     ready: &mut Option<F>,
+    holder: &mut super::hold::Holder,
 ) -> anyhow::Result<(Outcome, UnixStream)> {
     let scope = sensors::Scope::of(&spec.cgroup)
         .with_context(|| format!("--cgroup {}: naming it for the sensors", spec.cgroup.display()))?;
@@ -160,7 +170,7 @@ fn fence<F: FnOnce(Result<(), String>)>(
     if let Some(ready) = ready.take() {
         ready(Ok(()));
     }
-    let stopper = wait_for_stop(control, &spec.stop_token, recorder, &net, plan);
+    let stopper = wait_for_stop(control, &spec.stop_token, recorder, &net, plan, holder);
     let stats = net.stop();
     sensors.stop(recorder)?;
     network::suggest(plan, &stats)?;
@@ -174,6 +184,7 @@ fn wait_for_stop(
     recorder: &Recorder,
     net: &netfence::NetFence,
     plan: &Plan,
+    holder: &mut super::hold::Holder,
 ) -> UnixStream {
     let _ = control.set_nonblocking(true);
     let mut next_check = Instant::now();
@@ -181,6 +192,15 @@ fn wait_for_stop(
         if Instant::now() >= next_check {
             if let Some(what) = net.check_rules() {
                 recorder.append(tampered(what, plan.mode));
+            }
+            let (_, problems) = holder.tick(plan);
+            for problem in problems {
+                recorder.append(Event::PolicyViolation(PolicyViolation {
+                    pid: None,
+                    rule: "job.hold".into(),
+                    what: format!("a protected path could not be held read-only: {problem}"),
+                    verdict: Verdict::Blocked,
+                }));
             }
             next_check = Instant::now() + CHECK_EVERY;
         }

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod exit;
 mod files;
 mod gitdirs;
+mod hold;
 mod hooklog;
 pub mod job;
 mod network;
@@ -50,7 +51,7 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
     // Whatever the agent does to memory, the process that records it must be the last to go.
     // Without CAP_SYS_RESOURCE this fails; the agent's own maximal score still puts it first.
     let _ = sandbox::supervisor::protect_from_oom();
-    let session = Session::open(&plan, false)?;
+    let session = Session::open(&plan, None)?;
     let outcome = fence_and_run(&plan, &session.recorder, &stop)
         .unwrap_or_else(|e| Outcome::SetupFailed(format!("{e:#}")));
     Ok(session.close(&plan, outcome, stop_signal.load(Ordering::Relaxed) as i32))

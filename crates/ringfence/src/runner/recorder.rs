@@ -24,6 +24,9 @@ pub struct Recorder {
     /// A job's recorder: the processes ringfence itself starts (the daemon's `nft` checks) are
     /// not the job's, and are left out. `None` for a run, whose sensors never see ringfence.
     own: Option<Mutex<std::collections::HashSet<u32>>>,
+    /// A job's protected paths held so far: a write to a protected path is a violation only
+    /// once it is held (before, it is the checkout's). `None` for a run.
+    held: Option<super::hold::Held>,
 }
 
 impl Recorder {
@@ -44,12 +47,24 @@ impl Recorder {
                 }
             }),
         )?;
-        Ok(Recorder { writer, report, violations: AtomicU64::new(0), lost: AtomicU64::new(0), own: None })
+        Ok(Recorder {
+            writer,
+            report,
+            violations: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            own: None,
+            held: None,
+        })
     }
 
     /// Leaves ringfence's own processes (this one and its children) out of the journal.
     pub fn ignore_own_processes(&mut self) {
         self.own = Some(Mutex::new(std::collections::HashSet::from([std::process::id()])));
+    }
+
+    /// Judges protected-path writes against the job's holds (see `hold`).
+    pub fn judge_protected_by(&mut self, held: super::hold::Held) {
+        self.held = Some(held);
     }
 
     fn is_own(&self, event: &Event) -> bool {
@@ -63,9 +78,15 @@ impl Recorder {
         }
     }
 
-    pub fn append(&self, event: Event) {
+    pub fn append(&self, mut event: Event) {
         if self.is_own(&event) {
             return;
+        }
+        if let (Some(held), Event::FileWrite(w)) = (&self.held, &mut event)
+            && w.violation
+            && !super::hold::touches(held, &w.path, w.to.as_deref())
+        {
+            w.violation = false;
         }
         if event.is_violation() {
             self.violations.fetch_add(1, Ordering::Relaxed);

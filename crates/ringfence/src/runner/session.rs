@@ -21,11 +21,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// `job`: the sensors' scope holds ringfence itself, whose own processes are left out.
-    pub fn open(plan: &Plan, job: bool) -> anyhow::Result<Session> {
+    /// `job`: a job's holds on protected paths; its sensors' scope holds ringfence itself, whose
+    /// own processes are left out.
+    pub fn open(plan: &Plan, job: Option<super::hold::Held>) -> anyhow::Result<Session> {
         let mut recorder = Recorder::create(plan.run_dir.fd(), outputs::JOURNAL, &plan.cwd)?;
-        if job {
+        if let Some(held) = job {
             recorder.ignore_own_processes();
+            recorder.judge_protected_by(held);
         }
         let recorder = Arc::new(recorder);
         outputs::reserve(plan)?;
