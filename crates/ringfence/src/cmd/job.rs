@@ -196,6 +196,14 @@ fn start(args: StartArgs) -> anyhow::Result<u8> {
         disable_sudo(user, &mut undo)?;
     }
     let findings = fence_docker(&plan, &mut undo)?;
+    // The job's files are written before the daemon exists: one that cannot be written is an
+    // error while nothing runs yet, and what start changed is taken back.
+    if let Err(e) = announce(&plan, &token, &trust) {
+        for problem in undo.iter().filter_map(|u| u.apply().err()) {
+            eprintln!("ringfence: error: {problem}");
+        }
+        return Err(e);
+    }
     let socket_path = dir.join(SOCKET);
     let _ = std::fs::remove_file(&socket_path);
     let control =
@@ -228,7 +236,6 @@ fn start(args: StartArgs) -> anyhow::Result<u8> {
                     if why.is_empty() { "the daemon ended before the fence was up".into() } else { why };
                 bail!("the job fence could not be built: {why}");
             }
-            announce(&plan, &token, &trust)?;
             eprintln!(
                 "ringfence: job fence up ({} mode, daemon pid {child}); journal and reports: {}",
                 mode_name(plan.mode),

@@ -98,7 +98,7 @@ pub fn serve(
 }
 
 impl Undo {
-    fn apply(&self) -> Result<(), String> {
+    pub fn apply(&self) -> Result<(), String> {
         match self {
             Undo::Restore { path, content } => {
                 std::fs::write(path, content).map_err(|e| format!("restoring {}: {e}", path.display()))
