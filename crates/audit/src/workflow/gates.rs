@@ -36,7 +36,8 @@ impl Gate {
         Self { weak: vec![why.to_string()], ..Self::default() }
     }
 
-    fn and(mut self, other: Gate) -> Self {
+    /// Both sets of conditions apply (a caller's and the callee's).
+    pub fn and(mut self, other: Gate) -> Self {
         self.holds |= other.holds;
         self.same_repo |= other.same_repo;
         self.weak.extend(other.weak);
