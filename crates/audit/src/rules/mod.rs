@@ -265,11 +265,20 @@ fn check_workflow<'w, 'a>(
     if call.is_none() {
         each(findings, &mut |rule, s| rule.workflow(wf, s));
     }
+    // A gh-aw lock file's detection pass reads the agent's output with tools the compiler
+    // restricted; it is not a second agent to audit.
+    let lock = crate::workflow::ghaw::is_lock_file(file);
     for job in &wf.jobs {
         if !call.is_some_and(|c| c.composite) {
             each(findings, &mut |rule, s| rule.job(wf, job, s));
         }
-        for agent in &job.agents {
+        let generated = |a: &&Agent<'_>| {
+            lock && a
+                .step
+                .and_then(|i| job.steps.get(i))
+                .is_some_and(|s| crate::workflow::ghaw::is_detection(job.id, s))
+        };
+        for agent in job.agents.iter().filter(|a| !generated(a)) {
             let mut gate = gate_for(job, &wf.jobs, agent.step);
             if let Some(c) = call {
                 gate = gate.and(c.gate.clone());

@@ -34,6 +34,12 @@ fn step_fence(step: &Step<'_>) -> Fence {
         return if policy("mode") == "audit" { Fence::AuditOnly } else { Fence::Block };
     }
     let run = step.run().and_then(Node::as_str).unwrap_or("");
+    // gh-aw's agent workflow firewall with a domain allowlist.
+    if run.contains("awf")
+        && crate::shell::commands(run).iter().any(|c| crate::workflow::ghaw::firewall(c).is_some())
+    {
+        return Fence::Block;
+    }
     if run.contains("ringfence run") {
         return if run.contains("--mode audit") || run.contains("--mode=audit") {
             Fence::AuditOnly

@@ -156,10 +156,10 @@ impl<'w, 'a> Scope<'w, 'a> {
             }
         }
         // A composite action's steps run in the caller's job and see its environment.
-        if out.is_empty() {
-            if let Some(call) = self.call.filter(|c| c.composite) {
-                return call.scope.env(name, depth + 1);
-            }
+        if out.is_empty()
+            && let Some(call) = self.call.filter(|c| c.composite)
+        {
+            return call.scope.env(name, depth + 1);
         }
         out.into_iter().map(|f| f.through("$GITHUB_ENV".to_string())).collect()
     }

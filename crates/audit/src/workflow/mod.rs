@@ -6,6 +6,7 @@ pub mod calls;
 pub mod catalogue;
 pub mod dataflow;
 pub mod gates;
+pub mod ghaw;
 pub mod taint;
 pub mod triggers;
 
