@@ -66,5 +66,5 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<Input>) -> Result<(), AuditError>
 pub fn load(input: Input) -> Result<SourceFile, AuditError> {
     let text = std::fs::read_to_string(&input.path)
         .map_err(|source| AuditError::Read { path: input.display.clone(), source })?;
-    SourceFile::parse(input.display, text, input.kind)
+    Ok(SourceFile::parse(input.display, text, input.kind)?.with_disk(input.path))
 }

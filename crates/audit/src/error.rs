@@ -12,6 +12,8 @@ pub enum AuditError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{caller}: `uses: {uses}`: {message}")]
+    Call { caller: String, uses: String, message: String },
     #[error("{file}:{line}:{col}: {message}")]
     Config { file: String, line: usize, col: usize, message: String },
 }

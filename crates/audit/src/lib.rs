@@ -43,19 +43,43 @@ impl Report {
     }
 }
 
-/// Audit already-loaded files.
-pub fn audit_files(files: Vec<SourceFile>, config: &Config) -> Report {
+/// Audit already-loaded files. Local reusable workflows and composite actions they call are
+/// resolved among them, and read from disk beside a file that was read from disk.
+pub fn audit_files(mut files: Vec<SourceFile>, config: &Config) -> Report {
+    let audited = files.len();
+    let mut errors = Vec::new();
+    workflow::calls::load_callees(&mut files, &mut errors);
+    let repo = workflow::calls::Repo { files: &files };
     let mut findings = Vec::new();
-    for file in &files {
-        let mut found = rules::check(file, config);
-        found.retain(|f| !ignore::suppressed(file, f));
-        findings.extend(found);
+    for file in &files[..audited] {
+        findings.extend(rules::check(file, config, repo));
     }
+    findings.retain(|f| {
+        files.iter().find(|file| file.path == f.file).is_none_or(|file| !ignore::suppressed(file, f))
+    });
     findings.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.rule, &a.message).cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
     });
     findings.dedup();
-    Report { findings, files, errors: Vec::new() }
+    drop_repeats_from_callers(&mut findings);
+    Report { findings, files, errors }
+}
+
+/// A callee's finding seen again through a caller adds nothing unless it is worse: keep it only
+/// when no finding of the same rule at the same place is at least as severe.
+fn drop_repeats_from_callers(findings: &mut Vec<Finding>) {
+    let called = |f: &Finding| f.message.contains(" (called from ");
+    let mut keep = vec![true; findings.len()];
+    for (i, f) in findings.iter().enumerate().filter(|(_, f)| called(f)) {
+        keep[i] = !findings.iter().enumerate().any(|(j, g)| {
+            j != i
+                && keep[j]
+                && (g.rule, &g.file, g.line, g.column) == (f.rule, &f.file, f.line, f.column)
+                && (g.severity > f.severity || (g.severity == f.severity && (!called(g) || j < i)))
+        });
+    }
+    let mut it = keep.into_iter();
+    findings.retain(|_| it.next().unwrap_or(true));
 }
 
 /// Find, load and audit everything under `paths` (files or directories).
@@ -69,6 +93,7 @@ pub fn audit_paths(paths: &[PathBuf], config: &Config) -> Report {
         }
     }
     let mut report = audit_files(files, config);
+    errors.append(&mut report.errors);
     report.errors = errors;
     report
 }

@@ -1,6 +1,6 @@
 //! Loaded input files: their text, their YAML/JSON tree, and position arithmetic over both.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::AuditError;
 use crate::yaml::{self, Node, Pos, Span, Value};
@@ -45,6 +45,8 @@ pub struct SourceFile {
     pub text: String,
     pub kind: FileKind,
     pub root: Node,
+    /// Where the file was read from, when it was (local `uses:` are resolved beside it).
+    pub disk: Option<PathBuf>,
     line_starts: Vec<usize>,
 }
 
@@ -57,7 +59,13 @@ impl SourceFile {
             message: e.message,
         })?;
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        Ok(Self { path, text, kind, root, line_starts })
+        Ok(Self { path, text, kind, root, disk: None, line_starts })
+    }
+
+    /// The same file, known to have been read from `path`.
+    pub fn with_disk(mut self, path: PathBuf) -> Self {
+        self.disk = Some(path);
+        self
     }
 
     /// The text of a 1-based line, without its newline.

@@ -28,6 +28,8 @@ mod write_permissions_untrusted;
 use crate::config::Config;
 use crate::finding::{Category, Confidence, Finding, Severity};
 use crate::source::{FileKind, SourceFile};
+use crate::workflow::calls::{Call, MAX_CALL_DEPTH, Repo};
+use crate::workflow::dataflow::Scope;
 use crate::workflow::gates::{Gate, gate_for};
 use crate::workflow::triggers::Reach;
 use crate::workflow::{Agent, AgentTool, Job, Step, Workflow};
@@ -139,9 +141,11 @@ pub struct AgentCx<'w, 'a> {
     pub exposure: Exposure,
     /// Outside users can fire an event that starts this agent, whether or not a gate holds.
     pub reach_outside: bool,
+    /// The caller this workflow or action is analysed from, when it is called locally.
+    pub call: Option<&'w Call<'w, 'a>>,
 }
 
-impl AgentCx<'_, '_> {
+impl<'w, 'a> AgentCx<'w, 'a> {
     pub fn file(&self) -> &SourceFile {
         self.wf.file
     }
@@ -157,6 +161,11 @@ impl AgentCx<'_, '_> {
 
     pub fn with(&self, key: &str) -> Option<&Node> {
         self.step.and_then(|s| s.with(key))
+    }
+
+    /// The dataflow scope at the agent's step, with its caller.
+    pub fn scope(&self) -> Scope<'w, 'a> {
+        Scope::called(self.wf, self.job, self.agent.step, self.call)
     }
 }
 
@@ -212,62 +221,136 @@ fn exposure(wf: &Workflow<'_>, job: &Job<'_>, agent: &Agent<'_>, gate: &Gate) ->
 const SCRIPT_RULES: &[&str] =
     &["untrusted-trigger", "prompt-injection", "no-egress-control", "secret-to-github-env"];
 
-/// Run every enabled rule over one file.
-pub fn check(file: &SourceFile, config: &Config) -> Vec<Finding> {
+/// Run every enabled rule over one file. A workflow's local reusable workflows and composite
+/// actions found in `repo` are analysed again as called from it (with its events, gates and
+/// `with:` values); those findings point into the callee and say which caller they come from.
+pub fn check(file: &SourceFile, config: &Config, repo: Repo<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let rules: Vec<&dyn Rule> = ALL.iter().copied().filter(|r| config.rule_enabled(r.meta().id)).collect();
-    let sink = |rule: &dyn Rule, findings: &mut Vec<Finding>, f: &mut dyn FnMut(&mut Sink<'_>)| {
-        let mut sink = Sink { file, meta: rule.meta(), findings };
-        f(&mut sink);
+    let run = |findings: &mut Vec<Finding>, hook: &mut dyn FnMut(&dyn Rule, &mut Sink<'_>)| {
+        for rule in &rules {
+            hook(*rule, &mut Sink { file, meta: rule.meta(), findings });
+        }
     };
     match file.kind {
         FileKind::Workflow | FileKind::CopilotSetup | FileKind::Action => {
-            let wf = Workflow::new(file);
-            for rule in &rules {
-                sink(*rule, &mut findings, &mut |s| rule.workflow(&wf, s));
-            }
-            for job in &wf.jobs {
-                for rule in &rules {
-                    sink(*rule, &mut findings, &mut |s| rule.job(&wf, job, s));
-                }
-                for agent in &job.agents {
-                    let gate = gate_for(job, &wf.jobs, agent.step);
-                    let exposure = exposure(&wf, job, agent, &gate);
-                    let step = agent.step.and_then(|i| job.steps.get(i));
-                    let reach_outside = wf.triggers.reach() == Reach::Outside || called_open(&wf, job, agent);
-                    let cx = AgentCx { wf: &wf, job, agent, step, gate, exposure, reach_outside };
-                    let from = findings.len();
-                    for rule in &rules {
-                        if agent.tool == AgentTool::Script && !SCRIPT_RULES.contains(&rule.meta().id) {
-                            continue;
-                        }
-                        sink(*rule, &mut findings, &mut |s| rule.agent(&cx, s));
-                    }
-                    // A script with a model key may not be an agent at all: say so.
-                    if agent.tool == AgentTool::Script {
-                        findings[from..].iter_mut().for_each(|f| f.confidence = Confidence::Low);
-                    }
-                }
-            }
+            let wf = Workflow { repo: Some(repo), ..Workflow::new(file) };
+            check_workflow(&wf, None, &rules, repo, &mut findings);
         }
-        FileKind::ClaudeSettings => {
-            for rule in &rules {
-                sink(*rule, &mut findings, &mut |s| rule.claude_settings(file, s));
-            }
-        }
-        FileKind::Mcp => {
-            for rule in &rules {
-                sink(*rule, &mut findings, &mut |s| rule.mcp(file, s));
-            }
-        }
-        FileKind::Policy => {
-            for rule in &rules {
-                sink(*rule, &mut findings, &mut |s| rule.policy(file, s));
-            }
-        }
+        FileKind::ClaudeSettings => run(&mut findings, &mut |rule, s| rule.claude_settings(file, s)),
+        FileKind::Mcp => run(&mut findings, &mut |rule, s| rule.mcp(file, s)),
+        FileKind::Policy => run(&mut findings, &mut |rule, s| rule.policy(file, s)),
     }
     findings.retain(|f| !config.ignores_finding(f.rule, &f.file));
     findings
+}
+
+/// The workflow-, job- and agent-level hooks over one workflow, then over the local workflows
+/// and actions it calls. Called from a caller (`call`), only the hooks whose answer depends on
+/// the caller run: agents, and jobs of a reusable workflow (a composite action has no job of
+/// its own).
+fn check_workflow<'w, 'a>(
+    wf: &'w Workflow<'a>,
+    call: Option<&'w Call<'w, 'a>>,
+    rules: &[&dyn Rule],
+    repo: Repo<'a>,
+    findings: &mut Vec<Finding>,
+) {
+    let file = wf.file;
+    let each = |findings: &mut Vec<Finding>, hook: &mut dyn FnMut(&dyn Rule, &mut Sink<'_>)| {
+        for rule in rules {
+            hook(*rule, &mut Sink { file, meta: rule.meta(), findings });
+        }
+    };
+    if call.is_none() {
+        each(findings, &mut |rule, s| rule.workflow(wf, s));
+    }
+    // A gh-aw lock file's detection pass reads the agent's output with tools the compiler
+    // restricted; it is not a second agent to audit.
+    let lock = crate::workflow::ghaw::is_lock_file(file);
+    for job in &wf.jobs {
+        if !call.is_some_and(|c| c.composite) {
+            each(findings, &mut |rule, s| rule.job(wf, job, s));
+        }
+        let generated = |a: &&Agent<'_>| {
+            lock && a
+                .step
+                .and_then(|i| job.steps.get(i))
+                .is_some_and(|s| crate::workflow::ghaw::is_detection(job.id, s))
+        };
+        for agent in job.agents.iter().filter(|a| !generated(a)) {
+            let mut gate = gate_for(job, &wf.jobs, agent.step);
+            if let Some(c) = call {
+                gate = gate.and(c.gate.clone());
+            }
+            let exposure = exposure(wf, job, agent, &gate);
+            let step = agent.step.and_then(|i| job.steps.get(i));
+            let reach_outside = wf.triggers.reach() == Reach::Outside || called_open(wf, job, agent);
+            let cx = AgentCx { wf, job, agent, step, gate, exposure, reach_outside, call };
+            let from = findings.len();
+            for rule in rules {
+                if agent.tool == AgentTool::Script && !SCRIPT_RULES.contains(&rule.meta().id) {
+                    continue;
+                }
+                rule.agent(&cx, &mut Sink { file, meta: rule.meta(), findings });
+            }
+            // A script with a model key may not be an agent at all: say so.
+            if agent.tool == AgentTool::Script {
+                findings[from..].iter_mut().for_each(|f| f.confidence = Confidence::Low);
+            }
+        }
+        follow_calls(wf, job, call, rules, repo, findings);
+    }
+}
+
+/// Analyse the local reusable workflow a job calls and the local composite actions its steps
+/// use, as called from here.
+fn follow_calls<'w, 'a>(
+    wf: &'w Workflow<'a>,
+    job: &'w Job<'a>,
+    call: Option<&'w Call<'w, 'a>>,
+    rules: &[&dyn Rule],
+    repo: Repo<'a>,
+    findings: &mut Vec<Finding>,
+) {
+    let mut chain = call.map(|c| c.chain.clone()).unwrap_or_default();
+    chain.push(wf.file.path.clone());
+    if chain.len() > MAX_CALL_DEPTH {
+        return;
+    }
+    let parent_gate = call.map(|c| c.gate.clone()).unwrap_or_default();
+    let job_call = job.uses().and_then(Node::as_str).map(|u| (u, None, job.node.get("with")));
+    let step_calls =
+        job.steps.iter().filter_map(|s| Some((s.uses()?.as_str()?, Some(s.index), s.node.get("with"))));
+    for (uses, step, with) in job_call.into_iter().chain(step_calls) {
+        let Some(callee) = wf.callee(uses) else { continue };
+        // A composite action is a step's `uses:`, a reusable workflow a job's; a file already on
+        // the chain is a cycle.
+        let composite = callee.kind == FileKind::Action;
+        if composite != step.is_some() || chain.contains(&callee.path) {
+            continue;
+        }
+        let label = match step {
+            Some(i) => format!("`{}` job `{}` step {}", wf.file.path, job.id, i + 1),
+            None => format!("`{}` job `{}`", wf.file.path, job.id),
+        };
+        let c = Call {
+            scope: Scope::called(wf, job, step, call),
+            with,
+            composite,
+            gate: gate_for(job, &wf.jobs, step).and(parent_gate.clone()),
+            label,
+            chain: chain.clone(),
+        };
+        let callee_wf = Workflow::called(callee, wf.on, repo);
+        let from = findings.len();
+        check_workflow(&callee_wf, Some(&c), rules, repo, findings);
+        for f in &mut findings[from..] {
+            if !f.message.contains(" (called from ") {
+                f.message.push_str(&format!(" (called from {})", c.label));
+            }
+        }
+    }
 }
 
 /// Secrets referenced by a value: `secrets.NAME` names.

@@ -1,6 +1,6 @@
 //! `no-egress-control`: an agent job that outside users can reach has no egress fence.
 
-use super::{AgentCx, Rule, RuleMeta, Sink};
+use super::{AgentCx, Exposure, Rule, RuleMeta, Sink};
 use crate::finding::{Category, Confidence, Severity};
 use crate::workflow::{Job, Step};
 use crate::yaml::Node;
@@ -34,6 +34,12 @@ fn step_fence(step: &Step<'_>) -> Fence {
         return if policy("mode") == "audit" { Fence::AuditOnly } else { Fence::Block };
     }
     let run = step.run().and_then(Node::as_str).unwrap_or("");
+    // gh-aw's agent workflow firewall with a domain allowlist.
+    if run.contains("awf")
+        && crate::shell::commands(run).iter().any(|c| crate::workflow::ghaw::firewall(c).is_some())
+    {
+        return Fence::Block;
+    }
     if run.contains("ringfence run") {
         return if run.contains("--mode audit") || run.contains("--mode=audit") {
             Fence::AuditOnly
@@ -62,10 +68,35 @@ impl Rule for NoEgressControl {
 
     fn agent(&self, cx: &AgentCx<'_, '_>, out: &mut Sink<'_>) {
         if !cx.outside_events() {
+            if let Some(source) =
+                reach_set_by_callers(cx).filter(|_| job_fence(cx.job, cx.job.steps.len()) == Fence::None)
+            {
+                out.add(
+                    cx.agent.span(cx.file()),
+                    Severity::Low,
+                    Confidence::Medium,
+                    format!(
+                        "{} in job `{}` runs with no egress control and reads `{source}`: whether outside users \
+                         can reach it depends on the events this reusable workflow's callers run it on",
+                        cx.agent.tool.name(),
+                        cx.job.id
+                    ),
+                    "check every caller's events and gates, or fence the agent here (`ringfence run` in block mode, \
+                     or an egress firewall in block mode as the job's first step)",
+                );
+            }
             return;
         }
         let at = cx.agent.step.unwrap_or(cx.job.steps.len());
-        let (severity, what) = match job_fence(cx.job, at) {
+        let mut fence = job_fence(cx.job, at);
+        // A composite action runs in its caller's job: a fence the caller set up first counts.
+        if let Some(call) = cx.call.filter(|c| c.composite && fence != Fence::Block) {
+            let caller = job_fence(call.scope.job, call.scope.step.unwrap_or(0));
+            if caller != Fence::None {
+                fence = caller;
+            }
+        }
+        let (severity, what) = match fence {
             Fence::Block => return,
             Fence::AuditOnly => (Severity::Low, "egress control in audit mode only"),
             Fence::None => {
@@ -81,4 +112,24 @@ impl Rule for NoEgressControl {
              block mode as the job's first step",
         );
     }
+}
+
+/// A `workflow_call` agent with no gate of its own that reads issue, pull request or comment
+/// text from the event: its callers decide whether outside users reach it. The event text it
+/// reads, if any.
+fn reach_set_by_callers(cx: &AgentCx<'_, '_>) -> Option<String> {
+    if cx.call.is_some()
+        || !cx.wf.triggers.has("workflow_call")
+        || cx.exposure != Exposure::Maintainers
+        || cx.gate.holds
+        || super::write_check(cx.agent, cx.step).is_some()
+    {
+        return None;
+    }
+    let step = cx.step.map(|s| cx.file().raw(s.node)).unwrap_or("");
+    cx.scope().templates(step).into_iter().map(|(_, f)| f.source).find(|s| {
+        ["issue", "pull_request", "comment", "review"]
+            .iter()
+            .any(|e| s.starts_with(&format!("github.event.{e}")))
+    })
 }

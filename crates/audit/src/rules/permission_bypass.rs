@@ -4,7 +4,7 @@ use super::tool_args::{args, flag, flag_value};
 use super::{AgentCx, Rule, RuleMeta, Sink};
 use crate::finding::{Category, Confidence, Severity};
 use crate::source::SourceFile;
-use crate::workflow::catalogue;
+use crate::workflow::{Launch, catalogue, ghaw};
 use crate::yaml::Node;
 
 pub struct PermissionBypass;
@@ -54,20 +54,62 @@ impl Rule for PermissionBypass {
 
     fn agent(&self, cx: &AgentCx<'_, '_>, out: &mut Sink<'_>) {
         let args = args(cx);
-        let severity = if cx.outside_events() { Severity::Critical } else { Severity::High };
+        let mut severity = if cx.outside_events() { Severity::Critical } else { Severity::High };
+        // gh-aw runs the agent inside its firewall with a read-only token; what it may change
+        // goes through threat detection and the safe-output job's allowlist.
+        let compiled = ghaw::is_lock_file(cx.file()) && in_firewall(cx);
+        if compiled {
+            severity = Severity::Low;
+        }
         let (flags, modes) = catalogue::bypass(cx.agent.tool);
         if let Some((arg, _)) = flag(&args, flags) {
-            let message = format!(
-                "{} runs with `{}`: every tool call is approved without checks",
+            let mut message = format!(
+                "{} runs with `{}`: {}",
                 cx.agent.tool.name(),
-                arg.text
+                arg.text,
+                catalogue::bypass_effect(cx.agent.tool, &arg.text)
             );
+            if compiled {
+                message.push_str(
+                    "; gh-aw runs it inside its egress firewall with a read-only token, and its changes pass \
+                     threat detection and the safe-output job",
+                );
+            }
             out.add(arg.span, severity, Confidence::High, message, FIX);
         }
         for (flags, bad) in modes {
             if let Some((value, arg)) = flag_value(&args, flags).filter(|(v, _)| v == bad) {
                 let message = format!("{} runs with `{} {value}`", cx.agent.tool.name(), flags[0]);
                 out.add(arg.span, severity, Confidence::High, message, FIX);
+            }
+        }
+        if let Some(cli) = catalogue::cli(cx.agent.tool) {
+            // `-c sandbox_mode=danger-full-access`, `--config approval_policy=never`.
+            for (i, a) in args.iter().enumerate() {
+                let value = match a.text.as_str() {
+                    "-c" | "--config" => args.get(i + 1).map(|n| n.text.as_str()),
+                    t => t
+                        .strip_prefix("--config=")
+                        .or_else(|| t.strip_prefix("-c").filter(|r| r.contains('='))),
+                };
+                let Some((key, val)) = value.and_then(|v| v.split_once('=')) else { continue };
+                let val = val.trim_matches(['"', '\'']);
+                if cli.config_modes.iter().any(|(k, v)| *k == key.trim() && *v == val) {
+                    let message =
+                        format!("{} runs with the configuration `{key}={val}`", cx.agent.tool.name());
+                    out.add(a.span, severity, Confidence::High, message, FIX);
+                }
+            }
+            // `AIDER_YES_ALWAYS: true` in the step's, job's or workflow's env.
+            for (var, flag) in cli.env_flags {
+                if let Some(node) = truthy_env(cx, var) {
+                    let message = format!(
+                        "{} runs with `{var}` set, as `{flag}`: {}",
+                        cx.agent.tool.name(),
+                        catalogue::bypass_effect(cx.agent.tool, flag)
+                    );
+                    out.add(node.span, severity, Confidence::High, message, FIX);
+                }
             }
         }
         let Some(spec) = cx.agent.action_spec() else { return };
@@ -117,4 +159,26 @@ impl Rule for PermissionBypass {
             out.add(skip.span, Severity::Medium, Confidence::High, message, "remove it");
         }
     }
+}
+
+/// Is the agent started inside gh-aw's firewall (`awf … -- <agent>`)?
+fn in_firewall(cx: &AgentCx<'_, '_>) -> bool {
+    let Launch::Run { node, command, .. } = &cx.agent.launch else { return false };
+    let text = node.as_str().and_then(|s| s.get(command.raw.clone())).unwrap_or("");
+    crate::shell::commands(text).iter().any(|c| ghaw::firewall(c).is_some())
+}
+
+/// The value node of `var` in the agent step's, job's or workflow's `env:` when it is on
+/// (`true`, `1`, `yes`).
+pub(crate) fn truthy_env<'a>(cx: &AgentCx<'_, 'a>, var: &str) -> Option<&'a Node> {
+    let envs = [cx.step.and_then(|s| s.env()), cx.job.env(), cx.wf.env()];
+    envs.into_iter().flatten().find_map(|env| {
+        env.entries()
+            .find(|(k, _)| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(var)))
+            .map(|(_, v)| v)
+            .filter(|v| {
+                v.as_str()
+                    .is_some_and(|t| matches!(t.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+            })
+    })
 }

@@ -5,7 +5,7 @@ use super::{AgentCx, Exposure, Rule, RuleMeta, Sink};
 use crate::FileKind;
 use crate::finding::{Category, Confidence, Severity};
 use crate::workflow::Launch;
-use crate::workflow::dataflow::{Flow, Scope};
+use crate::workflow::dataflow::Flow;
 use crate::workflow::taint::Taint;
 use crate::yaml::Span;
 
@@ -28,7 +28,7 @@ impl Rule for PromptInjection {
     }
 
     fn agent(&self, cx: &AgentCx<'_, '_>, out: &mut Sink<'_>) {
-        let scope = Scope::new(cx.wf, cx.job, cx.agent.step);
+        let scope = cx.scope();
         let file = cx.file();
         let mut hits: Vec<(Span, String, Flow)> = Vec::new();
         match &cx.agent.launch {
@@ -94,7 +94,8 @@ impl Rule for PromptInjection {
                 }
             }
         }
-        let reusable = cx.wf.triggers.has("workflow_call") || cx.file().kind == FileKind::Action;
+        let reusable =
+            cx.wf.triggers.has("workflow_call") || (cx.call.is_none() && cx.file().kind == FileKind::Action);
         hits.retain(|(_, _, flow)| flow.taint != Taint::Privileged || reusable);
         for (span, target, flow) in dedup(hits) {
             let (severity, confidence) = rate(cx, &flow);

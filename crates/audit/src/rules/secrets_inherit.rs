@@ -23,9 +23,14 @@ impl Rule for SecretsInherit {
     fn job(&self, wf: &Workflow<'_>, job: &Job<'_>, out: &mut Sink<'_>) {
         let Some(secrets) = job.node.get("secrets").filter(|s| s.as_str() == Some("inherit")) else { return };
         let uses = job.uses().and_then(|u| u.as_str()).unwrap_or("");
-        let agentish = ["claude", "codex", "gemini", "agent", "ai", "copilot", "llm"]
-            .iter()
-            .any(|w| uses.to_ascii_lowercase().contains(w));
+        // A local workflow in the run is read; otherwise its name is the only hint.
+        let callee = wf.callee(uses).filter(|c| c.kind == crate::FileKind::Workflow);
+        let runs_agent = callee.is_some_and(|c| Workflow::new(c).has_agents());
+        let agentish = runs_agent
+            || callee.is_none()
+                && ["claude", "codex", "gemini", "agent", "ai", "copilot", "llm"]
+                    .iter()
+                    .any(|w| uses.to_ascii_lowercase().contains(w));
         let outside = wf.triggers.reach() == Reach::Outside;
         if !agentish && !outside {
             return;
@@ -35,7 +40,11 @@ impl Rule for SecretsInherit {
             secrets.span,
             severity,
             if agentish { Confidence::High } else { Confidence::Medium },
-            format!("job `{}` passes every secret to `{uses}`", job.id),
+            if runs_agent {
+                format!("job `{}` passes every secret to `{uses}`, which runs an agent", job.id)
+            } else {
+                format!("job `{}` passes every secret to `{uses}`", job.id)
+            },
             "pass only the secrets the called workflow declares: `secrets: { ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }} }`",
         );
     }

@@ -59,14 +59,38 @@ impl Rule for UntrustedCheckout {
                 (true, true) | (false, false) => Severity::High,
                 (false, true) => Severity::Medium,
             };
+            let mut message = format!(
+                "{} runs after checking out `{text}` in a workflow with secrets",
+                cx.agent.tool.name()
+            );
+            if let Some(how) = loads_repo_config(cx) {
+                message.push_str(&format!(
+                    ", and {how} makes it load the checked-out repository's own configuration (settings, MCP \
+                     servers, hooks), which the pull request's author wrote"
+                ));
+            }
             out.add(
                 r.span,
                 severity,
                 Confidence::High,
-                format!("{} runs after checking out `{text}` in a workflow with secrets", cx.agent.tool.name()),
+                message,
                 "check out the base ref for the agent and give it the diff as data, or run it in an unprivileged \
                  `pull_request` workflow without secrets",
             );
         }
     }
+}
+
+/// The flag or environment variable that makes the agent load the repository's own
+/// configuration (`--skip-trust`, `GEMINI_CLI_TRUST_WORKSPACE=true`, Codex `--trust`).
+fn loads_repo_config(cx: &AgentCx<'_, '_>) -> Option<String> {
+    let cli = crate::workflow::catalogue::cli(cx.agent.tool)?;
+    let args = super::tool_args::args(cx);
+    cli.repo_config.iter().find_map(|f| {
+        if f.starts_with('-') {
+            super::tool_args::flag(&args, &[f]).map(|_| format!("`{f}`"))
+        } else {
+            super::permission_bypass::truthy_env(cx, f).map(|_| format!("`{f}=true`"))
+        }
+    })
 }

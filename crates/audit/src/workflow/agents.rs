@@ -198,6 +198,7 @@ pub fn detect<'a>(step: &Step<'a>) -> Vec<Agent<'a>> {
     let mut found = Vec::new();
     let mut installs = Vec::new();
     for command in shell::commands(script) {
+        let command = super::ghaw::fenced_command(command);
         if let Some((tool, args_from)) = launched(&command) {
             found.push(Agent {
                 step: Some(step.index),

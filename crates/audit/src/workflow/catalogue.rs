@@ -76,8 +76,37 @@ pub struct CliSpec {
     pub bypass_modes: &'static [Mode],
     /// Flags whose value is the prompt or a file holding it.
     pub prompt_flags: &'static [&'static str],
+    /// What a bypass flag does when it is less than "approve every tool call": `(flag, effect)`.
+    pub flag_effects: &'static [(&'static str, &'static str)],
+    /// `-c key=value` configuration overrides that bypass the permission system.
+    pub config_modes: &'static [(&'static str, &'static str)],
+    /// Environment variables that set a bypass flag: `(variable, flag)`, on when truthy.
+    pub env_flags: &'static [(&'static str, &'static str)],
+    /// Flags and environment variables (on when truthy) that make the agent load the
+    /// repository's own configuration (settings, MCP servers, hooks): whoever wrote the
+    /// checked-out files configures the agent.
+    pub repo_config: &'static [&'static str],
     pub read_from: &'static str,
 }
+
+/// The fields most CLIs leave empty.
+const NO_EXTRAS: CliSpec = CliSpec {
+    tool: AgentTool::Script,
+    programs: &[],
+    keys: &[],
+    packages: &[],
+    modules: &[],
+    installers: &[],
+    images: &[],
+    bypass_flags: &[],
+    bypass_modes: &[],
+    prompt_flags: &[],
+    flag_effects: &[],
+    config_modes: &[],
+    env_flags: &[],
+    repo_config: &[],
+    read_from: "",
+};
 
 const CLAUDE_OPT_OUTS: &[OptOut] = &[
     OptOut {
@@ -273,19 +302,37 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[(&["--permission-mode"], "bypassPermissions")],
         prompt_flags: &["-p", "--print", "--append-system-prompt", "--system-prompt"],
         read_from: "Claude Code 2.0 CLI reference",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::Codex,
         programs: &[("codex", Start::Sub(&["exec", "e"]))],
-        keys: &[],
+        keys: &["CODEX_API_KEY"],
         packages: &["@openai/codex"],
         modules: &[],
         installers: &[],
         images: &[],
-        bypass_flags: &["--dangerously-bypass-approvals-and-sandbox", "--yolo", "--full-auto"],
+        bypass_flags: &[
+            "--dangerously-bypass-approvals-and-sandbox",
+            "--yolo",
+            "--full-auto",
+            "--approve-for-me",
+        ],
         bypass_modes: &[(&["--sandbox", "-s"], "danger-full-access")],
         prompt_flags: &[],
-        read_from: "Codex CLI 0.4x `codex exec --help`",
+        flag_effects: &[
+            (
+                "--full-auto",
+                "writes in the workspace and runs commands without asking (an older Codex: `codex exec` 0.171 \
+                 rejects `--full-auto` with exit status 2, so this workflow pins a version before it or fails)",
+            ),
+            ("--approve-for-me", "tool calls are approved on the user's behalf without asking"),
+        ],
+        config_modes: &[("sandbox_mode", "danger-full-access"), ("approval_policy", "never")],
+        repo_config: &["--trust", "--dangerously-bypass-hook-trust"],
+        read_from: "Codex CLI 0.4x `codex exec --help`; 0.171.0 run for real (`--full-auto` refused by `exec`, \
+                    `--yolo` accepted, `--trust` and `--dangerously-bypass-hook-trust` load `.codex/` config and hooks)",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::Gemini,
@@ -298,7 +345,10 @@ pub const CLIS: &[CliSpec] = &[
         bypass_flags: &["--yolo", "-y"],
         bypass_modes: &[(&["--approval-mode"], "yolo")],
         prompt_flags: &["-p", "--prompt", "-i", "--prompt-interactive"],
-        read_from: "Gemini CLI 0.8 `gemini --help`",
+        repo_config: &["--skip-trust", "GEMINI_CLI_TRUST_WORKSPACE"],
+        read_from: "Gemini CLI 0.8 `gemini --help`; 0.61.0 run for real (headless mode needs `--skip-trust` or \
+                    `GEMINI_CLI_TRUST_WORKSPACE=true`, which load the repository's `.gemini/` settings)",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::Qwen,
@@ -312,6 +362,7 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[(&["--approval-mode"], "yolo")],
         prompt_flags: &["-p", "--prompt"],
         read_from: "Qwen Code 0.0.x `qwen --help` (a Gemini CLI fork)",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::CopilotCli,
@@ -325,6 +376,7 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[],
         prompt_flags: &["-p", "--prompt"],
         read_from: "GitHub Copilot CLI 0.0.3x `copilot --help`",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::Aider,
@@ -334,10 +386,33 @@ pub const CLIS: &[CliSpec] = &[
         modules: &["aider"],
         installers: &["aider.chat/install.sh"],
         images: &["paulgauthier/aider"],
-        bypass_flags: &["--yes", "--yes-always"],
+        bypass_flags: &["--yes", "--yes-always", "--auto-test"],
         bypass_modes: &[],
         prompt_flags: &["-m", "--message", "-f", "--message-file", "--read"],
-        read_from: "aider 0.86 `aider --help`",
+        flag_effects: &[
+            (
+                "--yes",
+                "every confirmation (edits, new files, URLs) is answered yes; in aider 0.86 the shell commands \
+                 the model proposes are still answered no",
+            ),
+            (
+                "--yes-always",
+                "every confirmation (edits, new files, URLs) is answered yes; in aider 0.86 the shell commands \
+                 the model proposes are still answered no",
+            ),
+            (
+                "--auto-test",
+                "the test command runs after every edit, without asking: code the model wrote runs",
+            ),
+        ],
+        env_flags: &[
+            ("AIDER_YES_ALWAYS", "--yes-always"),
+            ("AIDER_YES", "--yes"),
+            ("AIDER_AUTO_TEST", "--auto-test"),
+        ],
+        read_from: "aider 0.86 `aider --help`; 0.86.2 run for real (`--yes-always` answers no to proposed shell \
+                    commands)",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::OpenHands,
@@ -353,6 +428,7 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[],
         prompt_flags: &["-t", "--task", "-f", "--file", "--prompt-file"],
         read_from: "OpenHands 0.5x resolver README (`python -m openhands.resolver.resolve_issue`)",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::OpenCode,
@@ -366,6 +442,7 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[],
         prompt_flags: &[],
         read_from: "opencode 0.15 `opencode run --help`",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::Goose,
@@ -379,6 +456,7 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[],
         prompt_flags: &["-t", "--text", "-i", "--instructions", "--recipe"],
         read_from: "goose 1.x `goose run --help` and its recipe docs",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::CursorAgent,
@@ -392,6 +470,7 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[],
         prompt_flags: &["-p", "--print"],
         read_from: "Cursor CLI (cursor-agent) 2025.10 `cursor-agent --help`",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::Droid,
@@ -405,6 +484,7 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[(&["--auto"], "high")],
         prompt_flags: &["-f", "--file"],
         read_from: "Factory droid exec docs (Droid Exec overview, autonomy levels)",
+        ..NO_EXTRAS
     },
     CliSpec {
         tool: AgentTool::Amp,
@@ -418,6 +498,7 @@ pub const CLIS: &[CliSpec] = &[
         bypass_modes: &[],
         prompt_flags: &["-x", "--execute"],
         read_from: "Amp CLI 0.0.17x `amp --help`",
+        ..NO_EXTRAS
     },
 ];
 
@@ -457,6 +538,13 @@ pub fn by_module(module: &str) -> Option<&'static CliSpec> {
 /// The CLI an installer URL or container image belongs to.
 pub fn by_download(text: &str) -> Option<&'static CliSpec> {
     CLIS.iter().find(|c| c.installers.iter().chain(c.images).any(|i| text.contains(i)))
+}
+
+/// What a bypass flag of `tool` does, for messages.
+pub fn bypass_effect(tool: AgentTool, flag: &str) -> &'static str {
+    cli(tool)
+        .and_then(|c| c.flag_effects.iter().find(|(f, _)| *f == flag).map(|(_, e)| *e))
+        .unwrap_or("every tool call is approved without checks")
 }
 
 /// The bypass flags and modes of a tool (an action's tool uses its CLI's).

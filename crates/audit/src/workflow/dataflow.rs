@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use super::calls::Call;
 use super::taint::{
     Taint, action_fetches_untrusted_text, context_taint, fetches_untrusted_text,
     script_fetches_untrusted_text,
@@ -46,11 +47,23 @@ pub struct Scope<'w, 'a> {
     pub wf: &'w Workflow<'a>,
     pub job: &'w Job<'a>,
     pub step: Option<usize>,
+    /// The caller that passed values down, when this workflow or action is analysed as called
+    /// from a file of the same repository.
+    pub call: Option<&'w Call<'w, 'a>>,
 }
 
 impl<'w, 'a> Scope<'w, 'a> {
     pub fn new(wf: &'w Workflow<'a>, job: &'w Job<'a>, step: Option<usize>) -> Self {
-        Self { wf, job, step }
+        Self { wf, job, step, call: None }
+    }
+
+    pub fn called(
+        wf: &'w Workflow<'a>,
+        job: &'w Job<'a>,
+        step: Option<usize>,
+        call: Option<&'w Call<'w, 'a>>,
+    ) -> Self {
+        Self { wf, job, step, call }
     }
 
     fn at(self, step: Option<usize>) -> Self {
@@ -67,7 +80,7 @@ impl<'w, 'a> Scope<'w, 'a> {
         self.templates_at(text, 0)
     }
 
-    fn templates_at(self, text: &str, depth: usize) -> Vec<(Range<usize>, Flow)> {
+    pub(crate) fn templates_at(self, text: &str, depth: usize) -> Vec<(Range<usize>, Flow)> {
         let mut out = Vec::new();
         for t in gha_expr::templates(text) {
             let Ok(expr) = gha_expr::parse(t.inner) else { continue };
@@ -91,6 +104,14 @@ impl<'w, 'a> Scope<'w, 'a> {
     fn context_fields(self, path: &str, fields: &[String], depth: usize) -> Vec<Flow> {
         if depth > MAX_DEPTH {
             return Vec::new();
+        }
+        // A called workflow's or action's input holds what its caller passed in `with:`.
+        if let (Some(call), Some(name)) = (self.call, path.strip_prefix("inputs.")) {
+            return call
+                .input(name, depth + 1)
+                .into_iter()
+                .map(|f| f.through(format!("{path} from {}", call.label)))
+                .collect();
         }
         if let Some(taint) = context_taint(path) {
             return vec![Flow { source: path.to_string(), taint, via: Vec::new() }];
@@ -133,6 +154,12 @@ impl<'w, 'a> Scope<'w, 'a> {
                     out.extend(self.at(Some(step.index)).script(script, cmd.raw.clone(), depth + 1));
                 }
             }
+        }
+        // A composite action's steps run in the caller's job and see its environment.
+        if out.is_empty()
+            && let Some(call) = self.call.filter(|c| c.composite)
+        {
+            return call.scope.env(name, depth + 1);
         }
         out.into_iter().map(|f| f.through("$GITHUB_ENV".to_string())).collect()
     }
@@ -281,7 +308,11 @@ impl<'w, 'a> Scope<'w, 'a> {
         else {
             return Vec::new();
         };
-        Scope::new(self.wf, producer, None).templates_at(value, depth).into_iter().map(|(_, f)| f).collect()
+        Scope { job: producer, step: None, ..self }
+            .templates_at(value, depth)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect()
     }
 
     /// Flows into a piece of a `run:` script: templates, shell variables (from `env:` or assigned
@@ -321,7 +352,10 @@ impl<'w, 'a> Scope<'w, 'a> {
     /// [`Scope::tainted_files`], also counting the commands of the current step's own script
     /// that end before byte `offset` (`echo "$BODY" > task.txt; goose run -i task.txt`).
     pub fn tainted_files_before(self, offset: Option<usize>) -> Vec<(String, Flow)> {
-        let mut out: Vec<(String, Flow)> = Vec::new();
+        // A composite action's steps share the caller job's workspace: files its earlier steps
+        // wrote are there too.
+        let mut out: Vec<(String, Flow)> =
+            self.call.filter(|c| c.composite).map(|c| c.scope.tainted_files()).unwrap_or_default();
         let current = offset.and_then(|_| self.step.and_then(|i| self.job.steps.get(i)));
         for step in self.earlier_steps().iter().chain(current) {
             let Some(script) = step.run().and_then(Node::as_str) else { continue };

@@ -36,7 +36,8 @@ impl Gate {
         Self { weak: vec![why.to_string()], ..Self::default() }
     }
 
-    fn and(mut self, other: Gate) -> Self {
+    /// Both sets of conditions apply (a caller's and the callee's).
+    pub fn and(mut self, other: Gate) -> Self {
         self.holds |= other.holds;
         self.same_repo |= other.same_repo;
         self.weak.extend(other.weak);
@@ -71,6 +72,14 @@ pub fn condition_expr(node: &Node) -> Option<Expr> {
 /// The gate made by the job's `if:`, the agent step's `if:`, permission-check steps before the
 /// agent, and permission checks in jobs this one needs.
 pub fn gate_for(job: &Job<'_>, jobs: &[Job<'_>], agent_step: Option<usize>) -> Gate {
+    gate_at(job, jobs, agent_step, 0)
+}
+
+/// Needed jobs are followed this many levels (`agent` → `activation` → `pre_activation`);
+/// deeper or cyclic `needs:` stop here.
+const MAX_NEEDS_DEPTH: usize = 3;
+
+fn gate_at(job: &Job<'_>, jobs: &[Job<'_>], agent_step: Option<usize>, depth: usize) -> Gate {
     let mut gate = Gate::default();
     let conditions = [job.condition(), agent_step.and_then(|i| job.steps.get(i)).and_then(|s| s.condition())];
     for cond in conditions.into_iter().flatten() {
@@ -90,7 +99,8 @@ pub fn gate_for(job: &Job<'_>, jobs: &[Job<'_>], agent_step: Option<usize>) -> G
     }
     for need in job.needs() {
         if let Some(dep) = jobs.iter().find(|j| j.id == need) {
-            let dep_gate = gate_for(dep, &[], None);
+            let deeper = if depth < MAX_NEEDS_DEPTH { jobs } else { &[] };
+            let dep_gate = gate_at(dep, deeper, None, depth + 1);
             if dep_gate.holds || dep.steps.iter().any(|s| checks_permission(s.node)) {
                 gate = gate.and(Gate::strong("a job this one needs checks the actor's permission"));
             } else if gate_output_required(dep, &gate.needs_allowed) {
@@ -177,6 +187,9 @@ fn is_ringfence_gate(step: &super::Step<'_>) -> bool {
 
 /// Actions and API calls that look up the actor's permission on the repository.
 fn checks_permission(step: &Node) -> bool {
+    if super::ghaw::checks_roles(step) {
+        return true;
+    }
     const ACTIONS: &[&str] = &[
         "actions-cool/check-user-permission",
         "prince-chrismc/check-actor-permissions-action",

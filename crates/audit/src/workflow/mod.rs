@@ -2,9 +2,11 @@
 //! from them (agents, triggers, gates, dataflow).
 
 pub mod agents;
+pub mod calls;
 pub mod catalogue;
 pub mod dataflow;
 pub mod gates;
+pub mod ghaw;
 pub mod taint;
 pub mod triggers;
 
@@ -18,8 +20,12 @@ pub use triggers::Triggers;
 pub struct Workflow<'a> {
     pub file: &'a SourceFile,
     pub root: &'a Node,
+    /// The `on:` the triggers are read from: the file's own, or its caller's.
+    pub on: Option<&'a Node>,
     pub triggers: Triggers<'a>,
     pub jobs: Vec<Job<'a>>,
+    /// The other files of the run, to resolve local `uses:` (none when audited alone).
+    pub repo: Option<calls::Repo<'a>>,
 }
 
 pub struct Job<'a> {
@@ -46,7 +52,20 @@ impl<'a> Workflow<'a> {
                 .map(|jobs| jobs.entries().filter_map(|(k, v)| Job::new(k, v, file.kind)).collect())
                 .unwrap_or_default(),
         };
-        Self { file, root, triggers: Triggers::new(root.get("on")), jobs }
+        let on = root.get("on");
+        Self { file, root, on, triggers: Triggers::new(on), jobs, repo: None }
+    }
+
+    /// A local reusable workflow or composite action as run by a caller: the caller's events
+    /// (`on`) start it.
+    pub fn called(file: &'a SourceFile, on: Option<&'a Node>, repo: calls::Repo<'a>) -> Self {
+        Self { on, triggers: Triggers::new(on), repo: Some(repo), ..Self::new(file) }
+    }
+
+    /// The local workflow or composite action a `uses:` of this file names, when it is in the
+    /// run.
+    pub fn callee(&self, uses: &str) -> Option<&'a SourceFile> {
+        self.repo?.callee(self.file, uses)
     }
 
     pub fn job(&self, id: &str) -> Option<&Job<'a>> {
