@@ -118,12 +118,31 @@ step() {
     sed "s/^/OUT $name /" "$gh/stdout.$n" "$gh/stderr.$n"
 }
 
+# A connection the runner opened before the fence (its own to GitHub, say): it must keep flowing.
+# It upgrades to the fake web server's echo, then, once told, sends four bytes and reads them back.
+setpriv --reuid=$uid --regid=$uid --clear-groups env -i PATH=/usr/bin:/bin /usr/bin/python3 -c '
+import os, socket, sys, time
+s = socket.create_connection(("198.51.100.10", 80), timeout=30)
+s.sendall(b"GET /ws HTTP/1.1\r\nHost: allowed.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.05)
+s.sendall(b"ping")
+print("echo", s.recv(4).decode(), flush=True)
+' "$WORK/go" > "$WORK/pre.out" 2>&1 &
+pre=$!
+
 step main bash -c "$MAIN"
 while IFS= read -r command; do
     [ -z "$command" ] && continue
     name=${command%%:*}
     step "$name" bash -c "${command#*:}"
 done < "$STEPS"
+touch "$WORK/go"
+wait $pre
+echo "PRE $(cat "$WORK/pre.out")"
 cat "$gh/state.all" >> "$gh/env.all" 2>/dev/null
 step post bash -c "$POST"
 echo "SUMMARY $gh/summary.$n"
