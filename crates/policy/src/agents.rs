@@ -9,10 +9,25 @@
 pub struct AgentConfig {
     pub path: &'static str,
     pub agent: &'static str,
+    /// The agent reads it as a file at start and fails on anything else (a directory, or an
+    /// empty file): a missing one is held by a read-only file with this content, the emptiest
+    /// the agent accepts, not by the empty directory other paths get.
+    pub file: Option<&'static str>,
 }
 
 const fn entry(path: &'static str, agent: &'static str) -> AgentConfig {
-    AgentConfig { path, agent }
+    AgentConfig { path, agent, file: None }
+}
+
+const fn file_entry(path: &'static str, agent: &'static str, empty: &'static str) -> AgentConfig {
+    AgentConfig { path, agent, file: Some(empty) }
+}
+
+/// The content a missing protected path is held with, when it is held by a file (see
+/// [`AgentConfig::file`]).
+pub fn held_as_file(path: &std::path::Path, workspace: &std::path::Path) -> Option<&'static str> {
+    let rel = path.strip_prefix(workspace).ok()?;
+    AGENT_CONFIG.iter().find(|a| std::path::Path::new(a.path) == rel).and_then(|a| a.file)
 }
 
 /// Every agent ringfence names (README, docs/audit.md), and the editors they run in.
@@ -31,8 +46,10 @@ pub const AGENT_CONFIG: &[AgentConfig] = &[
     entry(".opencode", "opencode (agents, commands, plugins)"),
     entry("opencode.json", "opencode (config, MCP servers)"),
     entry("opencode.jsonc", "opencode (config, MCP servers)"),
-    entry(".aider.conf.yml", "aider (config)"),
-    entry(".aider.model.settings.yml", "aider (model settings)"),
+    // aider 0.86 reads both at start and stops on a directory (IsADirectoryError) or on a file
+    // that is not a YAML mapping / list.
+    file_entry(".aider.conf.yml", "aider (config)", "{}\n"),
+    file_entry(".aider.model.settings.yml", "aider (model settings)", "[]\n"),
     entry(".github/copilot-instructions.md", "GitHub Copilot (instructions)"),
     entry(".github/instructions", "GitHub Copilot (instructions)"),
     entry(".github/prompts", "GitHub Copilot (prompt files)"),

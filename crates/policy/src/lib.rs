@@ -30,7 +30,7 @@ mod yaml;
 
 use std::path::Path;
 
-pub use agents::{AGENT_CONFIG, AgentConfig};
+pub use agents::{AGENT_CONFIG, AgentConfig, held_as_file};
 pub use cidr::Cidr;
 pub use decision::Decision;
 pub use env::{DEFAULT_ENV_PASS, NEVER_PASS, looks_secret};

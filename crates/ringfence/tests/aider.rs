@@ -22,8 +22,17 @@ const AIDER: Agent = Agent {
     api_ip: "198.51.100.24",
     key_var: "OPENAI_API_KEY",
     args: &["--model", "gpt-4.1", "--message", "Do what the task needs.", "--no-pretty", "--no-fancy-input"],
-    // litellm reads its price list from the network unless told to use its own copy.
-    env: &[("LITELLM_LOCAL_MODEL_COST_MAP", "True")],
+    // litellm reads its price list from the network unless told to use its own copy. The rest
+    // are aider's settings, as variables: the repository has no `.aider.conf.yml`, so block mode
+    // holds that path with an empty read-only file, which aider must start with.
+    env: &[
+        ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
+        ("AIDER_GIT", "false"),
+        ("AIDER_CHECK_UPDATE", "false"),
+        ("AIDER_ANALYTICS", "false"),
+        ("AIDER_SHOW_MODEL_WARNINGS", "false"),
+        ("AIDER_SHOW_RELEASE_NOTES", "false"),
+    ],
     policy: "presets: [aider]\n",
     // Run the proposed command, add its output to the chat.
     stdin: "y\ny\ny\ny\n",
@@ -38,20 +47,21 @@ fn aider_world(test: &str, script: Value) -> Option<World> {
     world(test, AIDER, key(), script)
 }
 
-/// The repository's aider settings, as a team commits them. The file must exist: block mode
-/// holds a missing protected path with an empty directory, and aider cannot read a directory
-/// where its config file goes.
-const AIDER_CONF: &str = "git: false\ncheck-update: false\nanalytics: false\nshow-model-warnings: false\n\
-                          show-release-notes: false\n";
-
+/// aider in a repository without `.aider.conf.yml`: block mode holds the missing path with a
+/// read-only `{}` file aider starts with, and removes it after the run.
 fn run(world: &World, allow: &[&str], policy: &str) -> Fenced {
-    world.run_prepared(allow, policy, |workspace, _| {
-        std::fs::write(workspace.join(".aider.conf.yml"), AIDER_CONF).unwrap();
-        std::fs::write(workspace.join(".aider.model.settings.yml"), "[]\n").unwrap();
+    let fenced = world.run_prepared(allow, policy, |workspace, _| {
         // A repository of its own, as agents run in: aider keeps its history at the git root.
         testnet::setup(&["git", "init", "-q", &workspace.display().to_string()]);
         testnet::setup(&["chown", "-R", &AGENT_UID.to_string(), &workspace.display().to_string()]);
-    })
+    });
+    for held in [".aider.conf.yml", ".aider.model.settings.yml"] {
+        assert!(
+            !fenced.workspace.path().join(held).exists(),
+            "the placeholder {held} is removed after the run"
+        );
+    }
+    fenced
 }
 
 #[test]

@@ -231,7 +231,11 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         |e| matches!(e, Event::FileWrite(w) if w.violation && w.path.ends_with(".github/workflows/ci.yml")),
     );
     assert!(!checkout_writes_flagged, "the checkout's own writes are not violations");
-    assert!(job.stdout.contains("PRE echo ping"), "a connection open before the fence keeps flowing: {}", job.stdout);
+    assert!(
+        job.stdout.contains("PRE echo ping"),
+        "a connection open before the fence keeps flowing: {}",
+        job.stdout
+    );
     assert_eq!(job.step("failing"), Some(7));
     assert_eq!(
         job.step("post"),

@@ -141,8 +141,13 @@ impl Placeholders {
                 continue;
             }
             let mut held = true;
+            let as_file = policy::held_as_file(&rule.path, &plan.cwd);
             for dir in missing {
-                match std::fs::create_dir(&dir) {
+                let made_here = match as_file {
+                    Some(content) if dir == rule.path => create_placeholder_file(&dir, content),
+                    _ => std::fs::create_dir(&dir),
+                };
+                match made_here {
                     Ok(()) => {
                         made.created.push(dir.clone());
                         // A directory on the way (`.github` for `.github/actions`) stays the
@@ -179,7 +184,23 @@ impl Placeholders {
     pub fn remove(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         while let Some(dir) = self.created.pop() {
-            match std::fs::remove_dir(&dir) {
+            let removed = if dir.is_file() && !dir.is_symlink() {
+                // A placeholder file, removed only as ringfence wrote it.
+                match std::fs::read(&dir) {
+                    Ok(now)
+                        if policy::AGENT_CONFIG
+                            .iter()
+                            .any(|a| a.file.map(str::as_bytes) == Some(&now[..])) =>
+                    {
+                        std::fs::remove_file(&dir)
+                    }
+                    Ok(_) => Err(std::io::Error::from_raw_os_error(libc::ENOTEMPTY)),
+                    Err(e) => Err(e),
+                }
+            } else {
+                std::fs::remove_dir(&dir)
+            };
+            match removed {
                 Ok(()) => {}
                 // A directory on the way that the agent put files in (`.github/dependabot.yml`):
                 // it is theirs now, as if they had made it.
@@ -195,13 +216,28 @@ impl Placeholders {
     }
 }
 
+/// A placeholder file (`policy::held_as_file`), created new, never opened if something is there.
+fn create_placeholder_file(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o444)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?
+        .write_all(content.as_bytes())
+}
+
 /// Gives `dir` the owner, group and permission bits of its parent directory.
 fn like_parent(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let parent = dir.parent().map(Path::metadata).transpose()?;
     let Some(parent) = parent else { return Ok(()) };
     std::os::unix::fs::chown(dir, Some(parent.uid()), Some(parent.gid()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(parent.mode() & 0o7777))
+    // A placeholder file keeps only the read bits: nobody writes or runs it.
+    let mode = if dir.is_dir() { parent.mode() & 0o7777 } else { parent.mode() & 0o444 };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
 }
 
 impl Drop for Placeholders {
