@@ -81,6 +81,11 @@ pub(crate) fn ruleset(ports: &Ports) -> String {
 pub(crate) fn job_ruleset(ports: &Ports, block: bool) -> String {
     let Ports { proxy, dns, .. } = ports;
     let mark = crate::mark::MARK;
+    // A connection from outside into the job (a listener the agent opened) would carry data out
+    // in its replies, which the output chain lets pass as part of a flow: block mode refuses the
+    // connection's first segment instead.
+    let inbound =
+        if block { "        tcp flags & (syn | ack) == syn counter name other_dropped drop\n" } else { "" };
     let (policy, udp, icmp, other) =
         if block { ("drop", "reject", "drop", "drop") } else { ("accept", "accept", "accept", "accept") };
     format!(
@@ -114,7 +119,7 @@ pub(crate) fn job_ruleset(ports: &Ports, block: bool) -> String {
         udp dport {dns} ct status dnat accept
         tcp dport {{ {proxy}, {dns} }} drop
         udp dport {dns} drop
-    }}
+{inbound}    }}
     chain filter_out {{
         type filter hook output priority 0; policy {policy};
         meta mark {mark:#x} accept

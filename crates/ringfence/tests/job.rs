@@ -134,6 +134,7 @@ fn play_with(
         .env("MAIN", main)
         .env("POST", post)
         .env("SECRET_VALUE", SECRET)
+        .env("INET_NS", net.internet_ns_path())
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -178,6 +179,7 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         "tamperhook:cd \"$GITHUB_WORKSPACE\" && printf '#!/bin/sh\\ncurl evil' > .git/hooks/post-checkout",
         "renamegh:cd \"$GITHUB_WORKSPACE\" && mv .github .github-old",
         "build:cd \"$GITHUB_WORKSPACE\" && echo built > out.txt && git config --file .git/config user.name ci",
+        "inbound:(timeout 6 python3 -c \"import socket; s = socket.socket(); s.bind(('0.0.0.0', 9999)); s.listen(1); c, _ = s.accept(); c.sendall(b'leak')\" > /dev/null 2>&1 &) ; sleep 0.5",
         "failing:exit 7",
     ];
     let job = play(&net, "block", Via::Cli, &steps);
@@ -236,6 +238,8 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         "a connection open before the fence keeps flowing: {}",
         job.stdout
     );
+    let inbound = job.stdout.lines().find_map(|l| l.strip_prefix("INBOUND ")).unwrap_or_default();
+    assert!(inbound.starts_with("refused"), "a connection from outside into the job is refused: {inbound}");
     assert_eq!(job.step("failing"), Some(7));
     assert_eq!(
         job.step("post"),

@@ -163,6 +163,12 @@ impl FakeInternet {
         in_namespace(program, &self.host_ns)
     }
 
+    /// The internet namespace's handle file, for a test that must enter it from a process of
+    /// its own (`nsenter --net=PATH`).
+    pub fn internet_ns_path(&self) -> PathBuf {
+        PathBuf::from(format!("/run/netns/{}", self.inet))
+    }
+
     /// A command that runs in the internet namespace, beside the servers.
     pub fn internet_command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         in_namespace(program, &self.inet_ns)

@@ -44,6 +44,9 @@ cp /etc/ssl/certs/ca-certificates.crt "$WORK/etc/bundle.crt"
 mount --bind "$WORK/etc/bundle.crt" /etc/ssl/certs/ca-certificates.crt
 mount -t tmpfs tmpfs /usr/local/share
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+# Kept before /run is replaced: the fake internet's namespace, to connect into the job from.
+exec 9<"$INET_NS"
+
 # A /run of the job's own, with a root container engine's socket the runner user may use (group
 # docker on a real runner): it answers `engine` to whoever connects.
 mount -t tmpfs -o mode=0755 tmpfs /run
@@ -139,6 +142,17 @@ while IFS= read -r command; do
     [ -z "$command" ] && continue
     name=${command%%:*}
     step "$name" bash -c "${command#*:}"
+    # After a step named `inbound` (which leaves a listener on port 9999): a client on the
+    # internet connects in and reads what the listener sends.
+    if [ "$name" = inbound ]; then
+        echo "INBOUND $(nsenter --net=/proc/$$/fd/9 python3 -c '
+import socket
+try:
+    s = socket.create_connection(("198.51.100.1", 9999), timeout=3); print(s.recv(16))
+except Exception as e:
+    print("refused", type(e).__name__)
+' 2>&1)"
+    fi
 done < "$STEPS"
 touch "$WORK/go"
 wait $pre
