@@ -6,6 +6,7 @@
 //! becomes an `http.request` event with the pid of the connection's process.
 
 mod body;
+mod driver;
 pub mod gateway;
 mod request;
 mod stream;

@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 use journal::{Event, HttpRequest, ModelUsage, SecretExfil, SecretReturned, Verdict};
 
 use super::body::{Meter, MeterBody, ScanBody, ScrubBody};
+use super::driver::DrivenBody;
 use super::upstream::{Speaks, Upstream};
 use super::{Body, Conn};
 use crate::state::Shared;
@@ -302,7 +303,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     let port = ctx.conn.port;
     let tls = ctx.conn.upstream_tls;
     let response = ctx.upstream.send(client_req, |req, speaks| adapt(req, speaks, &host, port, tls)).await;
-    let mut response = match response {
+    let (mut response, driver) = match response {
         Ok(r) => r,
         Err(e) => {
             event.status = Some(502);
@@ -347,6 +348,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
         None => Meter::None,
     };
     let (mut parts, incoming) = response.into_parts();
+    let incoming = DrivenBody::new(incoming, driver);
     strip_hop_by_hop(&mut parts.headers);
     let body: Body = if ctx.scrubs() {
         scrub_headers(&ctx, &mut parts.headers);

@@ -4,6 +4,7 @@
 //! HTTP/1.1 connection carries one request at a time.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use hyper::client::conn::{http1, http2};
 use hyper::{Request, Response, body::Incoming};
@@ -11,6 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 
 use super::Body;
+use super::driver::Driver;
 use crate::tls::UpstreamTls;
 
 /// Idle HTTP/1.1 connections kept per client connection.
@@ -31,8 +33,11 @@ pub(crate) struct Upstream {
 enum Pool {
     Empty,
     H2(http2::SendRequest<Body>),
-    H1(Vec<http1::SendRequest<Body>>),
+    H1(Vec<(http1::SendRequest<Body>, Arc<Driver>)>),
 }
+
+/// A response, and for HTTP/1.1 the driver its body can poll the connection through.
+pub(crate) type Answer = (Response<Incoming>, Option<Arc<Driver>>);
 
 /// What an upstream connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,46 +63,53 @@ impl Upstream {
         &self,
         req: Request<Body>,
         prepare: impl FnOnce(Request<Body>, Speaks) -> Request<Body>,
-    ) -> Result<Response<Incoming>, String> {
+    ) -> Result<Answer, String> {
         let mut pool = self.pool.lock().await;
         if let Pool::H2(sender) = &*pool
             && !sender.is_closed()
         {
-            let mut sender = sender.clone();
+            let sender = sender.clone();
             drop(pool);
-            return sender.send_request(prepare(req, Speaks::H2)).await.map_err(|e| e.to_string());
+            return Self::h2_send(sender, prepare(req, Speaks::H2)).await;
         }
         let ready = match &mut *pool {
             Pool::H1(idle) => {
-                idle.retain(|s| !s.is_closed());
-                idle.iter().position(|s| s.is_ready()).map(|i| idle.swap_remove(i))
+                idle.retain(|(s, _)| !s.is_closed());
+                idle.iter().position(|(s, _)| s.is_ready()).map(|i| idle.swap_remove(i))
             }
             _ => None,
         };
-        let mut sender = match ready {
+        let (mut sender, driver) = match ready {
             Some(sender) => sender,
             None => match self.connect().await? {
                 Connected::H2(sender) => {
                     *pool = Pool::H2(sender.clone());
                     drop(pool);
-                    let mut sender = sender;
-                    return sender.send_request(prepare(req, Speaks::H2)).await.map_err(|e| e.to_string());
+                    return Self::h2_send(sender, prepare(req, Speaks::H2)).await;
                 }
-                Connected::H1(sender) => sender,
+                Connected::H1(sender, driver) => (sender, driver),
             },
         };
         drop(pool);
-        let response = sender.send_request(prepare(req, Speaks::H1)).await.map_err(|e| e.to_string());
+        let response = sender
+            .send_request(prepare(req, Speaks::H1))
+            .await
+            .map(|r| (r, Some(driver.clone())))
+            .map_err(|e| e.to_string());
         // Back to the pool: it is ready again once this response's body has been read.
-        if response.as_ref().is_ok_and(|r| r.status() != hyper::StatusCode::SWITCHING_PROTOCOLS) {
+        if response.as_ref().is_ok_and(|(r, _)| r.status() != hyper::StatusCode::SWITCHING_PROTOCOLS) {
             let mut pool = self.pool.lock().await;
             match &mut *pool {
-                Pool::H1(idle) if idle.len() < H1_IDLE => idle.push(sender),
-                Pool::Empty => *pool = Pool::H1(vec![sender]),
+                Pool::H1(idle) if idle.len() < H1_IDLE => idle.push((sender, driver)),
+                Pool::Empty => *pool = Pool::H1(vec![(sender, driver)]),
                 _ => {}
             }
         }
         response
+    }
+
+    async fn h2_send(mut sender: http2::SendRequest<Body>, req: Request<Body>) -> Result<Answer, String> {
+        sender.send_request(req).await.map(|r| (r, None)).map_err(|e| e.to_string())
     }
 
     async fn connect(&self) -> Result<Connected, String> {
@@ -130,7 +142,7 @@ impl Upstream {
 
 enum Connected {
     H2(http2::SendRequest<Body>),
-    H1(http1::SendRequest<Body>),
+    H1(http1::SendRequest<Body>, Arc<Driver>),
 }
 
 async fn h1<T>(io: TokioIo<T>) -> Result<Connected, String>
@@ -138,6 +150,8 @@ where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (sender, conn) = http1::handshake(io).await.map_err(|e| format!("HTTP/1.1 upstream: {e}"))?;
-    tokio::spawn(conn.with_upgrades());
-    Ok(Connected::H1(sender))
+    let driver = Driver::spawn(async move {
+        let _ = conn.with_upgrades().await;
+    });
+    Ok(Connected::H1(sender, driver))
 }
