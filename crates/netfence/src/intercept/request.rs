@@ -50,7 +50,10 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub fn new(conn: Conn, shared: Arc<Shared>, client_h2: bool, peer: super::Peer) -> Arc<Ctx> {
         let tls = conn.upstream_tls.then(|| shared.inspector.upstream_tls.clone());
-        let upstream = Upstream::new(conn.host.clone(), conn.targets.clone(), tls, client_h2, peer);
+        // Kept upstream connections only for a known process's allowed connections.
+        let idle =
+            conn.pid.filter(|_| conn.refused.is_none()).map(|pid| (shared.inspector.idle.clone(), pid));
+        let upstream = Upstream::new(conn.host.clone(), conn.targets.clone(), tls, client_h2, peer, idle);
         let encrypted = conn.upstream_tls || shared.inspector.cleartext_secrets(&conn.host);
         let secrets_host = if encrypted { conn.host.clone() } else { String::new() };
         Arc::new(Ctx { conn, shared, upstream, secrets_host })
