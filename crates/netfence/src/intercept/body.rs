@@ -144,15 +144,20 @@ impl ScrubBody {
     }
 
     /// The scrubbed output of `data` (and, at the end, everything held back).
-    fn scrub(&mut self, data: &[u8], end: bool) -> Result<Bytes, BoxError> {
+    fn scrub(&mut self, data: &Bytes, end: bool) -> Result<Bytes, BoxError> {
         let Some(s) = self.scrubber.as_mut() else { return Ok(Bytes::new()) };
-        let mut out = s.feed(data);
-        if end && let Ok(out) = &mut out {
-            match s.finish() {
-                Ok(rest) => out.extend_from_slice(&rest),
-                Err(e) => return self.cut(e),
-            }
-        }
+        let out = if end {
+            s.feed(data).and_then(|mut out| {
+                out.extend_from_slice(&s.finish()?);
+                Ok(Bytes::from(out))
+            })
+        } else {
+            // A chunk with nothing to replace goes on as the buffer it came in.
+            s.pass(data).map(|pass| match pass {
+                inspect::Pass::Unchanged(n) => data.slice(..n),
+                inspect::Pass::Replaced(out) => Bytes::from(out),
+            })
+        };
         let found = s.take_found();
         if !found.is_empty() {
             (self.on_returned)(found, None);
@@ -161,7 +166,7 @@ impl ScrubBody {
             self.scrubber = None;
         }
         match out {
-            Ok(out) => Ok(Bytes::from(out)),
+            Ok(out) => Ok(out),
             Err(e) => self.cut(e),
         }
     }
@@ -201,7 +206,7 @@ impl hyper::body::Body for ScrubBody {
                     }
                     // Trailers are not scrubbed: they end the body, so flush first.
                     Err(trailers) => {
-                        return match this.scrub(&[], true) {
+                        return match this.scrub(&Bytes::new(), true) {
                             Ok(out) if out.is_empty() => Poll::Ready(Some(Ok(trailers))),
                             Ok(out) => {
                                 this.trailers = Some(trailers);
@@ -213,7 +218,7 @@ impl hyper::body::Body for ScrubBody {
                 },
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(Box::new(e)))),
                 Poll::Ready(None) => {
-                    return match this.scrub(&[], true) {
+                    return match this.scrub(&Bytes::new(), true) {
                         Ok(out) if out.is_empty() => Poll::Ready(None),
                         Ok(out) => Poll::Ready(Some(Ok(Frame::data(out)))),
                         Err(e) => Poll::Ready(Some(Err(e))),
