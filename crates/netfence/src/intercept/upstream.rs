@@ -16,6 +16,9 @@ use super::driver::Driver;
 use super::idle::{IdlePool, Kept, Key};
 use crate::tls::UpstreamTls;
 
+/// Bytes read from an upstream TLS connection's socket at a time.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// Idle HTTP/1.1 connections kept per client connection.
 const H1_IDLE: usize = 8;
 
@@ -148,6 +151,9 @@ impl Upstream {
         let Some(tls) = &self.tls else { return h1(TokioIo::new(tcp), peer).await };
         let config = if self.offer_h2 { tls.h2.clone() } else { tls.h1.clone() };
         let name = ServerName::try_from(self.host.clone()).map_err(|e| format!("{}: {e}", self.host))?;
+        // rustls asks its transport for 4 KiB at a time: one receive call per 4 KiB of a
+        // download, each a trip into the kernel. A buffer in between takes what the socket has.
+        let tcp = tokio::io::BufReader::with_capacity(READ_BUFFER, tcp);
         let stream = tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)
             .await
