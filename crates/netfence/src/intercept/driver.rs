@@ -257,18 +257,23 @@ mod tests {
         addr
     }
 
+    /// A connection to a new `server()`, driven as the proxy drives its upstream ones.
+    async fn connect() -> (http1::SendRequest<http_body_util::Empty<Bytes>>, Arc<Driver>) {
+        let tcp = tokio::net::TcpStream::connect(server().await).await.unwrap();
+        let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await.unwrap();
+        let driver = Driver::spawn(async move {
+            let _ = conn.await;
+        });
+        (sender, driver)
+    }
+
     fn get() -> hyper::Request<http_body_util::Empty<Bytes>> {
         hyper::Request::get("/").header("host", "x").body(http_body_util::Empty::new()).unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_driven_body_arrives_whole_gathered_and_the_connection_is_reused() {
-        let addr = server().await;
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = http1::handshake(TokioIo::new(tcp)).await.unwrap();
-        let driver = Driver::spawn(async move {
-            let _ = conn.await;
-        });
+        let (mut sender, driver) = connect().await;
         for _ in 0..3 {
             let response = tokio::time::timeout(Duration::from_secs(10), sender.send_request(get()))
                 .await
@@ -294,12 +299,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_body_dropped_halfway_hands_the_connection_back() {
-        let addr = server().await;
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = http1::handshake(TokioIo::new(tcp)).await.unwrap();
-        let driver = Driver::spawn(async move {
-            let _ = conn.await;
-        });
+        let (mut sender, driver) = connect().await;
         let response = sender.send_request(get()).await.unwrap();
         let mut body = DrivenBody::new(response.into_body(), Some(driver.clone()));
         body.frame().await.unwrap().unwrap();
