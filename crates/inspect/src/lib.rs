@@ -14,7 +14,7 @@ pub use budget::{Exceeded, Ledger, refusal_body};
 pub use prices::{PRICES_VERSION, price};
 pub use routes::{github_api_preset, route_decision};
 pub use sentinel::{
-    BodyScanner, Found, ResponseScrubber, Rewrite, Scrubbed, SecretSpec, Unscannable, Vault, VaultError,
-    sentinel_for,
+    BodyScanner, Found, Pass, ResponseScrubber, Rewrite, Scrubbed, SecretSpec, Unscannable, Vault,
+    VaultError, sentinel_for,
 };
 pub use usage::{Provider, SseMeter, Usage, provider_for, usage_from_json};

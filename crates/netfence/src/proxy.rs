@@ -147,7 +147,13 @@ async fn handle(
     let _ = client.set_nodelay(true);
     let Ok(original) = original_dst(&client) else { return };
     let attr = shared.clone();
-    let pid = tokio::task::spawn_blocking(move || attr.attributor.tcp(peer, original)).await.ok().flatten();
+    // Which process: looked up while the first bytes arrive, not before reading them (the
+    // lookup walks /proc; the client's ClientHello is already on its way).
+    let attribution = tokio::task::spawn_blocking(move || attr.attributor.tcp(peer, original));
+    // The first bytes: read (not peeked) and replayed upstream, so waiting for more of a
+    // ClientHello never spins.
+    let (hello, peeked) = read_hello(&mut client, original.port()).await;
+    let pid = attribution.await.ok().flatten();
     let name = fakeip::is_fake(original.ip()).then(|| shared.fakeips.name(original.ip()));
     let mut event = NetConnect {
         pid,
@@ -166,9 +172,6 @@ async fn handle(
         duration_ms: 0,
     };
 
-    // The first bytes: read (not peeked) and replayed upstream, so waiting for more of a
-    // ClientHello never spins.
-    let (hello, peeked) = read_hello(&mut client, original.port()).await;
     if let Peek::Name(sent) = &peeked {
         event.sni = Some(sent.clone());
     }

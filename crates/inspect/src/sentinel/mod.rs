@@ -30,7 +30,7 @@ use base64::engine::general_purpose::STANDARD;
 use policy::{CREDENTIAL_HEADERS, HostPattern, Position};
 
 pub use scan::{BodyScanner, SCAN_LIMIT};
-pub use scrub::{Found, ResponseScrubber, Scrubbed, Unscannable};
+pub use scrub::{Found, Pass, ResponseScrubber, Scrubbed, Unscannable};
 pub use shape::{KNOWN_PREFIXES, known_prefix, sentinel_for};
 
 use forms::{PercentView, base64_forms, percent_encode};

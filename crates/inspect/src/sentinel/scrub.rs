@@ -232,6 +232,23 @@ impl Replacer {
         self.carry = buf[cut..].to_vec();
     }
 
+    /// As [`Replacer::push`] when nothing is held back from before: if no real value starts
+    /// in the part that can be released, that part is `data[..n]` unchanged and `Unchanged(n)`
+    /// says so, so the caller can pass its own buffer on instead of a copy.
+    fn pass(&mut self, data: &[u8]) -> Pass {
+        let p = self.patterns.clone();
+        if let (Some(searcher), true) = (&p.searcher, self.carry.is_empty()) {
+            let hold = p.hold_from(data);
+            if searcher.find(data).is_none_or(|m| m.start() >= hold) {
+                self.carry = data[hold..].to_vec();
+                return Pass::Unchanged(hold);
+            }
+        }
+        let mut out = Vec::with_capacity(data.len());
+        self.push(data, &mut out, false);
+        Pass::Replaced(out)
+    }
+
     fn take_found(&mut self, names: &[String]) -> Vec<Found> {
         let mut out: Vec<Found> = Vec::new();
         for id in std::mem::take(&mut self.found) {
@@ -243,6 +260,15 @@ impl Replacer {
         }
         out
     }
+}
+
+/// What a chunk fed to [`ResponseScrubber::pass`] becomes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Its first `n` bytes, unchanged, are released; the rest is held back.
+    Unchanged(usize),
+    /// These bytes are released (a real value was replaced, or held-back bytes came first).
+    Replaced(Vec<u8>),
 }
 
 /// Scrubs one complete value.
@@ -336,6 +362,15 @@ impl ResponseScrubber {
             self.replacer.push(&decoded, &mut out, false);
         }
         Ok(out)
+    }
+
+    /// As [`ResponseScrubber::feed`], but a chunk with nothing to replace comes back as a
+    /// length to release from the caller's own buffer: a large body is scanned, not copied.
+    pub fn pass(&mut self, chunk: &[u8]) -> Result<Pass, Unscannable> {
+        if let Decoder::Identity = self.decoder {
+            return Ok(self.replacer.pass(chunk));
+        }
+        self.feed(chunk).map(Pass::Replaced)
     }
 
     /// Releases what is held back without ending the stream (the end of a websocket frame).

@@ -314,3 +314,43 @@ fn scrub_throughput() {
     let secs = start.elapsed().as_secs_f64();
     println!("scrubbed {} MiB in {secs:.3}s: {:.0} MB/s", n >> 20, n as f64 / secs / 1e6);
 }
+
+/// `pass` releases exactly what `feed` does, in the caller's own buffer when nothing in it
+/// changed, whatever the chunk boundaries.
+#[test]
+fn pass_releases_what_feed_does_and_uncopied_when_nothing_changed() {
+    let v = vault();
+    let mut body = b"{\"text\":\"".repeat(200);
+    body.extend_from_slice(GITHUB_TOKEN.as_bytes());
+    body.extend_from_slice(&b" and more ordinary text ".repeat(300));
+    body.extend_from_slice(STANDARD.encode(GOOGLE_KEY).as_bytes());
+    body.extend_from_slice(&b"x".repeat(5000));
+    for size in [1, 7, 100, 1000, 4096, body.len()] {
+        let (mut out, mut unchanged) = (Vec::new(), 0);
+        let mut s = v.response_scrubber(None).unwrap();
+        let mut found = Vec::new();
+        for c in body.chunks(size) {
+            match s.pass(c).unwrap() {
+                Pass::Unchanged(n) => {
+                    out.extend_from_slice(&c[..n]);
+                    unchanged += n;
+                }
+                Pass::Replaced(r) => out.extend(r),
+            }
+            found.extend(s.take_found());
+        }
+        out.extend(s.finish().unwrap());
+        found.extend(s.take_found());
+        let (fed, fed_found) = stream(&v, None, &body.chunks(size).collect::<Vec<_>>());
+        assert_eq!(out, fed, "chunks of {size}");
+        assert_eq!(found, fed_found, "chunks of {size}");
+        assert!(!String::from_utf8_lossy(&out).contains(GITHUB_TOKEN));
+        assert_eq!(found.len(), 2, "chunks of {size}: {found:?}");
+        assert!(unchanged > 0 || !matches!(size, 1000 | 4096), "chunks of {size}: nothing passed uncopied");
+    }
+    // Bytes no real value's form starts with (a large download) pass uncopied throughout.
+    let mut s = v.response_scrubber(None).unwrap();
+    for c in [b'x'; 1 << 16].chunks(4096) {
+        assert_eq!(s.pass(c).unwrap(), Pass::Unchanged(c.len()));
+    }
+}

@@ -125,7 +125,7 @@ pub(crate) type OnReturned = Box<dyn FnMut(Vec<inspect::Found>, Option<String>) 
 /// A response body from a secret's host, scrubbed as it streams: real values become sentinels
 /// before a byte reaches the agent; a body that cannot be decoded is cut off.
 pub(crate) struct ScrubBody {
-    inner: Incoming,
+    inner: super::driver::DrivenBody,
     scrubber: Option<inspect::ResponseScrubber>,
     on_returned: OnReturned,
     keeps_length: bool,
@@ -134,21 +134,30 @@ pub(crate) struct ScrubBody {
 }
 
 impl ScrubBody {
-    pub fn new(inner: Incoming, scrubber: inspect::ResponseScrubber, on_returned: OnReturned) -> Self {
+    pub fn new(
+        inner: super::driver::DrivenBody,
+        scrubber: inspect::ResponseScrubber,
+        on_returned: OnReturned,
+    ) -> Self {
         let keeps_length = scrubber.keeps_length();
         ScrubBody { inner, scrubber: Some(scrubber), on_returned, keeps_length, trailers: None }
     }
 
     /// The scrubbed output of `data` (and, at the end, everything held back).
-    fn scrub(&mut self, data: &[u8], end: bool) -> Result<Bytes, BoxError> {
+    fn scrub(&mut self, data: &Bytes, end: bool) -> Result<Bytes, BoxError> {
         let Some(s) = self.scrubber.as_mut() else { return Ok(Bytes::new()) };
-        let mut out = s.feed(data);
-        if end && let Ok(out) = &mut out {
-            match s.finish() {
-                Ok(rest) => out.extend_from_slice(&rest),
-                Err(e) => return self.cut(e),
-            }
-        }
+        let out = if end {
+            s.feed(data).and_then(|mut out| {
+                out.extend_from_slice(&s.finish()?);
+                Ok(Bytes::from(out))
+            })
+        } else {
+            // A chunk with nothing to replace goes on as the buffer it came in.
+            s.pass(data).map(|pass| match pass {
+                inspect::Pass::Unchanged(n) => data.slice(..n),
+                inspect::Pass::Replaced(out) => Bytes::from(out),
+            })
+        };
         let found = s.take_found();
         if !found.is_empty() {
             (self.on_returned)(found, None);
@@ -157,7 +166,7 @@ impl ScrubBody {
             self.scrubber = None;
         }
         match out {
-            Ok(out) => Ok(Bytes::from(out)),
+            Ok(out) => Ok(out),
             Err(e) => self.cut(e),
         }
     }
@@ -197,7 +206,7 @@ impl hyper::body::Body for ScrubBody {
                     }
                     // Trailers are not scrubbed: they end the body, so flush first.
                     Err(trailers) => {
-                        return match this.scrub(&[], true) {
+                        return match this.scrub(&Bytes::new(), true) {
                             Ok(out) if out.is_empty() => Poll::Ready(Some(Ok(trailers))),
                             Ok(out) => {
                                 this.trailers = Some(trailers);
@@ -209,7 +218,7 @@ impl hyper::body::Body for ScrubBody {
                 },
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(Box::new(e)))),
                 Poll::Ready(None) => {
-                    return match this.scrub(&[], true) {
+                    return match this.scrub(&Bytes::new(), true) {
                         Ok(out) if out.is_empty() => Poll::Ready(None),
                         Ok(out) => Poll::Ready(Some(Ok(Frame::data(out)))),
                         Err(e) => Poll::Ready(Some(Err(e))),
@@ -233,43 +242,16 @@ pub(crate) struct MeterBody {
     meter: Meter,
     down: u64,
     done: Option<Done>,
-    /// What ended a gathering of data frames and is passed on next.
-    held: Option<Held>,
-}
-
-/// Data frames already waiting are passed on together, up to this many bytes: an event stream
-/// arrives as one small chunk per event, and one TLS record and write per event is what limits
-/// it. Nothing waits for more data to arrive.
-const GATHER: usize = 64 * 1024;
-
-enum Held {
-    Frame(Frame<Bytes>),
-    Error(BoxError),
-    End,
 }
 
 impl MeterBody {
     pub fn new(inner: super::Body, meter: Meter, done: Done) -> Self {
-        MeterBody { inner, meter, down: 0, done: Some(done), held: None }
+        MeterBody { inner, meter, down: 0, done: Some(done) }
     }
 
     fn finish(&mut self, complete: bool) {
         if let Some(done) = self.done.take() {
             done(self.down, self.meter.usage(), complete);
-        }
-    }
-
-    fn release(&mut self, held: Held) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match held {
-            Held::Frame(frame) => Poll::Ready(Some(Ok(frame))),
-            Held::Error(e) => {
-                self.finish(false);
-                Poll::Ready(Some(Err(e)))
-            }
-            Held::End => {
-                self.finish(true);
-                Poll::Ready(None)
-            }
         }
     }
 }
@@ -292,43 +274,23 @@ impl hyper::body::Body for MeterBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        if let Some(held) = this.held.take() {
-            return this.release(held);
-        }
-        let mut gathered = bytes::BytesMut::new();
-        let data = |gathered: bytes::BytesMut| Poll::Ready(Some(Ok(Frame::data(gathered.freeze()))));
-        loop {
-            let next = match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Pending if gathered.is_empty() => return Poll::Pending,
-                Poll::Pending => return data(gathered),
-                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(chunk) => {
-                        this.down += chunk.len() as u64;
-                        this.meter.feed(&chunk);
-                        if gathered.is_empty() && chunk.len() >= GATHER {
-                            return Poll::Ready(Some(Ok(Frame::data(chunk))));
-                        }
-                        gathered.extend_from_slice(&chunk);
-                        if gathered.len() >= GATHER {
-                            return data(gathered);
-                        }
-                        continue;
-                    }
-                    Err(trailers) => Held::Frame(trailers),
-                },
-                Poll::Ready(Some(Err(e))) => Held::Error(e),
-                Poll::Ready(None) => Held::End,
-            };
-            if gathered.is_empty() {
-                return this.release(next);
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(chunk) = frame.data_ref() {
+                    this.down += chunk.len() as u64;
+                    this.meter.feed(chunk);
+                }
             }
-            this.held = Some(next);
-            return data(gathered);
+            Poll::Ready(Some(Err(_))) => this.finish(false),
+            Poll::Ready(None) => this.finish(true),
+            Poll::Pending => {}
         }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.held, None | Some(Held::End)) && self.inner.is_end_stream()
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {

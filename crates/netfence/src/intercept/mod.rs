@@ -6,7 +6,9 @@
 //! becomes an `http.request` event with the pid of the connection's process.
 
 mod body;
+mod driver;
 pub mod gateway;
+mod idle;
 mod request;
 mod stream;
 mod upstream;
@@ -67,6 +69,8 @@ pub(crate) struct Inspector {
     pub upstream_tls: UpstreamTls,
     pub vault: Arc<inspect::Vault>,
     pub ledger: Mutex<inspect::Ledger>,
+    /// Upstream connections kept between one process's client connections.
+    pub(crate) idle: Arc<idle::IdlePool>,
     pub repo: Option<String>,
     /// `inspect:` entries by host pattern, in the policy's order.
     rules: Vec<(policy::HostPattern, policy::Inspect)>,
@@ -83,6 +87,7 @@ impl Inspector {
             upstream_tls: cfg.upstream_tls,
             vault: cfg.vault,
             ledger: Mutex::new(inspect::Ledger::new(&policy.budget)),
+            idle: Default::default(),
             repo: cfg.repo,
             rules: inspect_rules(policy),
             terminate_tls: cfg.terminate_tls,

@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 use journal::{Event, HttpRequest, ModelUsage, SecretExfil, SecretReturned, Verdict};
 
 use super::body::{Meter, MeterBody, ScanBody, ScrubBody};
+use super::driver::DrivenBody;
 use super::upstream::{Speaks, Upstream};
 use super::{Body, Conn};
 use crate::state::Shared;
@@ -49,7 +50,10 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub fn new(conn: Conn, shared: Arc<Shared>, client_h2: bool, peer: super::Peer) -> Arc<Ctx> {
         let tls = conn.upstream_tls.then(|| shared.inspector.upstream_tls.clone());
-        let upstream = Upstream::new(conn.host.clone(), conn.targets.clone(), tls, client_h2, peer);
+        // Kept upstream connections only for a known process's allowed connections.
+        let idle =
+            conn.pid.filter(|_| conn.refused.is_none()).map(|pid| (shared.inspector.idle.clone(), pid));
+        let upstream = Upstream::new(conn.host.clone(), conn.targets.clone(), tls, client_h2, peer, idle);
         let encrypted = conn.upstream_tls || shared.inspector.cleartext_secrets(&conn.host);
         let secrets_host = if encrypted { conn.host.clone() } else { String::new() };
         Arc::new(Ctx { conn, shared, upstream, secrets_host })
@@ -312,7 +316,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     let port = ctx.conn.port;
     let tls = ctx.conn.upstream_tls;
     let response = ctx.upstream.send(client_req, |req, speaks| adapt(req, speaks, &host, port, tls)).await;
-    let mut response = match response {
+    let (mut response, driver) = match response {
         Ok(r) => r,
         Err(e) => {
             event.status = Some(502);
@@ -357,6 +361,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
         None => Meter::None,
     };
     let (mut parts, incoming) = response.into_parts();
+    let incoming = DrivenBody::new(incoming, driver);
     strip_hop_by_hop(&mut parts.headers);
     let body: Body = if ctx.scrubs() {
         scrub_headers(&ctx, &mut parts.headers);

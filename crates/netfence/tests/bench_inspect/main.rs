@@ -25,6 +25,7 @@ use testnet::*;
 
 const UPSTREAM_IP: &str = "198.51.100.20";
 const REQUESTS: usize = 1000;
+/// Rounds, unless `RINGFENCE_BENCH_ROUNDS` says otherwise.
 const ROUNDS: usize = 3;
 const BULK: u64 = 1 << 30;
 /// Hosts every row's upstream answers for.
@@ -274,8 +275,19 @@ fn bench_inspect() {
 
     let hosts = scratch.join("hosts");
     std::fs::write(&hosts, format!("{UPSTREAM_IP} {}\n", NAMES.join(" "))).expect("hosts");
-    let mitm = proxies::mitmproxy(&net, &scratch, &hosts);
-    let squid = proxies::squid(&net, &scratch, &hosts);
+    // `RINGFENCE_BENCH_ROWS=direct,squid,inspected` keeps only rows whose name contains one of
+    // the words (direct is always kept: the other rows are measured against it); for profiling
+    // one row, or for quicker paired runs.
+    let only: Option<Vec<String>> = std::env::var("RINGFENCE_BENCH_ROWS")
+        .ok()
+        .map(|v| v.split(',').map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect());
+    let wanted = |name: &str| {
+        name == "direct" || only.as_ref().is_none_or(|words| words.iter().any(|w| name.contains(w.as_str())))
+    };
+    let rounds: usize =
+        std::env::var("RINGFENCE_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(ROUNDS);
+    let mitm = if wanted("mitmproxy") { proxies::mitmproxy(&net, &scratch, &hosts) } else { None };
+    let squid = if wanted("squid") { proxies::squid(&net, &scratch, &hosts) } else { None };
     let mut bundle = std::fs::read_to_string(net.ca()).expect("test CA") + &ca.pem();
     if let Some((_, mitm_ca)) = &mitm {
         bundle += &std::fs::read_to_string(mitm_ca).expect("mitmproxy CA");
@@ -355,6 +367,7 @@ fn bench_inspect() {
         });
     }
 
+    rows.retain(|r| wanted(r.name));
     // Rounds interleave the rows, so load from other work on the machine spreads over all.
     type Samples = Vec<Vec<f64>>;
     let n = rows.len();
@@ -365,18 +378,24 @@ fn bench_inspect() {
     let (mut bulk, mut bulk_cpu, mut sse, mut sse_cpu): (Samples, Samples, Samples, Samples) =
         (vec![vec![]; n], vec![vec![]; n], vec![vec![]; n], vec![vec![]; n]);
     let sse_body = r#"{"model":"claude-sonnet-4-5","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
-    for round in 0..ROUNDS {
+    // `RINGFENCE_BENCH_PARTS=bulk,sse` measures only those parts (new, ka, bulk, sse); the
+    // others read NaN. For profiling one kind of work at a time.
+    let parts = std::env::var("RINGFENCE_BENCH_PARTS").unwrap_or_else(|_| "new,ka,bulk,sse".into());
+    let part = |p: &str| parts.split(',').any(|w| w.trim() == p);
+    let skipped = (f64::NAN, f64::NAN, f64::NAN);
+    for round in 0..rounds {
         for (i, row) in rows.iter().enumerate() {
-            let (p50, p99, cpu) = bench.latency(row, true);
+            let (p50, p99, cpu) = if part("new") { bench.latency(row, true) } else { skipped };
             new_p50[i].push(p50);
             new_p99[i].push(p99);
             new_cpu[i].push(cpu);
-            let (p50, p99, cpu) = bench.latency(row, false);
+            let (p50, p99, cpu) = if part("ka") { bench.latency(row, false) } else { skipped };
             ka_p50[i].push(p50);
             ka_p99[i].push(p99);
             ka_cpu[i].push(cpu);
             let url = format!("https://{}/bulk/{BULK}", row.host);
-            let (mbps, cpu, bytes) = bench.transfer(row, &[&url]);
+            let (mbps, cpu, bytes) =
+                if part("bulk") { bench.transfer(row, &[&url]) } else { (f64::NAN, f64::NAN, BULK) };
             assert!(bytes == BULK || row.proxy.is_some(), "{}", row.name);
             bulk[i].push(mbps);
             bulk_cpu[i].push(cpu);
@@ -385,7 +404,11 @@ fn bench_inspect() {
             if row.secret {
                 args.extend(["-H", api_key.as_str()]);
             }
-            let (mbps, cpu, bytes) = bench.transfer(row, &args);
+            let (mbps, cpu, bytes) = if part("sse") {
+                bench.transfer(row, &args)
+            } else {
+                (f64::NAN, f64::NAN, upstream::sse_bytes())
+            };
             assert!(bytes == upstream::sse_bytes() || row.proxy.is_some(), "{}: {bytes} bytes", row.name);
             sse[i].push(mbps);
             sse_cpu[i].push(cpu);
@@ -403,7 +426,9 @@ fn bench_inspect() {
     }
     let metered = std::mem::take(&mut *events.lock().unwrap());
     let _ = fence.stop();
-    assert_eq!(metered.len(), ROUNDS, "one metered model call per round");
+    let metered_rows = rows.iter().filter(|r| r.fenced && r.sse_host == "api.anthropic.com").count()
+        * usize::from(part("sse"));
+    assert_eq!(metered.len(), rounds * metered_rows, "one metered model call per round");
     for r in &metered {
         let usage = r.usage.as_ref().expect("usage");
         assert_eq!(usage.output_tokens, upstream::SSE_OUTPUT_TOKENS, "metering read the stream's usage");
@@ -411,7 +436,7 @@ fn bench_inspect() {
 
     let event_bytes = upstream::sse_bytes() as f64 / upstream::SSE_DELTAS as f64;
     println!(
-        "\nmedian of {ROUNDS} rounds; {REQUESTS} requests per latency sample; bulk {} MiB; SSE {} deltas ({:.0} B each)",
+        "\nmedian of {rounds} rounds; {REQUESTS} requests per latency sample; bulk {} MiB; SSE {} deltas ({:.0} B each)",
         BULK >> 20,
         upstream::SSE_DELTAS,
         event_bytes
