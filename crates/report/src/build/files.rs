@@ -96,8 +96,14 @@ impl FileCollector {
                 change.events += 1;
                 change.last_offset_ms = at;
                 if w.violation {
+                    // The first violation's rule, over any flag the row had before.
+                    if !change.violation {
+                        change.rule = w.rule.clone().or_else(|| change.rule.take());
+                    }
                     change.violation = true;
-                    change.rule = change.rule.take().or_else(|| w.rule.clone());
+                } else if change.rule.is_none() {
+                    // A flag that is not a violation (a job's overwritten checkout file).
+                    change.rule = w.rule.clone();
                 }
                 actors.add(tree, w.pid);
             }

@@ -11,6 +11,7 @@ mod hooklog;
 pub mod job;
 mod network;
 mod outputs;
+mod overwrite;
 pub mod plan;
 mod recorder;
 pub mod rundir;

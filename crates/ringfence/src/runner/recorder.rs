@@ -27,6 +27,8 @@ pub struct Recorder {
     /// A job's protected paths held so far: a write to a protected path is a violation only
     /// once it is held (before, it is the checkout's). `None` for a run.
     held: Option<super::hold::Held>,
+    /// A job's checkout watch (see `overwrite`).
+    source: Option<Mutex<super::overwrite::SourceWatch>>,
 }
 
 impl Recorder {
@@ -54,6 +56,7 @@ impl Recorder {
             lost: AtomicU64::new(0),
             own: None,
             held: None,
+            source: None,
         })
     }
 
@@ -65,6 +68,7 @@ impl Recorder {
     /// Judges protected-path writes against the job's holds (see `hold`).
     pub fn judge_protected_by(&mut self, held: super::hold::Held) {
         self.held = Some(held);
+        self.source = Some(Mutex::default());
     }
 
     fn is_own(&self, event: &Event) -> bool {
@@ -81,6 +85,9 @@ impl Recorder {
     pub fn append(&self, mut event: Event) {
         if self.is_own(&event) {
             return;
+        }
+        if let Some(source) = &self.source {
+            source.lock().unwrap_or_else(|p| p.into_inner()).observe(&mut event);
         }
         if let (Some(held), Event::FileWrite(w)) = (&self.held, &mut event)
             && w.violation
