@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use journal::{Event, FenceLayer, PolicyViolation, RunStart, Verdict};
+use journal::{Event, FenceLayer, PolicyViolation, Verdict};
 use sandbox::Outcome;
 
 use super::recorder::Recorder;
@@ -149,21 +149,7 @@ fn fence<F: FnOnce(Result<(), String>)>(
             return Err(first.expect("one of them failed"));
         }
     };
-    recorder.append(Event::RunStart(RunStart {
-        run_id: plan.run_id.clone(),
-        ringfence_version: env!("CARGO_PKG_VERSION").into(),
-        mode: plan.mode,
-        argv: plan.argv.clone(),
-        cwd: plan.cwd.display().to_string(),
-        policy: plan.policy_path.as_ref().map(|p| p.display().to_string()),
-        policy_sha256: plan.policy_sha256.clone(),
-        uid: plan.uid,
-        gid: plan.gid,
-        env_passed: Vec::new(),
-        env_dropped: Vec::new(),
-        fence: layers(plan, spec),
-        limits: plan.limits(),
-    }));
+    recorder.append(plan.run_start(false, layers(plan, spec)));
     for finding in &spec.findings {
         recorder.append(Event::PolicyViolation(finding.clone()));
     }

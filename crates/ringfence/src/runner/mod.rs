@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use journal::{Event, PolicyViolation, RunStart, RunStatus, Verdict};
+use journal::{Event, PolicyViolation, RunStatus, Verdict};
 use sandbox::{Outcome, Prepared};
 
 pub use plan::Plan;
@@ -118,26 +118,15 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
             return Err(first.expect("one of them failed"));
         }
     };
-    recorder.append(Event::RunStart(RunStart {
-        run_id: plan.run_id.clone(),
-        ringfence_version: env!("CARGO_PKG_VERSION").into(),
-        mode: plan.mode,
-        argv: plan.argv.clone(),
-        cwd: plan.cwd.display().to_string(),
-        policy: plan.policy_path.as_ref().map(|p| p.display().to_string()),
-        policy_sha256: plan.policy_sha256.clone(),
-        uid: plan.uid,
-        gid: plan.gid,
-        env_passed: plan.env.iter().map(|(k, _)| k.clone()).collect(),
-        env_dropped: plan.env_dropped.clone(),
-        fence: unix_sockets.layers(attempts.layers(plan.layers(files::placeholder_layer(
+    recorder.append(plan.run_start(
+        true,
+        unix_sockets.layers(attempts.layers(plan.layers(files::placeholder_layer(
             &placeholders,
             sensors.file_coverage(),
             plan.mode,
             prepared.layers(),
         )))),
-        limits: plan.limits(),
-    }));
+    ));
     let denied = recorder.clone();
     let launched = prepared.launch(Box::new(move |d| {
         // A refused ICMP, raw or packet socket is a network attempt: one record, in the Network

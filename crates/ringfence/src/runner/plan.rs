@@ -213,6 +213,30 @@ impl Plan {
         }
     }
 
+    /// The run.start record of this plan with the fence's layers; `with_env`: the environment
+    /// the fence passes and drops (a job passes none: its steps have their own).
+    pub fn run_start(&self, with_env: bool, fence: Vec<FenceLayer>) -> journal::Event {
+        let (env_passed, env_dropped) = match with_env {
+            true => (self.env.iter().map(|(k, _)| k.clone()).collect(), self.env_dropped.clone()),
+            false => (Vec::new(), Vec::new()),
+        };
+        journal::Event::RunStart(journal::RunStart {
+            run_id: self.run_id.clone(),
+            ringfence_version: env!("CARGO_PKG_VERSION").into(),
+            mode: self.mode,
+            argv: self.argv.clone(),
+            cwd: self.cwd.display().to_string(),
+            policy: self.policy_path.as_ref().map(|p| p.display().to_string()),
+            policy_sha256: self.policy_sha256.clone(),
+            uid: self.uid,
+            gid: self.gid,
+            env_passed,
+            env_dropped,
+            fence,
+            limits: self.limits(),
+        })
+    }
+
     /// The run's limits as run.start records them.
     pub fn limits(&self) -> journal::Limits {
         let budgets = self
