@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Fixed cost of a fenced run: `ringfence run -- /bin/true` against the same command unfenced and
+under bubblewrap with every namespace, in paired, interleaved rounds (see README.md).
+
+Per run it records the wall time (including /usr/bin/time's own ~1 ms), the largest single
+process's peak RSS (what `/usr/bin/time -v` prints: wait4's ru_maxrss, which covers the reaped
+descendants too) and the peak memory charged
+to a cgroup v1 memory group holding the whole process tree (user pages, page tables, kernel
+memory: BPF maps and ring buffers, sockets, namespaces).
+
+Usage (root): bench/startup/bench.py [--rounds N] [--rf PATH] [--only audit,block,...] [--json FILE]
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+MEMCG_ROOT = "/sys/fs/cgroup/memory"
+
+
+def memcg_setup():
+    """A v1 memory group for the measured tree, or None where there is no v1 memory hierarchy."""
+    if not os.path.isdir(MEMCG_ROOT):
+        return None
+    path = os.path.join(MEMCG_ROOT, f"rf-startup-{os.getpid()}")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def memcg_reset(path):
+    for name in ("memory.max_usage_in_bytes", "memory.kmem.max_usage_in_bytes"):
+        try:
+            with open(os.path.join(path, name), "w") as f:
+                f.write("0")
+        except OSError:
+            pass
+
+
+def memcg_read(path, name):
+    try:
+        with open(os.path.join(path, name)) as f:
+            return int(f.read())
+    except OSError:
+        return None
+
+
+def run_once(argv, memcg, workdir):
+    if memcg:
+        memcg_reset(memcg)
+
+    def enter():
+        if memcg:
+            with open(os.path.join(memcg, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
+    # Started through /usr/bin/time (a ~2 MiB process): ru_maxrss keeps the high-water mark across
+    # exec, so a child forked straight from this Python process would report Python's own RSS.
+    rss_file = os.path.join(workdir, "maxrss")
+    start = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file, *argv], cwd=workdir,
+                          preexec_fn=enter, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{argv} failed with {proc.returncode}: {proc.stderr.decode(errors='replace')}")
+    with open(rss_file) as f:
+        maxrss_kib = int(f.read().split()[-1])
+    out = {"wall_ms": wall * 1000, "maxrss_mib": maxrss_kib / 1024}
+    if memcg:
+        out["memcg_mib"] = memcg_read(memcg, "memory.max_usage_in_bytes") / 2**20
+        kmem = memcg_read(memcg, "memory.kmem.max_usage_in_bytes")
+        if kmem is not None:
+            out["kmem_mib"] = kmem / 2**20
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=12)
+    ap.add_argument("--rf", default=os.path.join(os.path.dirname(__file__), "../../target/release/ringfence"))
+    ap.add_argument("--only", default="unfenced,bwrap,audit,block")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("ringfence run needs root; run this as root")
+    rf = os.path.abspath(args.rf)
+    work = tempfile.mkdtemp(prefix="rf-startup-")
+    os.chmod(work, 0o755)
+    outs = os.path.join(work, "outs")
+    variants = {
+        "unfenced": ["/bin/true"],
+        "audit": [rf, "run", "--mode", "audit", "--out", os.path.join(outs, "r"), "--", "/bin/true"],
+        "block": [rf, "run", "--mode", "block", "--out", os.path.join(outs, "r"), "--", "/bin/true"],
+    }
+    bwrap = shutil.which("bwrap")
+    if bwrap:
+        variants["bwrap"] = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
+                             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "/bin/true"]
+    names = [n for n in args.only.split(",") if n in variants]
+    memcg = memcg_setup()
+    results = {n: [] for n in names}
+    loads = [os.getloadavg()[0]]
+    try:
+        for _ in range(args.rounds):
+            order = names[:]
+            random.shuffle(order)
+            for n in order:
+                shutil.rmtree(outs, ignore_errors=True)
+                os.makedirs(outs)
+                results[n].append(run_once(variants[n], memcg, work))
+            loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if memcg:
+            try:
+                os.rmdir(memcg)
+            except OSError:
+                pass
+    print(f"{args.rounds} rounds, load (1 min) {min(loads):.2f}-{max(loads):.2f}, median {statistics.median(loads):.2f}")
+    keys = ["wall_ms", "maxrss_mib", "memcg_mib", "kmem_mib"]
+    print(f"{'':10}" + "".join(f"{k:>22}" for k in keys))
+    for n in names:
+        row = f"{n:10}"
+        for k in keys:
+            vals = [r[k] for r in results[n] if k in r]
+            if not vals:
+                row += f"{'-':>22}"
+                continue
+            q = statistics.quantiles(vals, n=4) if len(vals) > 1 else [vals[0]] * 3
+            row += f"{statistics.median(vals):>10.1f} ({q[0]:.0f}-{q[2]:.0f})".rjust(22)
+        print(row)
+    if "bwrap" in names:
+        for n in ("audit", "block"):
+            if n in names:
+                ratios = [a["wall_ms"] / b["wall_ms"] for a, b in zip(results[n], results["bwrap"])]
+                print(f"{n}/bwrap paired wall ratio, median {statistics.median(ratios):.1f}x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"loads": loads, "results": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
