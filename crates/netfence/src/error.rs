@@ -7,7 +7,7 @@ pub enum NetError {
     #[error("entering the fence's network namespace: {0}")]
     EnterNetns(String),
     #[error(
-        "adding the fence's routes (`{command}`): {reason}; ringfence needs iproute2 (`ip`) and CAP_NET_ADMIN"
+        "adding the fence's routes (as `{command}`, over rtnetlink): {reason}; ringfence needs CAP_NET_ADMIN"
     )]
     Route { command: String, reason: String },
     #[error(

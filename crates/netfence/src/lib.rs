@@ -24,6 +24,7 @@ mod names;
 mod netns;
 mod nft;
 mod proxy;
+mod route;
 pub mod sni;
 mod splice;
 mod state;
