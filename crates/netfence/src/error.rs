@@ -11,7 +11,7 @@ pub enum NetError {
     )]
     Route { command: String, reason: String },
     #[error(
-        "loading the fence's nftables rules: {0}; ringfence needs the `nft` tool (package nftables) and CAP_NET_ADMIN"
+        "loading the fence's nftables rules: {0}; ringfence needs nftables (its library libnftables, or the `nft` tool) and CAP_NET_ADMIN"
     )]
     Nftables(String),
     #[error("binding the {what} inside the fence's network namespace: {source}")]

@@ -23,6 +23,7 @@ mod mark;
 mod names;
 mod netns;
 mod nft;
+mod nftlib;
 mod proxy;
 mod route;
 pub mod sni;

@@ -5,8 +5,8 @@
 //! spawns `nft` (children inherit the thread's namespace), then exits. Everything else — the runtime that
 //! accepts on those sockets and the upstream connections — stays in the host namespace.
 
-use std::os::fd::{AsFd, BorrowedFd};
 use std::net::IpAddr;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::sched::{CloneFlags, setns};
 

@@ -80,7 +80,8 @@ fn lo_index() -> io::Result<u32> {
 
 fn open() -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2); the fd is owned from here on.
-    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
+    let fd =
+        unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -149,7 +150,19 @@ mod tests {
         assert_eq!(m.len(), 44);
         assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()), 44);
         assert_eq!(u16::from_ne_bytes(m[4..6].try_into().unwrap()), libc::RTM_NEWROUTE);
-        assert_eq!(&m[16..24], &[libc::AF_INET as u8, 0, 0, 0, libc::RT_TABLE_MAIN, libc::RTPROT_BOOT, libc::RT_SCOPE_LINK, libc::RTN_UNICAST]);
+        assert_eq!(
+            &m[16..24],
+            &[
+                libc::AF_INET as u8,
+                0,
+                0,
+                0,
+                libc::RT_TABLE_MAIN,
+                libc::RTPROT_BOOT,
+                libc::RT_SCOPE_LINK,
+                libc::RTN_UNICAST
+            ]
+        );
         assert_eq!(&m[40..44], &[127, 0, 0, 1]);
     }
 
@@ -196,7 +209,8 @@ mod tests {
             let again = add_default_via_lo(v4).expect_err("a second default route");
             assert_eq!(again.raw_os_error(), Some(libc::EEXIST), "{again}");
             let shown = |family: &str| {
-                let out = std::process::Command::new("ip").args([family, "route", "show", "default"]).output();
+                let out =
+                    std::process::Command::new("ip").args([family, "route", "show", "default"]).output();
                 String::from_utf8_lossy(&out.expect("ip runs").stdout).into_owned()
             };
             assert_eq!(shown("-4").trim(), "default dev lo scope link src 127.0.0.1");
