@@ -8,7 +8,8 @@ descendants too) and the peak memory charged
 to a cgroup v1 memory group holding the whole process tree (user pages, page tables, kernel
 memory: BPF maps and ring buffers, sockets, namespaces).
 
-Usage (root): bench/startup/bench.py [--rounds N] [--rf PATH] [--only audit,block,...] [--json FILE]
+Usage (root): bench/startup/bench.py [--rounds N] [--rf PATH] [--base PATH] [--only audit,block,...]
+                                     [--json FILE]
 """
 
 import argparse
@@ -84,7 +85,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--rf", default=os.path.join(os.path.dirname(__file__), "../../target/release/ringfence"))
-    ap.add_argument("--only", default="unfenced,bwrap,audit,block")
+    ap.add_argument("--base", help="a second ringfence binary (the one before a change), timed as audit-base, block-base")
+    ap.add_argument("--only", default="unfenced,bwrap,audit,block,audit-base,block-base")
     ap.add_argument("--json")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -98,6 +100,10 @@ def main():
         "audit": [rf, "run", "--mode", "audit", "--out", os.path.join(outs, "r"), "--", "/bin/true"],
         "block": [rf, "run", "--mode", "block", "--out", os.path.join(outs, "r"), "--", "/bin/true"],
     }
+    if args.base:
+        base = os.path.abspath(args.base)
+        for mode in ("audit", "block"):
+            variants[f"{mode}-base"] = [base] + variants[mode][1:]
     bwrap = shutil.which("bwrap")
     if bwrap:
         variants["bwrap"] = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
@@ -135,11 +141,10 @@ def main():
             q = statistics.quantiles(vals, n=4) if len(vals) > 1 else [vals[0]] * 3
             row += f"{statistics.median(vals):>10.1f} ({q[0]:.0f}-{q[2]:.0f})".rjust(22)
         print(row)
-    if "bwrap" in names:
-        for n in ("audit", "block"):
-            if n in names:
-                ratios = [a["wall_ms"] / b["wall_ms"] for a, b in zip(results[n], results["bwrap"])]
-                print(f"{n}/bwrap paired wall ratio, median {statistics.median(ratios):.1f}x")
+    for n, against in (("audit", "bwrap"), ("block", "bwrap"), ("audit", "audit-base"), ("block", "block-base")):
+        if n in names and against in names:
+            ratios = [a["wall_ms"] / b["wall_ms"] for a, b in zip(results[n], results[against])]
+            print(f"{n}/{against} paired wall ratio, median {statistics.median(ratios):.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"loads": loads, "results": results}, f, indent=1)
