@@ -2,7 +2,8 @@
 """Fixed cost of a fenced run: `ringfence run -- /bin/true` against the same command unfenced and
 under bubblewrap with every namespace, in paired, interleaved rounds (see README.md).
 
-Per run it records the wall time (including /usr/bin/time's own ~1 ms), the largest single
+Per run it records the wall time (including /usr/bin/time's own ~1 ms), the CPU time of the
+tree (user + system, as /usr/bin/time counts it: every thread and reaped child), the largest single
 process's peak RSS (what `/usr/bin/time -v` prints: wait4's ru_maxrss, which covers the reaped
 descendants too) and the peak memory charged
 to a cgroup v1 memory group holding the whole process tree (user pages, page tables, kernel
@@ -26,22 +27,25 @@ import time
 MEMCG_ROOT = "/sys/fs/cgroup/memory"
 
 
-def memcg_setup():
-    """A v1 memory group for the measured tree, or None where there is no v1 memory hierarchy."""
+def memcg_setup(n):
+    """A fresh v1 memory group for one run's process tree, or None where there is no v1 memory
+    hierarchy. Fresh each run: a reused group's peak starts from what earlier runs left charged
+    to it (dying namespaces, cgroups and sockets are freed late)."""
     if not os.path.isdir(MEMCG_ROOT):
         return None
-    path = os.path.join(MEMCG_ROOT, f"rf-startup-{os.getpid()}")
+    path = os.path.join(MEMCG_ROOT, f"rf-startup-{os.getpid()}-{n}")
     os.makedirs(path, exist_ok=True)
     return path
 
 
-def memcg_reset(path):
-    for name in ("memory.max_usage_in_bytes", "memory.kmem.max_usage_in_bytes"):
+def memcg_remove(path):
+    # The group is empty once the tree exited; its charges move to the parent.
+    for _ in range(100):
         try:
-            with open(os.path.join(path, name), "w") as f:
-                f.write("0")
+            os.rmdir(path)
+            return
         except OSError:
-            pass
+            time.sleep(0.01)
 
 
 def memcg_read(path, name):
@@ -52,9 +56,8 @@ def memcg_read(path, name):
         return None
 
 
-def run_once(argv, memcg, workdir):
-    if memcg:
-        memcg_reset(memcg)
+def run_once(argv, workdir, n):
+    memcg = memcg_setup(n)
 
     def enter():
         if memcg:
@@ -65,19 +68,21 @@ def run_once(argv, memcg, workdir):
     # exec, so a child forked straight from this Python process would report Python's own RSS.
     rss_file = os.path.join(workdir, "maxrss")
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file, *argv], cwd=workdir,
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", rss_file, *argv], cwd=workdir,
                           preexec_fn=enter, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{argv} failed with {proc.returncode}: {proc.stderr.decode(errors='replace')}")
     with open(rss_file) as f:
-        maxrss_kib = int(f.read().split()[-1])
-    out = {"wall_ms": wall * 1000, "maxrss_mib": maxrss_kib / 1024}
+        maxrss_kib, user, sys_ = f.read().split()[-3:]
+    out = {"wall_ms": wall * 1000, "cpu_ms": (float(user) + float(sys_)) * 1000,
+           "maxrss_mib": int(maxrss_kib) / 1024}
     if memcg:
         out["memcg_mib"] = memcg_read(memcg, "memory.max_usage_in_bytes") / 2**20
         kmem = memcg_read(memcg, "memory.kmem.max_usage_in_bytes")
         if kmem is not None:
             out["kmem_mib"] = kmem / 2**20
+        memcg_remove(memcg)
     return out
 
 
@@ -109,7 +114,6 @@ def main():
         variants["bwrap"] = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
                              "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "/bin/true"]
     names = [n for n in args.only.split(",") if n in variants]
-    memcg = memcg_setup()
     results = {n: [] for n in names}
     loads = [os.getloadavg()[0]]
     try:
@@ -119,17 +123,12 @@ def main():
             for n in order:
                 shutil.rmtree(outs, ignore_errors=True)
                 os.makedirs(outs)
-                results[n].append(run_once(variants[n], memcg, work))
+                results[n].append(run_once(variants[n], work, len(results[n])))
             loads.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if memcg:
-            try:
-                os.rmdir(memcg)
-            except OSError:
-                pass
     print(f"{args.rounds} rounds, load (1 min) {min(loads):.2f}-{max(loads):.2f}, median {statistics.median(loads):.2f}")
-    keys = ["wall_ms", "maxrss_mib", "memcg_mib", "kmem_mib"]
+    keys = ["wall_ms", "cpu_ms", "maxrss_mib", "memcg_mib", "kmem_mib"]
     print(f"{'':10}" + "".join(f"{k:>22}" for k in keys))
     for n in names:
         row = f"{n:10}"
@@ -145,6 +144,11 @@ def main():
         if n in names and against in names:
             ratios = [a["wall_ms"] / b["wall_ms"] for a, b in zip(results[n], results[against])]
             print(f"{n}/{against} paired wall ratio, median {statistics.median(ratios):.2f}x")
+    for n, against in (("audit", "audit-base"), ("block", "block-base")):
+        if n in names and against in names:
+            cpu = statistics.median(r["cpu_ms"] for r in results[n])
+            base = statistics.median(r["cpu_ms"] for r in results[against])
+            print(f"{n}/{against} CPU (user+sys, 10 ms resolution), ratio of medians {cpu / base:.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"loads": loads, "results": results}, f, indent=1)
