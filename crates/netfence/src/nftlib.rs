@@ -4,7 +4,7 @@
 //! for two (bench/startup). Where the library cannot be opened the `nft` tool still runs them.
 
 use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_void};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// `NFT_CTX_OUTPUT_STATELESS` (`nft -s`): listings without counter values or other state.
 const OUTPUT_STATELESS: c_uint = 1 << 2;
@@ -39,6 +39,10 @@ pub(crate) struct Answer {
 /// library is not there, so the caller runs the `nft` tool instead.
 pub(crate) fn run(commands: &str, stateless: bool) -> Option<Answer> {
     let lib = library()?;
+    // Older libnftables keep some tables process-wide, set up and torn down with each context:
+    // one command at a time (a job's tamper check may meet its teardown).
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let Ok(text) = CString::new(commands) else {
         return Some(Answer { ok: false, stdout: String::new(), stderr: "a NUL byte in the ruleset".into() });
     };
