@@ -1,9 +1,10 @@
 //! Doing things inside the fence's network namespace from a process that stays outside it.
 //!
 //! `setns(CLONE_NEWNET)` moves only the calling thread, so a short-lived thread enters the
-//! namespace, creates sockets (which keep their namespace for life), adds the routes over rtnetlink and
-//! spawns `nft` (children inherit the thread's namespace), then exits. Everything else — the runtime that
-//! accepts on those sockets and the upstream connections — stays in the host namespace.
+//! namespace, creates sockets (which keep their namespace for life), adds the routes and the
+//! nftables rules over netlink (an `nft` child, where one is needed, inherits the thread's
+//! namespace), then exits. Everything else — the runtime that accepts on those sockets and the
+//! upstream connections — stays in the host namespace.
 
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};

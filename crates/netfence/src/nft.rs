@@ -179,9 +179,14 @@ pub(crate) fn read_counters() -> Result<Vec<(String, u64)>, NetError> {
 /// Runs nftables commands (file syntax) in the calling thread's namespace: in-process through
 /// libnftables, or with the `nft` tool where the library cannot be opened. `stateless`: `nft -s`.
 fn command(commands: &str, stateless: bool) -> Result<Answer, NetError> {
-    if let Some(answer) = crate::nftlib::run(commands, stateless) {
-        return Ok(answer);
+    match crate::nftlib::run(commands, stateless) {
+        Some(answer) => Ok(answer),
+        None => tool(commands, stateless),
     }
+}
+
+/// The same through an `nft` process.
+pub(crate) fn tool(commands: &str, stateless: bool) -> Result<Answer, NetError> {
     let mut nft = Command::new("nft");
     if stateless {
         nft.arg("-s");

@@ -129,6 +129,13 @@ mod tests {
                 .output()
                 .expect("nft runs");
             assert_eq!(listed, String::from_utf8_lossy(&tool.stdout));
+            // The fallback where the library is missing: the same commands through the tool.
+            let fallback = nft::tool(&format!("list table inet {}", nft::TABLE), true).expect("nft runs");
+            assert!(fallback.ok, "{}", fallback.stderr);
+            assert_eq!(fallback.stdout, listed);
+            let refused =
+                nft::tool("table inet ringfence { chain c { nonsense } }", false).expect("nft runs");
+            assert!(!refused.ok && refused.stderr.contains("Error"), "{}", refused.stderr);
             assert!(listed.contains("redirect to :15001"), "{listed}");
             let counters = nft::read_counters().expect("counters");
             let names: Vec<&str> = counters.iter().map(|(n, _)| n.as_str()).collect();
