@@ -9,8 +9,8 @@ descendants too) and the peak memory charged
 to a cgroup v1 memory group holding the whole process tree (user pages, page tables, kernel
 memory: BPF maps and ring buffers, sockets, namespaces).
 
-Usage (root): bench/startup/bench.py [--rounds N] [--rf PATH] [--base PATH] [--only audit,block,...]
-                                     [--json FILE]
+Usage (root): bench/startup/bench.py [--rounds N] [--rf PATH] [--base PATH] [--also NAME=PATH]...
+                                     [--only audit,block,...] [--json FILE]
 """
 
 import argparse
@@ -91,6 +91,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--rf", default=os.path.join(os.path.dirname(__file__), "../../target/release/ringfence"))
     ap.add_argument("--base", help="a second ringfence binary (the one before a change), timed as audit-base, block-base")
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH",
+                    help="more ringfence binaries, timed in block mode as NAME (one per commit, say)")
     ap.add_argument("--only", default="unfenced,bwrap,audit,block,audit-base,block-base")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -114,6 +116,10 @@ def main():
         variants["bwrap"] = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
                              "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "/bin/true"]
     names = [n for n in args.only.split(",") if n in variants]
+    for also in args.also:
+        name, _, path = also.partition("=")
+        variants[name] = [os.path.abspath(path)] + variants["block"][1:]
+        names.append(name)
     results = {n: [] for n in names}
     loads = [os.getloadavg()[0]]
     try:
