@@ -7,11 +7,11 @@ pub enum NetError {
     #[error("entering the fence's network namespace: {0}")]
     EnterNetns(String),
     #[error(
-        "adding the fence's routes (`{command}`): {reason}; ringfence needs iproute2 (`ip`) and CAP_NET_ADMIN"
+        "adding the fence's routes (as `{command}`, over rtnetlink): {reason}; ringfence needs CAP_NET_ADMIN"
     )]
     Route { command: String, reason: String },
     #[error(
-        "loading the fence's nftables rules: {0}; ringfence needs the `nft` tool (package nftables) and CAP_NET_ADMIN"
+        "loading the fence's nftables rules: {0}; ringfence needs nftables (its library libnftables, or the `nft` tool) and CAP_NET_ADMIN"
     )]
     Nftables(String),
     #[error("binding the {what} inside the fence's network namespace: {source}")]

@@ -1,12 +1,13 @@
 //! Doing things inside the fence's network namespace from a process that stays outside it.
 //!
 //! `setns(CLONE_NEWNET)` moves only the calling thread, so a short-lived thread enters the
-//! namespace, creates sockets (which keep their namespace for life) and spawns `ip`/`nft`
-//! (children inherit the thread's namespace), then exits. Everything else — the runtime that
-//! accepts on those sockets and the upstream connections — stays in the host namespace.
+//! namespace, creates sockets (which keep their namespace for life), adds the routes and the
+//! nftables rules over netlink (an `nft` child, where one is needed, inherits the thread's
+//! namespace), then exits. Everything else — the runtime that accepts on those sockets and the
+//! upstream connections — stays in the host namespace.
 
+use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::process::Command;
 
 use nix::sched::{CloneFlags, setns};
 
@@ -34,19 +35,12 @@ pub(crate) fn within<T: Send>(
 /// The source address is pinned to loopback: without it the kernel picks 0.0.0.0 / `::`, and
 /// the replies of redirected connections would have nowhere to go.
 pub(crate) fn add_routes() -> Result<(), NetError> {
-    run(&["ip", "-4", "route", "add", "default", "dev", "lo", "src", "127.0.0.1"])?;
-    run(&["ip", "-6", "route", "add", "default", "dev", "lo", "src", "::1"])
-}
-
-fn run(argv: &[&str]) -> Result<(), NetError> {
-    let command = argv.join(" ");
-    let out = Command::new(argv[0])
-        .args(&argv[1..])
-        .output()
-        .map_err(|e| NetError::Route { command: command.clone(), reason: e.to_string() })?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(NetError::Route { command, reason: String::from_utf8_lossy(&out.stderr).trim().to_string() })
+    for (command, src) in [
+        ("ip -4 route add default dev lo src 127.0.0.1", IpAddr::from([127, 0, 0, 1])),
+        ("ip -6 route add default dev lo src ::1", IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+    ] {
+        crate::route::add_default_via_lo(src)
+            .map_err(|e| NetError::Route { command: command.into(), reason: e.to_string() })?;
     }
+    Ok(())
 }

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::NetError;
+use crate::nftlib::Answer;
 
 /// The table ringfence owns in the fence's namespace.
 pub(crate) const TABLE: &str = "ringfence";
@@ -29,7 +30,7 @@ pub(crate) struct Ports {
     pub host_services: Vec<u16>,
 }
 
-/// The ruleset text for `nft -f -`.
+/// The ruleset text, in `nft -f` syntax.
 pub(crate) fn ruleset(ports: &Ports) -> String {
     let Ports { proxy, dns, host_services } = ports;
     let host_services = if host_services.is_empty() {
@@ -150,58 +151,69 @@ pub(crate) fn apply(ports: &Ports) -> Result<(), NetError> {
 
 /// Loads a ruleset text; must run inside the namespace.
 pub(crate) fn load(text: &str) -> Result<(), NetError> {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(text.as_bytes()).map_err(|e| NetError::Nftables(format!("writing to nft: {e}")))?;
-    }
-    let out = child.wait_with_output().map_err(|e| NetError::Nftables(format!("waiting for nft: {e}")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(NetError::Nftables(String::from_utf8_lossy(&out.stderr).trim().to_string()))
-    }
+    let out = command(text, false)?;
+    if out.ok { Ok(()) } else { Err(NetError::Nftables(out.stderr.trim().to_string())) }
 }
 
 /// Removes ringfence's table (a job fence's teardown); a table already gone is not an error.
 pub(crate) fn remove() -> Result<(), NetError> {
-    let out = Command::new("nft")
-        .args(["delete", "table", "inet", TABLE])
-        .output()
-        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.success() || stderr.contains("No such file or directory") {
+    let out = command(&format!("delete table inet {TABLE}"), false)?;
+    if out.ok || out.stderr.contains("No such file or directory") {
         Ok(())
     } else {
-        Err(NetError::Nftables(stderr.trim().to_string()))
+        Err(NetError::Nftables(out.stderr.trim().to_string()))
     }
 }
 
 /// ringfence's table as nftables holds it now, without counters or other state: two listings
 /// differ only when a rule, chain or the table itself was changed. `None`: there is no table.
 pub(crate) fn listing() -> Result<Option<String>, NetError> {
-    let out = Command::new("nft")
-        .args(["-s", "list", "table", "inet", TABLE])
-        .output()
-        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
-    if out.status.success() { Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned())) } else { Ok(None) }
+    let out = command(&format!("list table inet {TABLE}"), true)?;
+    Ok(out.ok.then_some(out.stdout))
 }
 
 /// Reads the drop counters (packets per counter name); must run inside the namespace.
 pub(crate) fn read_counters() -> Result<Vec<(String, u64)>, NetError> {
-    let out = Command::new("nft")
-        .args(["list", "counters", "table", "inet", TABLE])
-        .output()
-        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
-    if !out.status.success() {
-        return Err(NetError::Nftables(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    let out = command(&format!("list counters table inet {TABLE}"), false)?;
+    if !out.ok {
+        return Err(NetError::Nftables(out.stderr.trim().to_string()));
     }
-    Ok(parse_counters(&String::from_utf8_lossy(&out.stdout)))
+    Ok(parse_counters(&out.stdout))
+}
+
+/// Runs nftables commands (file syntax) in the calling thread's namespace: in-process through
+/// libnftables, or with the `nft` tool where the library cannot be opened. `stateless`: `nft -s`.
+fn command(commands: &str, stateless: bool) -> Result<Answer, NetError> {
+    match crate::nftlib::run(commands, stateless) {
+        Some(answer) => Ok(answer),
+        None => tool(commands, stateless),
+    }
+}
+
+/// The same through an `nft` process.
+pub(crate) fn tool(commands: &str, stateless: bool) -> Result<Answer, NetError> {
+    let mut nft = Command::new("nft");
+    if stateless {
+        nft.arg("-s");
+    }
+    let mut child = nft
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| NetError::Nftables(format!("running nft: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(commands.as_bytes())
+            .map_err(|e| NetError::Nftables(format!("writing to nft: {e}")))?;
+    }
+    let out = child.wait_with_output().map_err(|e| NetError::Nftables(format!("waiting for nft: {e}")))?;
+    Ok(Answer {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
 }
 
 /// Parses `nft list counters` text: `counter NAME {` followed by `packets N bytes M`.

@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 
 /// The sensors allocate an event per file change on one thread and the journal frees it on
 /// another, tens of thousands a second; glibc's allocator spent a fifth of the file sensor's
-/// time there (measured in bench/files).
+/// time there (measured in bench/files). Built without its transparent huge pages, which cost a
+/// fenced `/bin/true` more memory and start-up time than they saved (bench/startup).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

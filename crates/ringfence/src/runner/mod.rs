@@ -83,33 +83,41 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
     let attempts =
         attempts::Attempts::start(plan.mode, prepared.cgroup().path(), prepared.netns().is_some())?;
-    let unix_sockets = unix::UnixSockets::start(
-        plan.mode,
-        prepared.cgroup().path(),
-        &plan.cwd,
-        &plan.policy.egress.unix_sockets,
-    )?;
-    // The two sensors (BPF load and verification) and the network fence (nftables) start side by
-    // side: each is independent of the others, and together they are most of the fixed cost.
+    // The sensors, the Unix socket fence (BPF loads and verification) and the network fence
+    // (nftables) start side by side: each is independent of the others, and together they are
+    // most of the fixed cost.
     let scope =
         sensors::Scope::of(prepared.cgroup().path()).context("naming the run's cgroup for the sensors")?;
-    let (sensors, net) = std::thread::scope(|s| {
+    let (sensors, unix_sockets, net) = std::thread::scope(|s| {
         let sensors = s.spawn(|| session::Sensors::start(plan, scope, recorder, true, false));
+        let unix_sockets = s.spawn(|| {
+            unix::UnixSockets::start(
+                plan.mode,
+                prepared.cgroup().path(),
+                &plan.cwd,
+                &plan.policy.egress.unix_sockets,
+            )
+        });
         let net = prepared
             .netns()
             .map(|ns| {
                 network::start(plan, ns, prepared.cgroup().path(), recorder.clone(), attempts.pid_hint())
             })
             .transpose();
-        (joined(sensors), net)
+        (joined(sensors), joined(unix_sockets), net)
     });
-    let (sensors, net) = match (sensors, net) {
-        (Ok(sensors), Ok(net)) => (sensors, net),
-        (sensors, net) => {
+    let (sensors, unix_sockets, net) = match (sensors, unix_sockets, net) {
+        (Ok(sensors), Ok(unix_sockets), Ok(net)) => (sensors, unix_sockets, net),
+        (sensors, unix_sockets, net) => {
+            // Whatever started is stopped again (the Unix socket fence on drop); the first error
+            // is the one reported.
             let mut first = None;
             match sensors {
                 Ok(s) => drop(s.stop(recorder)),
                 Err(e) => first = first.or(Some(e)),
+            }
+            if let Err(e) = unix_sockets {
+                first = first.or(Some(e));
             }
             match net {
                 Ok(n) => drop(n.map(|n| n.stop())),

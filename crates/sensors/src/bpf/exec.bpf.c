@@ -78,9 +78,15 @@ struct scratch {
 /* Records the ring buffer had no room for. Read by user space at stop; never silently lost. */
 __u64 lost = 0;
 
+/*
+ * 4 MiB: thousands of ordinary execs (a compiler's is 1-3 KiB), ~340 at the argv cap. User space
+ * reads it every few ms, so it only has to outlast the reader being off the CPU. Every page is
+ * allocated at load and mapped twice into ringfence (RSS counts both), so this is most of a
+ * fenced run's memory: 32 MiB here cost 64 MiB of RSS for runs that used a few KiB of it.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 << 20);
+	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
 
 struct {

@@ -84,9 +84,13 @@ struct scratch {
 /* Records the ring buffer had no room for; read by user space at stop. */
 __u64 lost = 0;
 
+/*
+ * Refusals only (EACCES, EPERM, EROFS from the run): 1 MiB holds thousands of ordinary ones and
+ * ~125 at the path cap. Allocated at load and mapped twice into ringfence, like the exec ring.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
+	__uint(max_entries, 1 << 20);
 } denied SEC(".maps");
 
 struct {

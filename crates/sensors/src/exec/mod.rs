@@ -23,7 +23,7 @@ use exits::ExitDedup;
 /// How long the sensor thread waits for records before it checks whether to stop; bounds how
 /// long [`ExecSensor::stop`] takes.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
-/// How long records gather once the ring has some before they are read (the ring holds 32 MiB,
+/// How long records gather once the ring has some before they are read (the ring holds 4 MiB,
 /// thousands of execs; see the loop in `run`). Events reach the journal ~2 ms later.
 const GATHER: Duration = Duration::from_millis(2);
 
