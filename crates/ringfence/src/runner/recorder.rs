@@ -21,7 +21,7 @@ pub struct Recorder {
     report: Arc<Mutex<Option<ReportBuilder>>>,
     violations: AtomicU64,
     lost: AtomicU64,
-    /// A job's recorder: the processes ringfence itself starts (the daemon's `nft` checks) are
+    /// A job's recorder: the processes ringfence itself starts (the `nft` tool, where libnftables cannot be opened) are
     /// not the job's, and are left out. `None` for a run, whose sensors never see ringfence.
     own: Option<Mutex<std::collections::HashSet<u32>>>,
     /// A job's protected paths held so far: a write to a protected path is a violation only
