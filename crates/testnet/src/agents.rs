@@ -90,7 +90,10 @@ pub fn install(agent: &Agent, cache: &Path) -> Result<PathBuf, String> {
         return Ok(bin);
     }
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
-    let _lock = lock(&cache.join(".install.lock"))?;
+    // Beside the install, not in it: `venv --clear` empties the directory, and a lock file
+    // removed under its holder lets another test process take a new one and clear the venv
+    // while pip is installing into it.
+    let _lock = lock(&cache.with_extension("lock"))?;
     if works(agent, &bin) {
         return Ok(bin);
     }
