@@ -16,6 +16,7 @@
 //! comes back, plain or encoded, is replaced by its sentinel before the agent reads it.
 
 mod forms;
+mod inflate;
 pub(crate) use forms::escaped_byte;
 mod scan;
 mod scrub;

@@ -1,12 +1,10 @@
 //! Streaming sentinel detection in request bodies.
 
-use std::io::Write;
 use std::sync::Arc;
-
-use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 
 use super::Patterns;
 use super::forms::escaped_byte;
+use super::inflate::{Inflate, codings};
 
 /// Decoded body bytes scanned before a [`BodyScanner`] stops and reports the body as not fully
 /// scanned: enough for any real API request, small enough that a compression bomb cannot make
@@ -36,12 +34,7 @@ pub struct BodyScanner {
 
 enum Decoder {
     Raw,
-    /// `deflate` as sent is zlib-wrapped by the standard and raw by some servers: wait for two
-    /// bytes to tell which.
-    SniffDeflate(Vec<u8>),
-    Gzip(MultiGzDecoder<Vec<u8>>),
-    Zlib(ZlibDecoder<Vec<u8>>),
-    Deflate(DeflateDecoder<Vec<u8>>),
+    Inflating(Box<Inflate>),
     /// Stopped decoding (limit reached or corrupt stream); input is ignored.
     Stopped,
 }
@@ -55,17 +48,12 @@ impl BodyScanner {
         content_encoding: Option<&str>,
     ) -> BodyScanner {
         let mut gap = None;
-        let codings: Vec<String> = content_encoding
-            .unwrap_or("")
-            .split(',')
-            .map(|c| c.trim().to_ascii_lowercase())
-            .filter(|c| !c.is_empty() && c != "identity")
-            .collect();
-        let decoder = match codings.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-            [] => Decoder::Raw,
-            ["gzip" | "x-gzip"] => Decoder::Gzip(MultiGzDecoder::new(Vec::new())),
-            ["deflate"] => Decoder::SniffDeflate(Vec::new()),
-            _ => {
+        let codings = codings(content_encoding);
+        let listed: Vec<&str> = codings.iter().map(String::as_str).collect();
+        let decoder = match Inflate::for_encoding(&listed) {
+            _ if listed.is_empty() => Decoder::Raw,
+            Some(inflate) => Decoder::Inflating(Box::new(inflate)),
+            None => {
                 gap = Some(format!(
                     "content encoding `{}` is not decoded; the body was scanned as sent",
                     codings.join(", ")
@@ -94,23 +82,8 @@ impl BodyScanner {
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<String> {
         match &mut self.decoder {
             Decoder::Raw => self.matcher.scan(chunk),
-            Decoder::SniffDeflate(head) => {
-                head.extend_from_slice(chunk);
-                if head.len() < 2 {
-                    return Vec::new();
-                }
-                let head = std::mem::take(head);
-                // A zlib header: compression method 8 and a header checksum divisible by 31.
-                self.decoder =
-                    if head[0] & 0x0f == 8 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0 {
-                        Decoder::Zlib(ZlibDecoder::new(Vec::new()))
-                    } else {
-                        Decoder::Deflate(DeflateDecoder::new(Vec::new()))
-                    };
-                return self.feed(&head);
-            }
             Decoder::Stopped => {}
-            _ => {
+            Decoder::Inflating(_) => {
                 for step in chunk.chunks(DECODE_STEP) {
                     if let Err(e) = self.decode(step) {
                         self.stop(format!(
@@ -138,12 +111,7 @@ impl BodyScanner {
     /// foreign sentinels not reported before.
     pub fn finish(&mut self) -> Vec<String> {
         let finished = match std::mem::replace(&mut self.decoder, Decoder::Stopped) {
-            Decoder::SniffDeflate(head) if !head.is_empty() => {
-                Err("the body ended inside the deflate header".into())
-            }
-            Decoder::Gzip(d) => d.finish().map_err(|e| e.to_string()),
-            Decoder::Zlib(d) => d.finish().map_err(|e| e.to_string()),
-            Decoder::Deflate(d) => d.finish().map_err(|e| e.to_string()),
+            Decoder::Inflating(inflate) => inflate.finish(),
             _ => Ok(Vec::new()),
         };
         match finished {
@@ -186,21 +154,7 @@ impl BodyScanner {
 
     fn decode(&mut self, step: &[u8]) -> std::io::Result<()> {
         let out = match &mut self.decoder {
-            Decoder::Gzip(d) => {
-                d.write_all(step)?;
-                d.flush()?;
-                std::mem::take(d.get_mut())
-            }
-            Decoder::Zlib(d) => {
-                d.write_all(step)?;
-                d.flush()?;
-                std::mem::take(d.get_mut())
-            }
-            Decoder::Deflate(d) => {
-                d.write_all(step)?;
-                d.flush()?;
-                std::mem::take(d.get_mut())
-            }
+            Decoder::Inflating(inflate) => inflate.feed(step)?,
             _ => Vec::new(),
         };
         self.matcher.scan(&out);

@@ -8,15 +8,14 @@
 //! a body's length, its `Content-Length` and a websocket frame's header valid.
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 
 use super::forms::percent_encode;
+use super::inflate::{Inflate, codings};
 
 /// Compressed input handed to the decoder at a time, so one step's output stays bounded.
 const DECODE_STEP: usize = 4096;
@@ -281,11 +280,7 @@ pub(crate) fn scrub_all(patterns: &Arc<ScrubPatterns>, value: &[u8], names: &[St
 
 enum Decoder {
     Identity,
-    /// `deflate` is zlib-wrapped by the standard and raw by some servers: two bytes tell.
-    SniffDeflate(Vec<u8>),
-    Gzip(MultiGzDecoder<Vec<u8>>),
-    Zlib(ZlibDecoder<Vec<u8>>),
-    Deflate(DeflateDecoder<Vec<u8>>),
+    Inflating(Box<Inflate>),
 }
 
 /// Scrubs a response body as it streams: decodes gzip or deflate first (its output is the
@@ -303,17 +298,12 @@ impl ResponseScrubber {
         names: Vec<String>,
         content_encoding: Option<&str>,
     ) -> Result<ResponseScrubber, Unscannable> {
-        let codings: Vec<String> = content_encoding
-            .unwrap_or("")
-            .split(',')
-            .map(|c| c.trim().to_ascii_lowercase())
-            .filter(|c| !c.is_empty() && c != "identity")
-            .collect();
-        let decoder = match codings.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-            [] => Decoder::Identity,
-            ["gzip" | "x-gzip"] => Decoder::Gzip(MultiGzDecoder::new(Vec::new())),
-            ["deflate"] => Decoder::SniffDeflate(Vec::new()),
-            _ => {
+        let codings = codings(content_encoding);
+        let listed: Vec<&str> = codings.iter().map(String::as_str).collect();
+        let decoder = match Inflate::for_encoding(&listed) {
+            _ if listed.is_empty() => Decoder::Identity,
+            Some(inflate) => Decoder::Inflating(Box::new(inflate)),
+            None => {
                 return Err(Unscannable(format!(
                     "the response's content encoding `{}` cannot be scanned for secrets",
                     codings.join(", ")
@@ -336,27 +326,12 @@ impl ResponseScrubber {
     /// Scrubs the next chunk; returns what can be passed on now.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<u8>, Unscannable> {
         let mut out = Vec::with_capacity(chunk.len());
-        if let Decoder::SniffDeflate(head) = &mut self.decoder {
-            head.extend_from_slice(chunk);
-            if head.len() < 2 {
-                return Ok(out);
-            }
-            let head = std::mem::take(head);
-            // A zlib header: compression method 8 and a header checksum divisible by 31.
-            let zlib = head[0] & 0x0f == 8 && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
-            self.decoder = if zlib {
-                Decoder::Zlib(ZlibDecoder::new(Vec::new()))
-            } else {
-                Decoder::Deflate(DeflateDecoder::new(Vec::new()))
-            };
-            return self.feed(&head);
-        }
-        if let Decoder::Identity = self.decoder {
+        let Decoder::Inflating(inflate) = &mut self.decoder else {
             self.replacer.push(chunk, &mut out, false);
             return Ok(out);
-        }
+        };
         for step in chunk.chunks(DECODE_STEP) {
-            let decoded = self.decode(step).map_err(|e| {
+            let decoded = inflate.feed(step).map_err(|e| {
                 Unscannable(format!("the compressed response could not be decoded ({e}); it was cut off"))
             })?;
             self.replacer.push(&decoded, &mut out, false);
@@ -384,11 +359,7 @@ impl ResponseScrubber {
     pub fn finish(&mut self) -> Result<Vec<u8>, Unscannable> {
         let rest = match std::mem::replace(&mut self.decoder, Decoder::Identity) {
             Decoder::Identity => Ok(Vec::new()),
-            Decoder::SniffDeflate(head) if head.is_empty() => Ok(Vec::new()),
-            Decoder::SniffDeflate(_) => Err("the body ended inside the deflate header".to_string()),
-            Decoder::Gzip(d) => d.finish().map_err(|e| e.to_string()),
-            Decoder::Zlib(d) => d.finish().map_err(|e| e.to_string()),
-            Decoder::Deflate(d) => d.finish().map_err(|e| e.to_string()),
+            Decoder::Inflating(inflate) => inflate.finish(),
         }
         .map_err(|e| Unscannable(format!("the compressed response is incomplete ({e})")))?;
         let mut out = Vec::new();
@@ -399,26 +370,5 @@ impl ResponseScrubber {
     /// Real values found since the last call, each (secret, form) once per response.
     pub fn take_found(&mut self) -> Vec<Found> {
         self.replacer.take_found(&self.names)
-    }
-
-    fn decode(&mut self, step: &[u8]) -> std::io::Result<Vec<u8>> {
-        Ok(match &mut self.decoder {
-            Decoder::Gzip(d) => {
-                d.write_all(step)?;
-                d.flush()?;
-                std::mem::take(d.get_mut())
-            }
-            Decoder::Zlib(d) => {
-                d.write_all(step)?;
-                d.flush()?;
-                std::mem::take(d.get_mut())
-            }
-            Decoder::Deflate(d) => {
-                d.write_all(step)?;
-                d.flush()?;
-                std::mem::take(d.get_mut())
-            }
-            Decoder::Identity | Decoder::SniffDeflate(_) => step.to_vec(),
-        })
     }
 }
