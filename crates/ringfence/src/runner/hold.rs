@@ -78,13 +78,15 @@ impl Holder {
             .take_while(|a| *a != workspace && a.starts_with(workspace))
             .map(Path::to_path_buf)
             .collect();
+        // Top down: once a directory is a mount point it cannot be renamed or replaced, so the
+        // path checked for the next one stays the path that is mounted.
         for dir in parents.iter().rev() {
             if !self.mounts.contains(dir) {
-                mount(Some(dir.as_path()), dir.as_path(), None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+                bind_self(dir)?;
                 self.mounts.push(dir.clone());
             }
         }
-        mount(Some(path), path, None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+        bind_self(path)?;
         self.mounts.push(path.to_path_buf());
         let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
         mount(None::<&str>, path, None::<&str>, ro, None::<&str>)
@@ -98,6 +100,28 @@ impl Holder {
             .filter_map(|m| umount2(m, MntFlags::MNT_DETACH).err().map(|e| format!("{}: {e}", m.display())))
             .collect()
     }
+}
+
+/// Bind-mounts `path` onto itself, through a descriptor opened without following a final link
+/// and checked to be `path` itself: the workspace is the job's to shape, and a symbolic link put
+/// there (`.github/actions -> /etc`) must not make root mount something outside it.
+fn bind_self(path: &Path) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let handle = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let real = std::fs::read_link(&handle).map_err(|_| nix::errno::Errno::EIO)?;
+    // O_PATH with O_NOFOLLOW opens a final link itself: its own metadata says so.
+    let is_link = file.metadata().map_or(true, |m| m.is_symlink());
+    if real != path || is_link {
+        // A link on the way, or the path itself a link: not held.
+        return Err(nix::errno::Errno::ELOOP);
+    }
+    mount(Some(handle.as_str()), handle.as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
 }
 
 /// Unchanged for [`QUIET`]: the path itself and, for a directory, what it holds directly.
