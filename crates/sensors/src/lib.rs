@@ -33,6 +33,7 @@
 //!   on older ones. Each sensor holds a 32 MiB ring buffer and ~25 KiB of scratch per CPU.
 
 mod cgroup;
+pub mod core_btf;
 mod error;
 mod exec;
 mod files;

@@ -1,6 +1,6 @@
 //! What the kernel says about a loaded BPF program.
 
-use libbpf_rs::{MapCore, MapFlags, libbpf_sys};
+use libbpf_rs::{MapCore, MapFlags, Object, libbpf_sys};
 
 /// The kernel's count of runs of this program it skipped to avoid recursion (0 where the kernel
 /// does not report it).
@@ -29,4 +29,35 @@ pub fn counted<T>(
         .collect();
     entries.sort_by_key(|e| first_ns(e));
     entries
+}
+
+/// One loaded program: its name and its instructions as libbpf handed them to the kernel.
+pub(crate) type Loaded = (String, Vec<[u8; 8]>);
+
+/// Every program of a loaded object with its final instructions (CO-RE-relocated), the map fds
+/// that 64-bit immediate loads carry set to 0, since they differ from load to load.
+pub(crate) fn loaded(object: &Object) -> Vec<Loaded> {
+    // BPF_LD | BPF_IMM | BPF_DW, and the pseudo sources whose immediate is a map fd.
+    const LD_IMM64: u8 = 0x18;
+    const MAP_FD_SOURCES: [u8; 4] = [1, 2, 5, 6];
+    let mut progs: Vec<Loaded> = object
+        .progs()
+        .map(|prog| {
+            let insns = prog
+                .insns()
+                .iter()
+                .map(|insn| {
+                    // SAFETY: bpf_insn is 8 plain bytes: code, registers, offset, immediate.
+                    let mut raw = unsafe { std::mem::transmute::<libbpf_sys::bpf_insn, [u8; 8]>(*insn) };
+                    if raw[0] == LD_IMM64 && MAP_FD_SOURCES.contains(&(raw[1] >> 4)) {
+                        raw[4..].fill(0);
+                    }
+                    raw
+                })
+                .collect();
+            (prog.name().to_string_lossy().into_owned(), insns)
+        })
+        .collect();
+    progs.sort();
+    progs
 }

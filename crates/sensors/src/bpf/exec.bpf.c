@@ -4,8 +4,11 @@
  * buffer in kernel order. The record layouts below are decoded by src/exec/record.rs; change
  * both together.
  *
- * BTF-enabled tracepoints (tp_btf) on the sched tracepoints hand us the task pointers directly,
- * so nothing depends on the tracepoint's text format, only on the kernel types in vmlinux.h.
+ * Raw tracepoints on the sched tracepoints hand us the task pointers directly, so nothing depends
+ * on the tracepoint's text format, only on the kernel types in vmlinux.h (read with CO-RE). Raw
+ * rather than BTF-typed (tp_btf): the same hook and cost, but a tp_btf program makes libbpf parse
+ * the whole kernel BTF at every load to find its attach point (~5 ms per object, every run);
+ * the CO-RE relocations are resolved against src/core_btf.rs's cut-down copy instead.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -219,7 +222,7 @@ static __always_inline __u32 read_cwd(struct task_struct *task, struct scratch *
 	return pos;
 }
 
-SEC("tp_btf/sched_process_exec")
+SEC("raw_tp/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	if (!current_in_scope())
@@ -276,7 +279,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	return 0;
 }
 
-SEC("tp_btf/sched_process_fork")
+SEC("raw_tp/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
 	/* A new thread is not a new process. */
@@ -299,7 +302,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
+SEC("raw_tp/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
 	if (!current_in_scope())

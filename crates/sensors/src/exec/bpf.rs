@@ -20,8 +20,9 @@ pub use skel::ExecSkel;
 /// Opens the object, points it at `scope`, loads and attaches it: from the return on, every
 /// exec, fork and exit in the cgroup lands in the `events` ring buffer.
 pub fn load(scope: crate::Scope, object: &mut MaybeUninit<OpenObject>) -> Result<ExecSkel<'_>, SensorError> {
-    let mut open =
-        skel::ExecSkelBuilder::default().open(object).map_err(refused("opening the BPF object"))?;
+    let mut open = skel::ExecSkelBuilder::default()
+        .open_opts(crate::core_btf::open_opts(), object)
+        .map_err(refused("opening the BPF object"))?;
     let rodata = open.maps.rodata_data.as_deref_mut().ok_or(SensorError::MissingSection(".rodata"))?;
     rodata.target_cgroup = scope.id;
     rodata.target_level = scope.level;
@@ -44,6 +45,19 @@ pub fn lost(skel: &ExecSkel<'_>) -> u64 {
         .map(|prog| recursion_misses(prog.as_fd().as_raw_fd()))
         .sum();
     full + skipped
+}
+
+/// Every program's instructions as loaded with `opts` (relocated, with map fds masked), for
+/// [`crate::core_btf::compare_relocations`].
+pub(crate) fn loaded_insns(
+    opts: libbpf_rs::libbpf_sys::bpf_object_open_opts,
+) -> Result<Vec<crate::progs::Loaded>, SensorError> {
+    let mut object = MaybeUninit::uninit();
+    let open = skel::ExecSkelBuilder::default()
+        .open_opts(opts, &mut object)
+        .map_err(refused("opening the BPF object"))?;
+    let skel = open.load().map_err(refused("loading (verifying) the programs"))?;
+    Ok(crate::progs::loaded(skel.object()))
 }
 
 fn refused(stage: &'static str) -> impl FnOnce(libbpf_rs::Error) -> SensorError {

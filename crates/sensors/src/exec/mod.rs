@@ -1,7 +1,7 @@
 //! The exec sensor: every exec, fork and exit in one cgroup v2, from eBPF programs on the sched
 //! tracepoints, delivered in kernel order from a thread of its own.
 
-mod bpf;
+pub(crate) mod bpf;
 mod exits;
 mod record;
 

@@ -21,8 +21,9 @@ pub use skel::FilesSkel;
 /// Opens the object, points it at `scope`, loads and attaches it; then seeds the pid set with
 /// the processes already in the cgroup, so from the return on every process of the run is known.
 pub fn load(scope: crate::Scope, object: &mut MaybeUninit<OpenObject>) -> Result<FilesSkel<'_>, SensorError> {
-    let mut open =
-        skel::FilesSkelBuilder::default().open(object).map_err(refused("opening the BPF object"))?;
+    let mut open = skel::FilesSkelBuilder::default()
+        .open_opts(crate::core_btf::open_opts(), object)
+        .map_err(refused("opening the BPF object"))?;
     let rodata = open.maps.rodata_data.as_deref_mut().ok_or(SensorError::MissingSection(".rodata"))?;
     rodata.target_cgroup = scope.id;
     rodata.target_level = scope.level;
@@ -93,6 +94,19 @@ fn find_cgroup(dir: &Path, id: u64, depth: usize) -> Option<PathBuf> {
         .filter_map(Result::ok)
         .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
         .find_map(|entry| find_cgroup(&entry.path(), id, depth + 1))
+}
+
+/// Every program's instructions as loaded with `opts` (relocated, with map fds masked), for
+/// [`crate::core_btf::compare_relocations`].
+pub(crate) fn loaded_insns(
+    opts: libbpf_rs::libbpf_sys::bpf_object_open_opts,
+) -> Result<Vec<crate::progs::Loaded>, SensorError> {
+    let mut object = MaybeUninit::uninit();
+    let open = skel::FilesSkelBuilder::default()
+        .open_opts(opts, &mut object)
+        .map_err(refused("opening the BPF object"))?;
+    let skel = open.load().map_err(refused("loading (verifying) the programs"))?;
+    Ok(crate::progs::loaded(skel.object()))
 }
 
 fn refused(stage: &'static str) -> impl FnOnce(libbpf_rs::Error) -> SensorError {

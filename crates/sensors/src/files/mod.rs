@@ -48,7 +48,7 @@
 //!   kernel (cut at 128 components) and cleaned lexically. For rename and link the source and the
 //!   new name respectively are recorded (the journal has no second path for refusals).
 
-mod bpf;
+pub(crate) mod bpf;
 mod changes;
 mod denied;
 mod fanotify;

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, OpenObject};
 
 use crate::SensorError;
@@ -33,8 +33,9 @@ pub(crate) fn load<'obj>(
     setup: &Setup<'_>,
     object: &'obj mut MaybeUninit<OpenObject>,
 ) -> Result<Attached<'obj>, SensorError> {
-    let mut open =
-        skel::UnixSkelBuilder::default().open(object).map_err(refused("opening the BPF object"))?;
+    let mut open = skel::UnixSkelBuilder::default()
+        .open_opts(crate::core_btf::open_opts(), object)
+        .map_err(refused("opening the BPF object"))?;
     let rodata = open.maps.rodata_data.as_deref_mut().ok_or(SensorError::MissingSection(".rodata"))?;
     rodata.block = setup.block;
     let skel = open.load().map_err(refused("loading (verifying) the programs"))?;
@@ -55,6 +56,19 @@ pub(crate) fn lost(skel: &UnixSkel<'_>) -> u64 {
         // atomically, so a volatile read sees a whole, current value.
         unsafe { std::ptr::read_volatile(&bss.lost) }
     })
+}
+
+/// Every program's instructions as loaded with `opts` (relocated, with map fds masked), for
+/// [`crate::core_btf::compare_relocations`].
+pub(crate) fn loaded_insns(
+    opts: libbpf_rs::libbpf_sys::bpf_object_open_opts,
+) -> Result<Vec<crate::progs::Loaded>, SensorError> {
+    let mut object = MaybeUninit::uninit();
+    let open = skel::UnixSkelBuilder::default()
+        .open_opts(opts, &mut object)
+        .map_err(refused("opening the BPF object"))?;
+    let skel = open.load().map_err(refused("loading (verifying) the programs"))?;
+    Ok(crate::progs::loaded(skel.object()))
 }
 
 fn refused(stage: &'static str) -> impl FnOnce(libbpf_rs::Error) -> SensorError {

@@ -14,7 +14,7 @@
 //! unbound sockets and socketpairs (no path), and a connected datagram socket's later sends
 //! (its connect was counted).
 
-mod bpf;
+pub(crate) mod bpf;
 mod record;
 
 use std::mem::MaybeUninit;
