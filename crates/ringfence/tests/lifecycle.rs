@@ -220,3 +220,51 @@ fn the_agent_cannot_move_the_journal_away_in_block_mode() {
     assert!(dir.path().join("ringfence-runs").is_dir());
     assert!(!dir.path().join("gone").exists());
 }
+
+/// The fence's init starts as soon as the cgroup exists and builds the mount namespace while the
+/// sensors load, but CMD starts only at the supervisor's release: a fence torn down before it
+/// (a sensor that failed to load) never runs CMD at all.
+#[test]
+fn cmd_starts_only_at_the_release_and_never_without_it() {
+    if !privileged("cmd_starts_only_at_the_release_and_never_without_it") {
+        return;
+    }
+    let dir = support::scratch();
+    let marker = dir.path().join("ran");
+    let spec = |n: u32| sandbox::FenceSpec {
+        run_id: format!("release-test-{}-{n}", std::process::id()),
+        argv: vec!["/bin/sh".into(), "-c".into(), format!("echo ran > {}", marker.display())],
+        cwd: dir.path().to_path_buf(),
+        env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+        uid: 0,
+        gid: 0,
+        pids_max: None,
+        memory_max: None,
+        isolate_network: true,
+        files: None,
+        init_exe: binary().into(),
+        ca_bundle: None,
+        run_dir: None,
+        socket_view: None,
+    };
+    let quiet = || Box::new(|_: sandbox::Denied| {}) as Box<dyn FnMut(sandbox::Denied) + Send>;
+    let never = std::sync::atomic::AtomicBool::new(false);
+
+    let held = sandbox::Prepared::new(spec(1)).unwrap().launch(quiet()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!marker.exists(), "CMD ran before the release");
+    held.teardown().unwrap();
+    assert!(!marker.exists(), "CMD ran although the fence was torn down unreleased");
+
+    let mut released = sandbox::Prepared::new(spec(2)).unwrap().launch(quiet()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!marker.exists(), "CMD ran before the release");
+    released.release();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    assert_eq!(
+        released.wait(Some(deadline), &never),
+        sandbox::Outcome::Exited { code: Some(0), signal: None }
+    );
+    released.teardown().unwrap();
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n");
+}

@@ -1,6 +1,7 @@
 //! `ringfence __fence-init`: pid 1 of the fence's PID namespace.
 //!
-//! It reads its config from the supervisor, builds the mount namespace, forks the agent, reaps
+//! It reads its config from the supervisor, builds the mount namespace, waits for the
+//! supervisor's release (the sensors load meanwhile), forks the agent, reaps
 //! every orphan the agent leaves behind, and reports CMD's end. When CMD ends, init exits, and
 //! the kernel kills every process left in the namespace: nothing the agent started survives it.
 //! The supervisor set PDEATHSIG=SIGKILL on init before exec, so if the supervisor dies, init
@@ -14,7 +15,9 @@ use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, pipe2};
 
-use crate::ipc::{CONTROL_FD, InitConfig, InitMessage, MAX_CONFIG, MAX_STATUS, NOTIFY_FD, receive, send};
+use crate::ipc::{
+    CONTROL_FD, InitConfig, InitMessage, MAX_CONFIG, MAX_STATUS, NOTIFY_FD, Release, receive, send,
+};
 
 /// Init's exit status when it could not start CMD (the supervisor reads the reason from the
 /// control channel; this is only a fallback).
@@ -28,12 +31,13 @@ pub fn main() -> ! {
 }
 
 fn run(mut control: UnixStream) -> i32 {
-    let cfg: InitConfig =
-        match control.try_clone().map(BufReader::new).and_then(|mut r| receive(&mut r, MAX_CONFIG)) {
-            Ok(Some(cfg)) => cfg,
-            // The supervisor is gone or sent garbage: there is nobody to run CMD for.
-            _ => return SETUP_FAILED,
-        };
+    // One reader for both messages: it may read the release along with the config.
+    let Ok(mut input) = control.try_clone().map(BufReader::new) else { return SETUP_FAILED };
+    let cfg: InitConfig = match receive(&mut input, MAX_CONFIG) {
+        Ok(Some(cfg)) => cfg,
+        // The supervisor is gone or sent garbage: there is nobody to run CMD for.
+        _ => return SETUP_FAILED,
+    };
     let cwd = std::path::Path::new(&cfg.cwd);
     // The socket view comes last, so every other mount (the run directory's mask included) is
     // carried into it.
@@ -45,6 +49,12 @@ fn run(mut control: UnixStream) -> i32 {
     if let Err(what) = mounted {
         let _ = send(&mut control, &InitMessage::SetupFailed { what });
         return SETUP_FAILED;
+    }
+    // CMD starts only once the supervisor says every other layer is up; anything else (end of
+    // stream, garbage, a refusal) means it never starts.
+    match receive::<Release>(&mut input, MAX_STATUS) {
+        Ok(Some(Release { release: true })) => {}
+        _ => return SETUP_FAILED,
     }
     let (report_r, report_w) = match pipe2(OFlag::O_CLOEXEC) {
         Ok(p) => p,

@@ -1,7 +1,7 @@
 //! Messages between the supervisor and the fence's init, and passing the seccomp listener fd.
 //!
 //! The control channel is a Unix stream socket carrying one JSON object per line: the config
-//! goes in, status messages come out. The seccomp listener travels on a separate datagram
+//! and then the release go in, status messages come out. The seccomp listener travels on a separate datagram
 //! socket as SCM_RIGHTS, straight from the agent process to the supervisor.
 
 use std::io::{BufRead, Read, Write};
@@ -53,6 +53,13 @@ pub(crate) fn send<T: Serialize>(out: &mut impl Write, message: &T) -> std::io::
 /// The longest message init sends (a status with an error text or a program path). A longer
 /// one is not init's: the supervisor stops reading rather than hold it.
 pub(crate) const MAX_STATUS: u64 = 64 * 1024;
+/// Sent after the config once every other layer of the fence is up: only then does init start
+/// CMD. init builds the mount namespace while the supervisor loads the sensors.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Release {
+    pub release: bool,
+}
+
 /// The longest config the supervisor sends (argv and environment included).
 pub(crate) const MAX_CONFIG: u64 = 64 * 1024 * 1024;
 

@@ -65,9 +65,11 @@ enum Message {
     InitExited(String),
 }
 
-/// A running fence.
+/// A running fence. init builds the mounts at once but starts CMD only at [`Running::release`].
 pub struct Running {
     cgroup: Cgroup,
+    /// init's control socket, for the release.
+    control: Option<UnixStream>,
     messages: Receiver<Message>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -187,8 +189,10 @@ impl Prepared {
         }
     }
 
-    /// Starts init in new PID and mount namespaces inside the cgroup, and CMD under it.
-    /// `on_denied` receives every refused system call, from a thread of its own.
+    /// Starts init in new PID and mount namespaces inside the cgroup; init builds the mount
+    /// namespace and waits. CMD starts under it at [`Running::release`], so the other layers
+    /// (sensors, network fence) load while init works. `on_denied` receives every refused
+    /// system call, from a thread of its own.
     pub fn launch(self, on_denied: Box<dyn FnMut(Denied) + Send>) -> Result<Running, SandboxError> {
         let start = |what| move |e: std::io::Error| SandboxError::Start { what, source: e };
         let (control, control_child) = UnixStream::pair().map_err(start("control socket"))?;
@@ -212,6 +216,7 @@ impl Prepared {
         };
         let mut running = Running {
             cgroup: self.cgroup,
+            control: None,
             messages,
             stop: Arc::new(AtomicBool::new(false)),
             threads: vec![spawner],
@@ -239,6 +244,7 @@ impl Prepared {
         };
         let mut writer = control.try_clone().map_err(start("control socket"))?;
         send(&mut writer, &config).map_err(start("sending the config to init"))?;
+        running.control = Some(writer);
         running.threads.push(std::thread::spawn(move || read_messages(control, tx)));
         let stop = running.stop.clone();
         running.threads.push(std::thread::spawn(move || serve_refusals(notify, &stop, on_denied)));
@@ -327,6 +333,14 @@ fn serve_refusals(notify: OwnedFd, stop: &AtomicBool, on_denied: Box<dyn FnMut(D
 }
 
 impl Running {
+    /// Lets init start CMD; call once every other layer of the fence is up. A failure to tell
+    /// init shows in [`Running::wait`] as init's end.
+    pub fn release(&mut self) {
+        if let Some(mut control) = self.control.take() {
+            let _ = send(&mut control, &crate::ipc::Release { release: true });
+        }
+    }
+
     /// Waits until CMD ends, `deadline` passes, or `interrupted` is set.
     pub fn wait(&mut self, deadline: Option<Instant>, interrupted: &AtomicBool) -> Outcome {
         // init's exit and its last message travel on two channels; its exit only means "died

@@ -19,6 +19,7 @@ pub mod secrets;
 mod session;
 mod unix;
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -81,62 +82,16 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
     // Made before the fence so its mounts find them; removed when this function returns, however.
     let mut placeholders = files::Placeholders::create(plan)?;
     let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
-    let attempts =
-        attempts::Attempts::start(plan.mode, prepared.cgroup().path(), prepared.netns().is_some())?;
-    // The sensors, the Unix socket fence (BPF loads and verification) and the network fence
-    // (nftables) start side by side: each is independent of the others, and together they are
-    // most of the fixed cost.
-    let scope =
-        sensors::Scope::of(prepared.cgroup().path()).context("naming the run's cgroup for the sensors")?;
-    let (sensors, unix_sockets, net) = std::thread::scope(|s| {
-        let sensors = s.spawn(|| session::Sensors::start(plan, scope, recorder, true, false));
-        let unix_sockets = s.spawn(|| {
-            unix::UnixSockets::start(
-                plan.mode,
-                prepared.cgroup().path(),
-                &plan.cwd,
-                &plan.policy.egress.unix_sockets,
-            )
-        });
-        let net = prepared
-            .netns()
-            .map(|ns| {
-                network::start(plan, ns, prepared.cgroup().path(), recorder.clone(), attempts.pid_hint())
-            })
-            .transpose();
-        (joined(sensors), joined(unix_sockets), net)
-    });
-    let (sensors, unix_sockets, net) = match (sensors, unix_sockets, net) {
-        (Ok(sensors), Ok(unix_sockets), Ok(net)) => (sensors, unix_sockets, net),
-        (sensors, unix_sockets, net) => {
-            // Whatever started is stopped again (the Unix socket fence on drop); the first error
-            // is the one reported.
-            let mut first = None;
-            match sensors {
-                Ok(s) => drop(s.stop(recorder)),
-                Err(e) => first = first.or(Some(e)),
-            }
-            if let Err(e) = unix_sockets {
-                first = first.or(Some(e));
-            }
-            match net {
-                Ok(n) => drop(n.map(|n| n.stop())),
-                Err(e) => first = first.or(Some(e)),
-            }
-            return Err(first.expect("one of them failed"));
-        }
-    };
-    recorder.append(plan.run_start(
-        true,
-        unix_sockets.layers(attempts.layers(plan.layers(files::placeholder_layer(
-            &placeholders,
-            sensors.file_coverage(),
-            plan.mode,
-            prepared.layers(),
-        )))),
-    ));
+    let cgroup = prepared.cgroup().path().to_path_buf();
+    let netns = prepared
+        .netns()
+        .map(|ns| ns.try_clone_to_owned())
+        .transpose()
+        .context("holding the run's network namespace")?;
+    let fence_layers = prepared.layers();
+    let scope = sensors::Scope::of(&cgroup).context("naming the run's cgroup for the sensors")?;
     let denied = recorder.clone();
-    let launched = prepared.launch(Box::new(move |d| {
+    let on_denied = Box::new(move |d: sandbox::Denied| {
         // A refused ICMP, raw or packet socket is a network attempt: one record, in the Network
         // section with the rest, rather than a second one for the same call.
         let event = match (d.syscall == "socket").then(|| attempts::refused_socket(d.pid, &d.args)).flatten()
@@ -150,17 +105,61 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
             }),
         };
         denied.append(event);
-    }));
-    let mut running = match launched {
-        Ok(running) => running,
-        Err(e) => {
-            let _ = sensors.stop(recorder);
-            if let Some(net) = net {
-                net.stop();
+    });
+    // Side by side, since each is independent of the others and together they are most of the
+    // fixed cost: init (started at once; it builds the mount namespace, then waits for
+    // `release` to start CMD), the exec and file sensors and the Unix socket fence (BPF loads
+    // and verification), the connect sensor and the network fence (nftables).
+    let (running, sensors, unix_sockets, net) = std::thread::scope(|s| {
+        let running = s.spawn(move || prepared.launch(on_denied).context("starting the fence"));
+        let sensors = s.spawn(|| session::Sensors::start(plan, scope, recorder, true, false));
+        let unix_sockets = s.spawn(|| {
+            unix::UnixSockets::start(plan.mode, &cgroup, &plan.cwd, &plan.policy.egress.unix_sockets)
+        });
+        let net = attempts::Attempts::start(plan.mode, &cgroup, netns.is_some()).and_then(|attempts| {
+            let net = netns
+                .as_ref()
+                .map(|ns| network::start(plan, ns.as_fd(), &cgroup, recorder.clone(), attempts.pid_hint()))
+                .transpose()?;
+            Ok((attempts, net))
+        });
+        (joined(running), joined(sensors), joined(unix_sockets), net)
+    });
+    let (mut running, sensors, unix_sockets, (attempts, net)) = match (running, sensors, unix_sockets, net) {
+        (Ok(running), Ok(sensors), Ok(unix_sockets), Ok(net)) => (running, sensors, unix_sockets, net),
+        (running, sensors, unix_sockets, net) => {
+            // Whatever started is stopped again (init with the cgroup, before CMD ever ran; the
+            // Unix socket fence and the connect sensor on drop); the first error is the one
+            // reported.
+            let mut first = None;
+            match running {
+                Ok(r) => drop(r.teardown()),
+                Err(e) => first = first.or(Some(e)),
             }
-            return Err(e).context("starting the fence");
+            match sensors {
+                Ok(s) => drop(s.stop(recorder)),
+                Err(e) => first = first.or(Some(e)),
+            }
+            if let Err(e) = unix_sockets {
+                first = first.or(Some(e));
+            }
+            match net {
+                Ok((_, n)) => drop(n.map(|n| n.stop())),
+                Err(e) => first = first.or(Some(e)),
+            }
+            return Err(first.expect("one of them failed"));
         }
     };
+    recorder.append(plan.run_start(
+        true,
+        unix_sockets.layers(attempts.layers(plan.layers(files::placeholder_layer(
+            &placeholders,
+            sensors.file_coverage(),
+            plan.mode,
+            fence_layers,
+        )))),
+    ));
+    running.release();
     let outcome = running.wait(plan.wall.map(|w| Instant::now() + w), stop);
     if outcome == Outcome::WallLimit {
         recorder.append(Event::PolicyViolation(PolicyViolation {
