@@ -219,27 +219,49 @@ fn essential(name: &[u8]) -> &[u8] {
 /// documentation), as raw BTF.
 pub(crate) fn cut(kernel: &[u8], locals: &[&[u8]]) -> Result<Vec<u8>, String> {
     let kernel = Btf::parse(kernel).map_err(|e| format!("{KERNEL_BTF}: {e}"))?;
-    let mut wanted: HashSet<Vec<u8>> = HashSet::new();
+    let mut wanted = Wanted::default();
     for local in locals {
         let local = Btf::parse(local).map_err(|e| format!("an object's own BTF: {e}"))?;
         for id in 1..local.count() {
             let t = local.get(id)?;
             if matches!(t.kind(), STRUCT | UNION | ENUM | ENUM64 | TYPEDEF | FWD) && t.name_off != 0 {
-                wanted.insert(essential(local.name(t.name_off)?).to_vec());
+                wanted.insert(essential(local.name(t.name_off)?));
             }
         }
     }
     let mut out = Writer::new();
     for id in 1..kernel.count() {
-        let t = kernel.get(id)?;
-        if matches!(t.kind(), STRUCT | UNION | ENUM | ENUM64 | TYPEDEF)
-            && t.name_off != 0
-            && wanted.contains(essential(kernel.name(t.name_off)?))
+        let (kind, name_off) = kernel.kind_and_name(id);
+        if matches!(kind, STRUCT | UNION | ENUM | ENUM64 | TYPEDEF)
+            && name_off != 0
+            && wanted.contains(essential(kernel.name(name_off)?))
         {
             out.copy(&kernel, id, 0)?;
         }
     }
     Ok(out.finish())
+}
+
+/// The names looked for, checked against ~70,000 kernel type names: by length first, so most
+/// are turned away without hashing or comparing.
+#[derive(Default)]
+struct Wanted {
+    names: HashSet<Vec<u8>>,
+    /// Bit `n` set: some name is `n` bytes long (`n` < 128; longer ones are always looked up).
+    lengths: u128,
+}
+
+impl Wanted {
+    fn insert(&mut self, name: &[u8]) {
+        if name.len() < 128 {
+            self.lengths |= 1 << name.len();
+        }
+        self.names.insert(name.to_vec());
+    }
+
+    fn contains(&self, name: &[u8]) -> bool {
+        (name.len() >= 128 || self.lengths & (1 << name.len()) != 0) && self.names.contains(name)
+    }
 }
 
 /// One type record: its fixed part and the kind-specific bytes after it.
@@ -332,6 +354,15 @@ impl<'a> Btf<'a> {
         let info = word(1);
         let len = extra_len((info >> 24) & 0x1f, (info & 0xffff) as usize)?;
         Ok(Type { name_off: word(0), info, size_type: word(2), extra: &self.types[at + 12..at + 12 + len] })
+    }
+
+    /// Type `id`'s kind and name offset, read straight from its record (`id` from 1 to
+    /// `count() - 1`): the scan over every kernel type needs no more.
+    fn kind_and_name(&self, id: u32) -> (u32, u32) {
+        let at = self.starts[id as usize] as usize;
+        let word =
+            |i: usize| u32::from_ne_bytes(self.types[at + i * 4..at + i * 4 + 4].try_into().expect("4"));
+        ((word(1) >> 24) & 0x1f, word(0))
     }
 
     fn name(&self, off: u32) -> Result<&'a [u8], String> {

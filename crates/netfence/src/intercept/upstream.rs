@@ -149,7 +149,7 @@ impl Upstream {
             let _ = self.first_peer.set(peer);
         }
         let Some(tls) = &self.tls else { return h1(TokioIo::new(tcp), peer).await };
-        let config = if self.offer_h2 { tls.h2.clone() } else { tls.h1.clone() };
+        let config = if self.offer_h2 { tls.h2() } else { tls.h1() };
         let name = ServerName::try_from(self.host.clone()).map_err(|e| format!("{}: {e}", self.host))?;
         // rustls asks its transport for 4 KiB at a time: one receive call per 4 KiB of a
         // download, each a trip into the kernel. A buffer in between takes what the socket has.
@@ -157,7 +157,7 @@ impl Upstream {
         let stream = tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS to {} failed: {e} (trusting {})", self.host, tls.summary))?;
+            .map_err(|e| format!("TLS to {} failed: {e} (trusting {})", self.host, tls.summary()))?;
         let h2_agreed = stream.get_ref().1.alpn_protocol() == Some(b"h2");
         let io = TokioIo::new(stream);
         if h2_agreed {
