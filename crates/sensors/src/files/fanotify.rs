@@ -183,6 +183,54 @@ impl Group {
     pub fn raw_fd(&self) -> i32 {
         self.fd.as_raw_fd()
     }
+
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+}
+
+/// Closes a fanotify group's last descriptor in a child process, so the caller does not wait
+/// for the kernel to retire the group's marks: `close` of the last descriptor waits for an SRCU
+/// grace period (1-20 ms measured), and a process cannot exit while any of its threads is in
+/// that wait. The child holds only this descriptor (at 0) and a pipe (at 1); it closes the
+/// group once the caller has closed its own copy (end of the pipe), then exits; a thread reaps
+/// it. Falls back to closing here when the child cannot be made.
+pub(crate) fn close_in_child(group: OwnedFd) {
+    let mut pipe = [0; 2];
+    // SAFETY: pipe2 writes two fds into the array; checked.
+    if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return;
+    }
+    // SAFETY: both fds were just created and are owned by nothing else.
+    let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
+    // SAFETY: the child calls only async-signal-safe system calls (dup2, close_range, read,
+    // close, _exit) before it exits; it touches no lock and no allocator.
+    match unsafe { libc::fork() } {
+        0 => unsafe {
+            if libc::dup2(group.as_raw_fd(), 0) < 0 || libc::dup2(read_end.as_raw_fd(), 1) < 0 {
+                libc::_exit(1);
+            }
+            libc::syscall(libc::SYS_close_range, 2u32, u32::MAX, 0u32);
+            let mut byte = 0u8;
+            // Returns at end of file: the caller has closed its copy of the group.
+            while libc::read(1, (&mut byte as *mut u8).cast(), 1) < 0
+                && *libc::__errno_location() == libc::EINTR
+            {}
+            libc::close(0);
+            libc::_exit(0)
+        },
+        child if child > 0 => {
+            drop(group);
+            drop(write_end);
+            drop(read_end);
+            let _ = std::thread::Builder::new().name("fanotify-close".into()).spawn(move || {
+                let mut status = 0;
+                // SAFETY: waits for the child made above, which nothing else waits for.
+                unsafe { libc::waitpid(child, &mut status, 0) };
+            });
+        }
+        _ => drop(group),
+    }
 }
 
 #[cfg(test)]

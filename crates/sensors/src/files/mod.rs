@@ -234,9 +234,9 @@ fn run(
     }
     drop(ring);
     // Everything is read. Closing a fanotify group waits for the kernel to retire its marks (an
-    // SRCU grace period: 1-20 ms measured, the largest part of a run's teardown); on a thread of
-    // its own that wait overlaps with the rest of the run's teardown instead of preceding it.
-    let _ = thread::Builder::new().name("fanotify-close".into()).spawn(move || drop(group));
+    // SRCU grace period: 1-20 ms measured, the largest part of a run's teardown, and the
+    // process cannot exit before it ends): a short-lived child process does the last close.
+    fanotify::close_in_child(group.into_fd());
     let mut outbox = outbox.borrow_mut();
     if let Some(panic) = outbox.sink_panic.take() {
         return Err(SensorError::ThreadDied(format!(" in the event sink{panic}")));
