@@ -14,6 +14,10 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+
+#ifndef BPF_F_NO_PREALLOC
+#define BPF_F_NO_PREALLOC (1U << 0)
+#endif
 #include <bpf/bpf_endian.h>
 
 #define CALL_CONNECT 1
@@ -65,6 +69,9 @@ __u64 lost = 0;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, ATTEMPTS_MAX);
+	/* Entries are made as attempts come: nothing to allocate and zero at every start for a
+	 * table most runs leave nearly empty (the programs run in process context). */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct attempt_key);
 	__type(value, struct attempt_value);
 } attempts SEC(".maps");
