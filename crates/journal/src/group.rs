@@ -94,6 +94,8 @@ struct Queue {
     events: Vec<(SystemTime, Event)>,
     /// The writer is waiting on `ready`: the next append must wake it.
     idle: bool,
+    /// Callers waiting in [`GroupWriter::flush`]: the writer does not let events gather then.
+    flushes: usize,
     closed: bool,
     /// Set once the journal stopped taking events: the error, for [`GroupWriter::write_error`].
     write_error: Option<String>,
@@ -166,14 +168,20 @@ impl GroupWriter {
         let deadline = std::time::Instant::now() + limit;
         let mut queue = lock(&self.shared.queue);
         let done = |q: &Queue| q.closed || (q.events.is_empty() && q.idle);
+        queue.flushes += 1;
+        // A writer letting a burst gather takes the queue now instead.
+        self.shared.ready.notify_all();
+        let mut flushed = true;
         while !done(&queue) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return false;
+                flushed = false;
+                break;
             }
             queue = self.shared.room.wait_timeout(queue, left).map_or_else(|p| p.into_inner().0, |(q, _)| q);
         }
-        true
+        queue.flushes -= 1;
+        flushed
     }
 
     /// Writes what is queued, syncs the file and returns what was written: the records exactly
@@ -406,10 +414,14 @@ impl Writer {
             self.shared.room.notify_all();
             queue = self.shared.ready.wait(queue).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        if waited && !queue.closed {
-            drop(queue);
-            thread::sleep(GATHER);
-            queue = lock(&self.shared.queue);
+        if waited {
+            // Let a burst gather, unless someone waits for the queue to be written (a flush, the
+            // close).
+            queue = self
+                .shared
+                .ready
+                .wait_timeout_while(queue, GATHER, |q| q.flushes == 0 && !q.closed)
+                .map_or_else(|p| p.into_inner().0, |(q, _)| q);
         }
         queue.idle = false;
         let full = queue.events.len() >= QUEUE_MAX;
