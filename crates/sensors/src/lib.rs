@@ -30,7 +30,10 @@
 //!   [`SensorStats::lost`].
 //! - Needs root (or CAP_BPF + CAP_PERFMON), kernel 5.17+ with BTF. RLIMIT_MEMLOCK needs no
 //!   care: kernels since 5.11 charge BPF memory to the cgroup, and libbpf raises the limit itself
-//!   on older ones. Each sensor holds a 32 MiB ring buffer and ~25 KiB of scratch per CPU.
+//!   on older ones. The exec sensor holds a 4 MiB ring buffer, the file sensor's refusals 1 MiB,
+//!   each with ~25 KiB of scratch per CPU.
+//! - Every object's CO-RE relocations resolve against [`core_btf`]'s cut-down copy of the
+//!   kernel's BTF, built once per process.
 
 mod cgroup;
 pub mod core_btf;
