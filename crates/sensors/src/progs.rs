@@ -61,3 +61,23 @@ pub(crate) fn loaded(object: &Object) -> Vec<Loaded> {
     progs.sort();
     progs
 }
+
+/// Defines `loaded_insns(opts)` for one object's skeleton builder: the object opened with `opts`,
+/// loaded (not attached) and its programs' final instructions, for
+/// [`crate::core_btf::compare_relocations`]. Uses the module's own `refused`.
+macro_rules! loaded_insns_fn {
+    ($builder:ty) => {
+        /// Every program's instructions as loaded with `opts` (relocated, map fds masked).
+        pub(crate) fn loaded_insns(
+            opts: libbpf_rs::libbpf_sys::bpf_object_open_opts,
+        ) -> Result<Vec<crate::progs::Loaded>, SensorError> {
+            let mut object = MaybeUninit::uninit();
+            let open = <$builder>::default()
+                .open_opts(opts, &mut object)
+                .map_err(refused("opening the BPF object"))?;
+            let skel = open.load().map_err(refused("loading (verifying) the programs"))?;
+            Ok(crate::progs::loaded(skel.object()))
+        }
+    };
+}
+pub(crate) use loaded_insns_fn;

@@ -47,18 +47,7 @@ pub fn lost(skel: &ExecSkel<'_>) -> u64 {
     full + skipped
 }
 
-/// Every program's instructions as loaded with `opts` (relocated, with map fds masked), for
-/// [`crate::core_btf::compare_relocations`].
-pub(crate) fn loaded_insns(
-    opts: libbpf_rs::libbpf_sys::bpf_object_open_opts,
-) -> Result<Vec<crate::progs::Loaded>, SensorError> {
-    let mut object = MaybeUninit::uninit();
-    let open = skel::ExecSkelBuilder::default()
-        .open_opts(opts, &mut object)
-        .map_err(refused("opening the BPF object"))?;
-    let skel = open.load().map_err(refused("loading (verifying) the programs"))?;
-    Ok(crate::progs::loaded(skel.object()))
-}
+crate::progs::loaded_insns_fn!(skel::ExecSkelBuilder);
 
 fn refused(stage: &'static str) -> impl FnOnce(libbpf_rs::Error) -> SensorError {
     move |source| SensorError::Bpf { sensor: "exec", stage, source }

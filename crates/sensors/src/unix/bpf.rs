@@ -58,18 +58,7 @@ pub(crate) fn lost(skel: &UnixSkel<'_>) -> u64 {
     })
 }
 
-/// Every program's instructions as loaded with `opts` (relocated, with map fds masked), for
-/// [`crate::core_btf::compare_relocations`].
-pub(crate) fn loaded_insns(
-    opts: libbpf_rs::libbpf_sys::bpf_object_open_opts,
-) -> Result<Vec<crate::progs::Loaded>, SensorError> {
-    let mut object = MaybeUninit::uninit();
-    let open = skel::UnixSkelBuilder::default()
-        .open_opts(opts, &mut object)
-        .map_err(refused("opening the BPF object"))?;
-    let skel = open.load().map_err(refused("loading (verifying) the programs"))?;
-    Ok(crate::progs::loaded(skel.object()))
-}
+crate::progs::loaded_insns_fn!(skel::UnixSkelBuilder);
 
 fn refused(stage: &'static str) -> impl FnOnce(libbpf_rs::Error) -> SensorError {
     move |source| SensorError::Bpf { sensor: "unix socket", stage, source }
