@@ -79,8 +79,6 @@ fn reason(outcome: &Outcome, status: RunStatus) -> Option<String> {
 
 /// Builds the fence, starts the sensor, runs CMD, and tears everything down again.
 fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> anyhow::Result<Outcome> {
-    // Made before the fence so its mounts find them; removed when this function returns, however.
-    let mut placeholders = files::Placeholders::create(plan)?;
     let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
     let cgroup = prepared.cgroup().path().to_path_buf();
     let netns = prepared
@@ -107,11 +105,18 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         denied.append(event);
     });
     // Side by side, since each is independent of the others and together they are most of the
-    // fixed cost: init (started at once; it builds the mount namespace, then waits for
-    // `release` to start CMD), the exec and file sensors and the Unix socket fence (BPF loads
-    // and verification), the connect sensor and the network fence (nftables).
+    // fixed cost: the placeholders and init (started at once; it builds the mount namespace,
+    // then waits for `release` to start CMD), the exec and file sensors and the Unix socket
+    // fence (BPF loads and verification), the connect sensor and the network fence (nftables).
     let (running, sensors, unix_sockets, net) = std::thread::scope(|s| {
-        let running = s.spawn(move || prepared.launch(on_denied).context("starting the fence"));
+        let running = s.spawn(move || {
+            // Made before init so its mounts find them; removed when this function returns,
+            // however. The file sensor, loading meanwhile, does not take their creation for the
+            // run's: ringfence's own pid is not a member.
+            let placeholders = files::Placeholders::create(plan)?;
+            let running = prepared.launch(on_denied).context("starting the fence")?;
+            Ok((placeholders, running))
+        });
         let sensors = s.spawn(|| session::Sensors::start(plan, scope, recorder, true, false));
         let unix_sockets = s.spawn(|| {
             unix::UnixSockets::start(plan.mode, &cgroup, &plan.cwd, &plan.policy.egress.unix_sockets)
@@ -125,31 +130,32 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
         });
         (joined(running), joined(sensors), joined(unix_sockets), net)
     });
-    let (mut running, sensors, unix_sockets, (attempts, net)) = match (running, sensors, unix_sockets, net) {
-        (Ok(running), Ok(sensors), Ok(unix_sockets), Ok(net)) => (running, sensors, unix_sockets, net),
-        (running, sensors, unix_sockets, net) => {
-            // Whatever started is stopped again (init with the cgroup, before CMD ever ran; the
-            // Unix socket fence and the connect sensor on drop); the first error is the one
-            // reported.
-            let mut first = None;
-            match running {
-                Ok(r) => drop(r.teardown()),
-                Err(e) => first = first.or(Some(e)),
+    let ((mut placeholders, mut running), sensors, unix_sockets, (attempts, net)) =
+        match (running, sensors, unix_sockets, net) {
+            (Ok(running), Ok(sensors), Ok(unix_sockets), Ok(net)) => (running, sensors, unix_sockets, net),
+            (running, sensors, unix_sockets, net) => {
+                // Whatever started is stopped again (init with the cgroup, before CMD ever ran; the
+                // Unix socket fence and the connect sensor on drop); the first error is the one
+                // reported.
+                let mut first = None;
+                match running {
+                    Ok((_, r)) => drop(r.teardown()),
+                    Err(e) => first = first.or(Some(e)),
+                }
+                match sensors {
+                    Ok(s) => drop(s.stop(recorder)),
+                    Err(e) => first = first.or(Some(e)),
+                }
+                if let Err(e) = unix_sockets {
+                    first = first.or(Some(e));
+                }
+                match net {
+                    Ok((_, n)) => drop(n.map(|n| n.stop())),
+                    Err(e) => first = first.or(Some(e)),
+                }
+                return Err(first.expect("one of them failed"));
             }
-            match sensors {
-                Ok(s) => drop(s.stop(recorder)),
-                Err(e) => first = first.or(Some(e)),
-            }
-            if let Err(e) = unix_sockets {
-                first = first.or(Some(e));
-            }
-            match net {
-                Ok((_, n)) => drop(n.map(|n| n.stop())),
-                Err(e) => first = first.or(Some(e)),
-            }
-            return Err(first.expect("one of them failed"));
-        }
-    };
+        };
     recorder.append(plan.run_start(
         true,
         unix_sockets.layers(attempts.layers(plan.layers(files::placeholder_layer(
