@@ -54,9 +54,13 @@ pub fn execute(plan: Plan, stop: Arc<AtomicBool>, stop_signal: Arc<AtomicUsize>)
     // Without CAP_SYS_RESOURCE this fails; the agent's own maximal score still puts it first.
     let _ = sandbox::supervisor::protect_from_oom();
     let session = Session::open(&plan, None)?;
-    let outcome = fence_and_run(&plan, &session.recorder, &stop)
-        .unwrap_or_else(|e| Outcome::SetupFailed(format!("{e:#}")));
-    Ok(session.close(&plan, outcome, stop_signal.load(Ordering::Relaxed) as i32))
+    let (outcome, removing) = fence_and_run(&plan, &session.recorder, &stop)
+        .unwrap_or_else(|e| (Outcome::SetupFailed(format!("{e:#}")), None));
+    let finished = session.close(&plan, outcome, stop_signal.load(Ordering::Relaxed) as i32);
+    if let Some(removing) = removing {
+        let _ = removing.join();
+    }
+    Ok(finished)
 }
 
 /// A start-up thread's result; a panic there is a failed start, not a crash of the run.
@@ -77,8 +81,13 @@ fn reason(outcome: &Outcome, status: RunStatus) -> Option<String> {
     }
 }
 
-/// Builds the fence, starts the sensor, runs CMD, and tears everything down again.
-fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> anyhow::Result<Outcome> {
+/// Builds the fence, starts the sensor, runs CMD, and tears everything down again; the
+/// placeholders are still being removed, on the thread returned, while the journal closes.
+fn fence_and_run(
+    plan: &Plan,
+    recorder: &Arc<Recorder>,
+    stop: &AtomicBool,
+) -> anyhow::Result<(Outcome, Option<std::thread::JoinHandle<()>>)> {
     let prepared = Prepared::new(plan.fence_spec()).context("creating the run's cgroup")?;
     let cgroup = prepared.cgroup().path().to_path_buf();
     let netns = prepared
@@ -197,15 +206,21 @@ fn fence_and_run(plan: &Plan, recorder: &Arc<Recorder>, stop: &AtomicBool) -> an
             verdict: Verdict::Blocked,
         }));
     }
-    for problem in placeholders.remove() {
-        eprintln!("ringfence: warning: {problem}");
-    }
-    // The run's processes are gone and the placeholders removed: the changed files are final.
+    // The run's processes are gone: the changed files are final. The placeholders (~20
+    // directories, a couple of ms on ext4) go meanwhile: nothing of the run can be in them.
+    let removing = std::thread::Builder::new()
+        .name("placeholders".into())
+        .spawn(move || {
+            for problem in placeholders.remove() {
+                eprintln!("ringfence: warning: {problem}");
+            }
+        })
+        .context("removing the placeholders")?;
     files::record_final_state(recorder);
     attempts.finish(recorder)?;
     unix_sockets.finish(recorder)?;
     if let Some(stats) = &net_stats {
         network::suggest(plan, stats)?;
     }
-    Ok(outcome)
+    Ok((outcome, Some(removing)))
 }
