@@ -2,7 +2,9 @@
 """Fixed cost of a fenced run: `ringfence run -- /bin/true` against the same command unfenced and
 under bubblewrap with every namespace, in paired, interleaved rounds (see README.md).
 
-Per run it records the wall time (including /usr/bin/time's own ~1 ms), the CPU time of the
+Per run it records the wall time timed directly (`direct_ms`: started straight from here, nothing
+around it), then, in a second run of its own, the wall time through /usr/bin/time inside a fresh
+memory group (`wall_ms`; both add to it, a fenced run more than /bin/true), the CPU time of the
 tree (user + system, as /usr/bin/time counts it: every thread and reaped child), the largest single
 process's peak RSS (what `/usr/bin/time -v` prints: wait4's ru_maxrss, which covers the reaped
 descendants too) and the peak memory charged
@@ -86,6 +88,18 @@ def run_once(argv, workdir, n):
     return out
 
 
+def run_direct(argv, workdir):
+    """Wall time alone: the command started straight from here, with neither /usr/bin/time nor
+    a fresh memory group around it (measured: together they add ~4 ms to /bin/true and 7 - 10 ms
+    to a fenced run, whose many threads and kernel objects they account for)."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{argv} failed with {proc.returncode}")
+    return wall * 1000
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=12)
@@ -129,12 +143,16 @@ def main():
             for n in order:
                 shutil.rmtree(outs, ignore_errors=True)
                 os.makedirs(outs)
-                results[n].append(run_once(variants[n], work, len(results[n])))
+                out = run_once(variants[n], work, len(results[n]))
+                shutil.rmtree(outs, ignore_errors=True)
+                os.makedirs(outs)
+                out["direct_ms"] = run_direct(variants[n], work)
+                results[n].append(out)
             loads.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{args.rounds} rounds, load (1 min) {min(loads):.2f}-{max(loads):.2f}, median {statistics.median(loads):.2f}")
-    keys = ["wall_ms", "cpu_ms", "maxrss_mib", "memcg_mib", "kmem_mib"]
+    keys = ["direct_ms", "wall_ms", "cpu_ms", "maxrss_mib", "memcg_mib", "kmem_mib"]
     print(f"{'':10}" + "".join(f"{k:>22}" for k in keys))
     for n in names:
         row = f"{n:10}"
@@ -150,6 +168,15 @@ def main():
         if n in names and against in names:
             ratios = [a["wall_ms"] / b["wall_ms"] for a, b in zip(results[n], results[against])]
             print(f"{n}/{against} paired wall ratio, median {statistics.median(ratios):.2f}x")
+    for n in names:
+        if n != "unfenced" and "unfenced" in names:
+            for k in ("direct_ms", "wall_ms"):
+                diffs = [a[k] - b[k] for a, b in zip(results[n], results["unfenced"])]
+                print(f"{n} - unfenced, paired {k}: median {statistics.median(diffs):.1f} ms")
+    for n, against in (("audit", "audit-base"), ("block", "block-base")):
+        if n in names and against in names:
+            ratios = [a["direct_ms"] / b["direct_ms"] for a, b in zip(results[n], results[against])]
+            print(f"{n}/{against} paired direct wall ratio, median {statistics.median(ratios):.2f}x")
     for n, against in (("audit", "audit-base"), ("block", "block-base")):
         if n in names and against in names:
             cpu = statistics.median(r["cpu_ms"] for r in results[n])
