@@ -216,11 +216,19 @@ fn fence_and_run(
             }
         })
         .context("removing the placeholders")?;
-    files::record_final_state(recorder);
-    attempts.finish(recorder)?;
-    unix_sockets.finish(recorder)?;
-    if let Some(stats) = &net_stats {
-        network::suggest(plan, stats)?;
+    let finished = (|| {
+        files::record_final_state(recorder);
+        attempts.finish(recorder)?;
+        unix_sockets.finish(recorder)?;
+        if let Some(stats) = &net_stats {
+            network::suggest(plan, stats)?;
+        }
+        anyhow::Ok(())
+    })();
+    if let Err(e) = finished {
+        // Not left half done behind an early return: the process may end right after it.
+        let _ = removing.join();
+        return Err(e);
     }
     Ok((outcome, Some(removing)))
 }
