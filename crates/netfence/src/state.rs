@@ -182,28 +182,29 @@ impl Shared {
             if *packets == 0 {
                 continue;
             }
-            if passed {
-                (self.sink)(Event::NetConnect(NetConnect {
-                    pid: None,
-                    protocol: protocol.to_string(),
-                    host: None,
-                    sni: None,
-                    ip: "*".into(),
-                    port: 0,
-                    upstream: None,
-                    verdict: Verdict::Allowed,
-                    rule: "fence-drop".into(),
-                    violation: true,
-                    reason: Some(format!(
+            let (verdict, violation, reason) = if passed {
+                (
+                    Verdict::Allowed,
+                    true,
+                    format!(
                         "{packets} {protocol} packet(s) left the job outside ringfence's resolver and proxy; block mode drops them"
-                    )),
-                    bytes_up: 0,
-                    bytes_down: 0,
-                    duration_ms: 0,
-                }));
-                continue;
-            }
-            self.blocked.fetch_add(*packets, Ordering::Relaxed);
+                    ),
+                )
+            } else {
+                self.blocked.fetch_add(*packets, Ordering::Relaxed);
+                let recorded = if attempts_recorded {
+                    "; the attempts are recorded with their processes as net.attempt"
+                } else {
+                    ""
+                };
+                (
+                    Verdict::Blocked,
+                    !attempts_recorded,
+                    format!(
+                        "{packets} {protocol} packet(s) dropped by the fence: only DNS and TCP leave the agent's namespace{recorded}"
+                    ),
+                )
+            };
             (self.sink)(Event::NetConnect(NetConnect {
                 pid: None,
                 protocol: protocol.to_string(),
@@ -212,17 +213,10 @@ impl Shared {
                 ip: "*".into(),
                 port: 0,
                 upstream: None,
-                verdict: Verdict::Blocked,
+                verdict,
                 rule: "fence-drop".into(),
-                violation: !attempts_recorded,
-                reason: Some(format!(
-                    "{packets} {protocol} packet(s) dropped by the fence: only DNS and TCP leave the agent's namespace{}",
-                    if attempts_recorded {
-                        "; the attempts are recorded with their processes as net.attempt"
-                    } else {
-                        ""
-                    }
-                )),
+                violation,
+                reason: Some(reason),
                 bytes_up: 0,
                 bytes_down: 0,
                 duration_ms: 0,
