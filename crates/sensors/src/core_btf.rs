@@ -143,7 +143,6 @@ struct Mapping {
 
 impl Mapping {
     fn of(path: &str) -> std::io::Result<Mapping> {
-        use std::io::Read as _;
         let mut file = std::fs::File::open(path)?;
         let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
         if len == 0 {
@@ -157,8 +156,27 @@ impl Mapping {
         if let Some(mapped) = map(libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()) {
             return Ok(mapped);
         }
-        let anon = map(libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1)
-            .ok_or_else(std::io::Error::last_os_error)?;
+        Mapping::read(&mut file, len)
+    }
+
+    /// `len` bytes of `file` read into an anonymous mapping: where the file cannot be mapped.
+    fn read(file: &mut std::fs::File, len: usize) -> std::io::Result<Mapping> {
+        use std::io::Read as _;
+        // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing; checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let anon = Mapping { ptr, len };
         // SAFETY: the anonymous mapping is `len` writable bytes owned by `anon` alone.
         let buf = unsafe { std::slice::from_raw_parts_mut(anon.ptr.cast::<u8>(), len) };
         file.read_exact(buf)?;
@@ -516,6 +534,20 @@ mod tests {
         assert_eq!(essential(b"___x"), b"___x");
         assert_eq!(essential(b"x___"), b"x___");
         assert_eq!(essential(b""), b"");
+    }
+
+    #[test]
+    fn the_kernel_btf_read_is_the_same_as_mapped() {
+        // Kernels before 6.16 cannot map /sys/kernel/btf/vmlinux: the read path must give the
+        // same bytes (and a plain file shows both paths work the same).
+        for path in [KERNEL_BTF, "/proc/self/exe"] {
+            let Ok(mut file) = std::fs::File::open(path) else { continue };
+            let len = file.metadata().unwrap().len() as usize;
+            let read = Mapping::read(&mut file, len).unwrap();
+            let mapped = Mapping::of(path).unwrap();
+            assert_eq!(read.bytes().len(), len);
+            assert!(read.bytes() == mapped.bytes(), "{path}: the two paths differ");
+        }
     }
 
     #[test]
