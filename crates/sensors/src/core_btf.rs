@@ -148,13 +148,13 @@ impl Mapping {
         if len == 0 {
             return Err(std::io::Error::other("empty"));
         }
-        let map = |prot, flags, fd| {
-            // SAFETY: a fresh mapping at an address of the kernel's choosing; checked below.
-            let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, 0) };
-            (ptr != libc::MAP_FAILED).then_some(Mapping { ptr, len })
+        // SAFETY: a fresh read-only mapping of the open file at an address of the kernel's
+        // choosing; checked.
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0)
         };
-        if let Some(mapped) = map(libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd()) {
-            return Ok(mapped);
+        if ptr != libc::MAP_FAILED {
+            return Ok(Mapping { ptr, len });
         }
         Mapping::read(&mut file, len)
     }
