@@ -96,6 +96,11 @@ impl Prepared {
         Ok(Prepared { spec, cgroup, netns })
     }
 
+    /// Gives the fence up before anything ran in it: removes its cgroup.
+    pub fn abandon(self) {
+        let _ = self.cgroup.remove();
+    }
+
     /// The fence's own network namespace, when it has one; the egress fence sets up inside it.
     pub fn netns(&self) -> Option<BorrowedFd<'_>> {
         self.netns.as_ref().map(|fd| fd.as_fd())

@@ -122,7 +122,13 @@ fn fence_and_run(
             // Made before init so its mounts find them; removed when this function returns,
             // however. The file sensor, loading meanwhile, does not take their creation for the
             // run's: ringfence's own pid is not a member.
-            let placeholders = files::Placeholders::create(plan)?;
+            let placeholders = match files::Placeholders::create(plan) {
+                Ok(placeholders) => placeholders,
+                Err(e) => {
+                    prepared.abandon();
+                    return Err(e);
+                }
+            };
             let running = prepared.launch(on_denied).context("starting the fence")?;
             Ok((placeholders, running))
         });
