@@ -137,7 +137,7 @@ static __always_inline void count(struct unix_key *key, __u32 type)
 	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
 	if (bpf_map_update_elem(&attempts, key, &fresh, BPF_NOEXIST) == 0)
 		return;
-	/* Another CPU inserted it first, or the map is full. */
+	/* Another CPU inserted it first, the map is full, or no memory was left for the entry. */
 	seen = bpf_map_lookup_elem(&attempts, key);
 	if (seen)
 		__sync_fetch_and_add(&seen->count, 1);
