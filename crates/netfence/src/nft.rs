@@ -18,6 +18,11 @@ pub(crate) const TABLE: &str = "ringfence";
 pub(crate) const COUNTERS: &[(&str, &str)] =
     &[("udp_dropped", "udp"), ("icmp_dropped", "icmp"), ("other_dropped", "other")];
 
+/// The counters' declarations at the head of both rulesets (run and job).
+fn counter_declarations() -> String {
+    COUNTERS.iter().map(|(name, _)| format!("    counter {name} {{ }}\n")).collect()
+}
+
 /// What the ruleset needs to know.
 #[derive(Debug, Clone)]
 pub(crate) struct Ports {
@@ -39,12 +44,10 @@ pub(crate) fn ruleset(ports: &Ports) -> String {
         let list = host_services.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
         format!("        ip daddr 127.0.0.0/8 tcp dport {{ {list} }} redirect to :{proxy}\n")
     };
+    let counters = counter_declarations();
     format!(
         "table inet {TABLE} {{
-    counter udp_dropped {{ }}
-    counter icmp_dropped {{ }}
-    counter other_dropped {{ }}
-    chain nat_out {{
+{counters}    chain nat_out {{
         type nat hook output priority -100; policy accept;
         # Every resolver the agent may name (8.8.8.8, a DoT-less TCP resolver…) is ringfence.
         udp dport 53 redirect to :{dns}
@@ -89,12 +92,10 @@ pub(crate) fn job_ruleset(ports: &Ports, block: bool) -> String {
         if block { "        tcp flags & (syn | ack) == syn counter name other_dropped drop\n" } else { "" };
     let (policy, udp, icmp, other) =
         if block { ("drop", "reject", "drop", "drop") } else { ("accept", "accept", "accept", "accept") };
+    let counters = counter_declarations();
     format!(
         "table inet {TABLE} {{
-    counter udp_dropped {{ }}
-    counter icmp_dropped {{ }}
-    counter other_dropped {{ }}
-    chain nat_out {{
+{counters}    chain nat_out {{
         type nat hook output priority -100; policy accept;
         meta mark {mark:#x} return
         udp dport 53 redirect to :{dns}
